@@ -1,0 +1,112 @@
+// Times the same client commands against berth and Docker, side by side, and prints a
+// table of medians and ratios. The daemons are started (and stopped) by bench/run.sh.
+//
+//   node bench/compare.mjs --berth 'node dist/berth.js -H unix:///x.sock' \
+//                          --docker 'docker -H unix:///y.sock' [--runs 20] [--warmup 2]
+//                          [--network none]
+// A side given as '' is skipped. Commands are split on spaces: keep paths free of them.
+import { spawnSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+
+const { values: options } = parseArgs({
+  options: {
+    berth: { type: 'string', default: '' },
+    docker: { type: 'string', default: '' },
+    runs: { type: 'string', default: '20' },
+    warmup: { type: 'string', default: '2' },
+    network: { type: 'string', default: 'none' },
+  },
+});
+const runs = Number(options.runs);
+const warmup = Number(options.warmup);
+
+const sides = [
+  { name: 'berth', cli: splitCommand(options.berth) },
+  { name: 'docker', cli: splitCommand(options.docker) },
+].filter((side) => side.cli.length > 0);
+
+// Each case is the CLI's arguments, the same for both sides.
+const networkArgs = options.network ? ['--network', options.network] : [];
+const cases = [
+  { label: `run --rm ${networkArgs.join(' ')} busybox true`.replace(/\s+/g, ' '), args: ['run', '--rm', ...networkArgs, 'busybox', 'true'] },
+  { label: 'version', args: ['version'] },
+];
+
+function splitCommand(text) {
+  return text.split(' ').filter((word) => word.length > 0);
+}
+
+/** Runs one command to completion; returns its wall time in ms, or the failure. */
+function timeOnce(argv) {
+  const started = process.hrtime.bigint();
+  const result = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (result.error) return { ok: false, message: String(result.error.message) };
+  if (result.status !== 0) {
+    return { ok: false, message: `exit ${result.status ?? result.signal}: ${result.stderr.trim().split('\n').slice(-3).join(' | ')}` };
+  }
+  return { ok: true, ms };
+}
+
+function median(sorted) {
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+function formatMs(ms) {
+  return ms === undefined ? 'failed' : `${ms.toFixed(1)} ms`;
+}
+
+const rows = [];
+for (const benchCase of cases) {
+  const timings = new Map(sides.map((side) => [side.name, []]));
+  const failures = new Map();
+  // Interleaved, so that drift in the machine's load falls on both sides alike.
+  for (let i = 0; i < warmup + runs; i++) {
+    for (const side of sides) {
+      if (failures.has(side.name)) continue;
+      const outcome = timeOnce([...side.cli, ...benchCase.args]);
+      if (!outcome.ok) {
+        failures.set(side.name, outcome.message);
+        console.error(`${side.name} ${benchCase.label}: ${outcome.message}`);
+        continue;
+      }
+      if (i >= warmup) timings.get(side.name).push(outcome.ms);
+    }
+  }
+  const stats = {};
+  for (const side of sides) {
+    if (failures.has(side.name)) continue;
+    const sorted = timings.get(side.name).sort((a, b) => a - b);
+    stats[side.name] = { median: median(sorted), min: sorted[0], max: sorted[sorted.length - 1] };
+  }
+  rows.push({ label: benchCase.label, stats });
+}
+
+const header = ['command', ...sides.map((side) => `${side.name} median (min–max)`)];
+const bothSides = sides.length === 2;
+if (bothSides) header.push('berth / docker');
+const lines = [header];
+for (const row of rows) {
+  const cells = [row.label];
+  for (const side of sides) {
+    const stat = row.stats[side.name];
+    cells.push(stat ? `${formatMs(stat.median)} (${stat.min.toFixed(1)}–${stat.max.toFixed(1)})` : 'failed');
+  }
+  if (bothSides) {
+    const berth = row.stats.berth;
+    const docker = row.stats.docker;
+    cells.push(berth && docker ? `${(berth.median / docker.median).toFixed(2)}×` : '–');
+  }
+  lines.push(cells);
+}
+
+const widths = header.map((_, column) => Math.max(...lines.map((cells) => cells[column].length)));
+const render = (cells) => `| ${cells.map((cell, column) => cell.padEnd(widths[column])).join(' | ')} |`;
+console.log(`\n${runs} runs each after ${warmup} warm-up runs, interleaved; wall time of the client command.\n`);
+console.log(render(lines[0]));
+console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
+for (const cells of lines.slice(1)) console.log(render(cells));
+
+const anyFailed = rows.some((row) => sides.some((side) => !row.stats[side.name]));
+process.exitCode = anyFailed ? 1 : 0;

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# `npm run bench`: berth side by side with Docker on this machine. Starts Debian's dockerd
+# and a berthd, each on its own data root, exec root, pidfile and socket under one
+# temporary folder, imports the same busybox root filesystem into both, times the same
+# client commands against each (bench/compare.mjs), prints the table, and at the end
+# stops both daemons and removes everything it made, also after a failure or Ctrl-C.
+#
+# Environment:
+#   BENCH_RUNS=20 BENCH_WARMUP=2   timed runs per command, after the warm-up runs
+#   BENCH_SIDES="berth docker"     which engines to run (one alone works too)
+#   BENCH_NETWORK=none             --network for `run` on both sides: with none, both create
+#                                  a network namespace with loopback alone (the bench
+#                                  dockerd has no bridge); '' leaves each engine's default
+set -euo pipefail
+
+cd "$(dirname -- "${BASH_SOURCE[0]}")/.."
+repo=$PWD
+
+runs=${BENCH_RUNS:-20}
+warmup=${BENCH_WARMUP:-2}
+sides=${BENCH_SIDES:-berth docker}
+network=${BENCH_NETWORK-none}
+want_berth=false want_docker=false
+for side in $sides; do
+  case $side in
+    berth) want_berth=true ;;
+    docker) want_docker=true ;;
+    *) echo "bench: unknown side in BENCH_SIDES: $side" >&2; exit 2 ;;
+  esac
+done
+
+if $want_berth; then
+  bash scripts/setup.sh --bench
+else
+  bash scripts/setup.sh --bench --no-build
+fi
+
+root=$(mktemp -d /var/tmp/berth-bench.XXXXXX)
+daemon_pids=()
+
+# Stops what this run started and removes its folder: the daemons by pid (SIGTERM, so they
+# unmount and stop their own shims; SIGKILL after 20 s), then any process still running
+# from inside $root, then mounts left under $root.
+cleanup() {
+  local status=$? pid mount_point proc_dir cmdline
+  trap - EXIT INT TERM
+  for pid in "${daemon_pids[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || continue
+    for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  for proc_dir in /proc/[0-9]*; do
+    pid=${proc_dir#/proc/}
+    [ "$pid" != $$ ] || continue
+    cmdline=$(tr '\0' ' ' < "$proc_dir/cmdline" 2>/dev/null) || continue
+    if [[ $cmdline == *"$root/"* ]]; then
+      echo "bench: stopping leftover process $pid: $cmdline" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done
+  while IFS= read -r mount_point; do
+    umount "$mount_point" 2>/dev/null || umount -l "$mount_point" 2>/dev/null || true
+  done < <(awk -v root="$root" 'index($5, root) == 1 { print $5 }' /proc/self/mountinfo | sort -r)
+  rm -rf "$root"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Prints the end of a daemon's log when it did not come up.
+wait_for_daemon() {
+  local name=$1 socket=$2 log=$3
+  if ! node bench/wait-ping.mjs "$socket" 60; then
+    echo "bench: $name did not start; the end of $log:" >&2
+    tail -n 40 "$log" >&2 || true
+    exit 1
+  fi
+}
+
+rootfs=$root/busybox-rootfs.tar
+bash scripts/make-busybox-rootfs.sh "$rootfs" >/dev/null
+
+docker_cli=''
+if $want_docker; then
+  mkdir -p "$root/docker/data" "$root/docker/exec"
+  # An empty config file so that the host's /etc/docker/daemon.json plays no part.
+  echo '{}' > "$root/docker/daemon.json"
+  # No bridge, no iptables rules, no masquerading: this dockerd leaves the host's
+  # networking alone. With no --containerd it starts its own containerd under --exec-root.
+  dockerd --config-file "$root/docker/daemon.json" \
+    --data-root "$root/docker/data" --exec-root "$root/docker/exec" \
+    --pidfile "$root/docker/dockerd.pid" -H "unix://$root/docker/docker.sock" \
+    --bridge=none --iptables=false --ip6tables=false --ip-masq=false --userland-proxy=false \
+    > "$root/docker/dockerd.log" 2>&1 < /dev/null &
+  daemon_pids+=($!)
+  docker_cli="docker -H unix://$root/docker/docker.sock"
+  wait_for_daemon dockerd "$root/docker/docker.sock" "$root/docker/dockerd.log"
+  $docker_cli import -c 'CMD ["sh"]' "$rootfs" busybox:latest >/dev/null
+  # Were it missing, `run` would try to pull busybox from Docker Hub.
+  $docker_cli image inspect busybox:latest >/dev/null
+fi
+
+berth_cli=''
+if $want_berth; then
+  mkdir -p "$root/berth/data" "$root/berth/exec"
+  node "$repo/dist/berthd.js" \
+    --data-root "$root/berth/data" --exec-root "$root/berth/exec" \
+    --pidfile "$root/berth/berthd.pid" -H "unix://$root/berth/berth.sock" \
+    > "$root/berth/berthd.log" 2>&1 < /dev/null &
+  daemon_pids+=($!)
+  berth_cli="node $repo/dist/berth.js -H unix://$root/berth/berth.sock"
+  wait_for_daemon berthd "$root/berth/berth.sock" "$root/berth/berthd.log"
+  $berth_cli import -c 'CMD ["sh"]' "$rootfs" busybox:latest >/dev/null
+  # Were it missing, `run` would try to pull busybox from Docker Hub.
+  $berth_cli image inspect busybox:latest >/dev/null
+fi
+
+echo "bench: $(nproc) cores; docker: $(dockerd --version 2>/dev/null | head -1 || echo none);" \
+  "berth: $(node -p "require('./package.json').version")"
+node bench/compare.mjs --berth "$berth_cli" --docker "$docker_cli" \
+  --runs "$runs" --warmup "$warmup" --network "$network"

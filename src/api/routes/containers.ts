@@ -1,0 +1,160 @@
+// /containers/*: thin routes over the container service (decode, call, encode).
+import type { Duplex, Writable } from 'node:stream';
+import type { ContainerCreateRequest, ContainerSummary } from '../../api/types.js';
+import type { ContainerService, WaitCondition } from '../../containers/service.js';
+import type { LogEntry } from '../../containers/logs.js';
+import type { ContainerRecord } from '../../containers/record.js';
+import type { ImageService } from '../../images/service.js';
+import { encodeFrame, STDERR, STDOUT } from '../../client/stdcopy.js';
+import { badParameter } from '../errors.js';
+import {
+  assertFilterKeys, boolParam, filtersParam, intParam, readJson, sendJson, sendNoContent, startStream,
+  type RequestContext, type RouteTable,
+} from '../server.js';
+
+const ID = '([^/]+)';
+
+export function containerRoutes(containers: ContainerService, images: ImageService): RouteTable {
+  return [
+    ['POST', /^\/containers\/create$/, async (context) => {
+      const request = await readJson<ContainerCreateRequest>(context);
+      sendJson(context, 201, await containers.create(request, context.query.get('name') ?? undefined));
+    }],
+    ['GET', /^\/containers\/json$/, async (context) => sendJson(context, 200, await listContainers(containers, images, context))],
+    ['GET', new RegExp(`^/containers/${ID}/json$`), (context) => sendJson(context, 200, containers.inspect(context.params[0], boolParam(context.query, 'size')))],
+    ['POST', new RegExp(`^/containers/${ID}/start$`), async (context) => {
+      await containers.start(context.params[0]);
+      sendNoContent(context);
+    }],
+    ['POST', new RegExp(`^/containers/${ID}/stop$`), async (context) => {
+      await containers.stop(context.params[0], { signal: context.query.get('signal') ?? undefined, timeoutSeconds: intParam(context.query, 't') });
+      sendNoContent(context);
+    }],
+    ['POST', new RegExp(`^/containers/${ID}/restart$`), async (context) => {
+      await containers.restart(context.params[0], intParam(context.query, 't'), context.query.get('signal') ?? undefined);
+      sendNoContent(context);
+    }],
+    ['POST', new RegExp(`^/containers/${ID}/kill$`), async (context) => {
+      await containers.kill(context.params[0], context.query.get('signal') ?? undefined);
+      sendNoContent(context);
+    }],
+    ['POST', new RegExp(`^/containers/${ID}/wait$`), async (context) => {
+      const condition = (context.query.get('condition') || 'not-running') as WaitCondition;
+      if (!['not-running', 'next-exit', 'removed'].includes(condition)) throw badParameter(`invalid condition: "${condition}"`);
+      const result = containers.wait(context.params[0], condition);
+      // The header goes out at once so that the client knows the wait is registered before it starts the container.
+      const response = startStream(context, 'application/json');
+      response.end(JSON.stringify(await result) + '\n');
+    }],
+    ['POST', new RegExp(`^/containers/${ID}/rename$`), async (context) => {
+      await containers.rename(context.params[0], context.query.get('name') ?? '');
+      sendNoContent(context);
+    }],
+    ['DELETE', new RegExp(`^/containers/${ID}$`), async (context) => {
+      await containers.remove(context.params[0], { force: boolParam(context.query, 'force'), volumes: boolParam(context.query, 'v') });
+      sendNoContent(context);
+    }],
+    ['GET', new RegExp(`^/containers/${ID}/logs$`), (context) => streamLogs(containers, context)],
+    ['POST', new RegExp(`^/containers/${ID}/attach$`), (context) => attach(containers, context)],
+  ];
+}
+
+async function listContainers(containers: ContainerService, images: ImageService, context: RequestContext): Promise<ContainerSummary[]> {
+  const filters = filtersParam(context.query);
+  assertFilterKeys(filters, ['id', 'name', 'label', 'status', 'exited', 'ancestor', 'before', 'since', 'health', 'isolation', 'network', 'publish', 'expose', 'volume', 'is-task']);
+  const limit = intParam(context.query, 'limit');
+  const all = boolParam(context.query, 'all') || (limit !== undefined && limit > 0) || filters.has('status') || filters.has('exited');
+  for (const status of filters.get('status') ?? []) {
+    if (!['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'].includes(status)) {
+      throw badParameter(`invalid filter 'status=${status}'`);
+    }
+  }
+  const ancestors = (filters.get('ancestor') ?? []).map((reference) => images.resolve(reference)?.id ?? `unknown:${reference}`);
+  const before = filters.get('before')?.map((reference) => containers.get(reference).created);
+  const since = filters.get('since')?.map((reference) => containers.get(reference).created);
+  let records = containers.all()
+    .filter((record) => all || record.state.Running)
+    .filter((record) => matchesFilters(record, filters, ancestors))
+    .filter((record) => !before || before.every((created) => record.created < created))
+    .filter((record) => !since || since.every((created) => record.created > created))
+    .sort((a, b) => (a.created < b.created ? 1 : -1));
+  if (limit !== undefined && limit > 0) records = records.slice(0, limit);
+  const withSize = boolParam(context.query, 'size');
+  return Promise.all(records.map(async (record) => {
+    const summary = containers.summary(record);
+    if (withSize) {
+      summary.SizeRw = await containers.sizeRw(record);
+      const image = images.resolve(record.image);
+      summary.SizeRootFs = summary.SizeRw + (image ? images.inspect(image).Size : 0);
+    }
+    return summary;
+  }));
+}
+
+function matchesFilters(record: ContainerRecord, filters: Map<string, string[]>, ancestorIds: string[]): boolean {
+  const any = (key: string, predicate: (value: string) => boolean) => !filters.has(key) || filters.get(key)!.some(predicate);
+  const labels = record.config.Labels ?? {};
+  return any('id', (value) => record.id.startsWith(value))
+    && any('name', (value) => new RegExp(value).test(record.name))
+    && (!filters.has('label') || filters.get('label')!.every((value) => {
+      const [key, ...rest] = value.split('=');
+      return rest.length === 0 ? key in labels : labels[key] === rest.join('=');
+    }))
+    && any('status', (value) => record.state.Status === value)
+    && any('exited', (value) => !record.state.Running && record.state.StartedAt !== '0001-01-01T00:00:00Z' && record.state.ExitCode === Number(value))
+    && (ancestorIds.length === 0 || ancestorIds.includes(record.image));
+}
+
+/** Writes entries as the logs/attach endpoints do: multiplexed frames, or raw with a TTY. */
+function entryWriter(output: Writable, tty: boolean, timestamps: boolean): (entry: LogEntry) => boolean {
+  return (entry) => {
+    const text = timestamps ? `${entry.timestamp} ${entry.text}` : entry.text;
+    return output.write(tty ? text : encodeFrame(entry.stream === 'stderr' ? STDERR : STDOUT, text));
+  };
+}
+
+async function streamLogs(containers: ContainerService, context: RequestContext): Promise<void> {
+  const record = containers.get(context.params[0]);
+  const { query } = context;
+  const stdout = boolParam(query, 'stdout');
+  const stderr = boolParam(query, 'stderr');
+  if (!stdout && !stderr) throw badParameter('Bad parameters: you must choose at least one stream');
+  const tailText = query.get('tail');
+  const tail = tailText && tailText !== 'all' ? Number.parseInt(tailText, 10) : undefined;
+  const entries = containers.logs(record.id, {
+    stdout, stderr, tail: Number.isNaN(tail) ? undefined : tail,
+    sinceNs: secondsToNs(query.get('since')), untilNs: secondsToNs(query.get('until')),
+  }, boolParam(query, 'follow'), context.signal);
+  const tty = !!record.config.Tty;
+  const response = startStream(context, tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
+  const write = entryWriter(response, tty, boolParam(query, 'timestamps'));
+  for await (const entry of entries) {
+    if (!write(entry)) await new Promise((resolve) => response.once('drain', resolve));
+  }
+  response.end();
+}
+
+function secondsToNs(value: string | null): bigint | undefined {
+  if (!value || value === '0') return undefined;
+  const [seconds, fraction = ''] = value.split('.');
+  return BigInt(seconds) * 1_000_000_000n + BigInt(fraction.padEnd(9, '0').slice(0, 9) || '0');
+}
+
+async function attach(containers: ContainerService, context: RequestContext): Promise<void> {
+  const record = containers.get(context.params[0]);
+  const { query } = context;
+  const tty = !!record.config.Tty;
+  const connection: Duplex = context.hijack(tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
+  // Until stdin is carried through the shim (interactive containers), input is read and dropped.
+  connection.on('data', () => undefined);
+  const write = entryWriter(connection, tty, false);
+  try {
+    for await (const entry of containers.attachOutput(record.id, {
+      stdout: boolParam(query, 'stdout'), stderr: boolParam(query, 'stderr'), logs: boolParam(query, 'logs'), stream: boolParam(query, 'stream'),
+    }, context.signal)) {
+      if (!write(entry)) await new Promise((resolve) => connection.once('drain', resolve));
+    }
+  } finally {
+    connection.end();
+  }
+}

@@ -1,0 +1,83 @@
+// /images/*: thin routes over the image service. Image names contain slashes
+// (127.0.0.1:5000/me/app), so the name patterns are greedy up to the action suffix.
+import type { ImageService } from '../../images/service.js';
+import type { ContainerService } from '../../containers/service.js';
+import type { ImageSummary } from '../../api/types.js';
+import { ApiError, noSuchImage } from '../errors.js';
+import { assertFilterKeys, boolParam, filtersParam, sendJson, startStream, type RequestContext, type RouteTable } from '../server.js';
+
+export function imageRoutes(images: ImageService, containers: ContainerService): RouteTable {
+  const get = (reference: string) => {
+    const record = images.resolve(reference);
+    if (!record) throw noSuchImage(reference);
+    return record;
+  };
+  return [
+    ['POST', /^\/images\/create$/, (context) => createImage(images, context)],
+    ['GET', /^\/images\/json$/, (context) => sendJson(context, 200, listImages(images, containers, context))],
+    ['GET', /^\/images\/(.+)\/json$/, (context) => sendJson(context, 200, images.inspect(get(context.params[0])))],
+    ['GET', /^\/images\/(.+)\/history$/, (context) => sendJson(context, 200, images.history(get(context.params[0])))],
+    ['POST', /^\/images\/(.+)\/tag$/, async (context) => {
+      await images.tag(context.params[0], context.query.get('repo') ?? '', context.query.get('tag') ?? undefined);
+      sendJson(context, 201, null);
+    }],
+    ['DELETE', /^\/images\/(.+)$/, async (context) => {
+      sendJson(context, 200, await images.remove(context.params[0], { force: boolParam(context.query, 'force'), noPrune: boolParam(context.query, 'noprune') }));
+    }],
+  ];
+}
+
+async function createImage(images: ImageService, context: RequestContext): Promise<void> {
+  const { query } = context;
+  const source = query.get('fromSrc');
+  if (source === null) {
+    const name = query.get('fromImage') ?? '';
+    throw new ApiError(501, `pull access denied for ${name}: berthd cannot pull from registries yet; import an image instead (berth import)`);
+  }
+  if (source !== '-') throw new ApiError(400, 'importing from a URL is not supported; send the tarball as the request body (fromSrc=-)');
+  let repo = query.get('repo') ?? undefined;
+  let tag = query.get('tag') ?? undefined;
+  // `repo` may carry the tag itself ("busybox:1.36"), as older clients send it.
+  const tagged = repo ? /^(.*[^/]):([\w][\w.-]{0,127})$/.exec(repo) : null;
+  if (tagged && !tag) [repo, tag] = [tagged[1], tagged[2]];
+  const platform = query.get('platform');
+  const [os, architecture] = platform ? platform.split('/') : [];
+  const record = await images.importRootfs(context.request, {
+    repo, tag, changes: query.getAll('changes'), message: query.get('message') ?? undefined, source: '-',
+    platform: platform ? { os, architecture } : undefined,
+  });
+  const response = startStream(context, 'application/json');
+  response.end(JSON.stringify({ status: record.id }) + '\n');
+}
+
+function listImages(images: ImageService, containers: ContainerService, context: RequestContext): ImageSummary[] {
+  const filters = filtersParam(context.query);
+  assertFilterKeys(filters, ['dangling', 'label', 'before', 'since', 'reference', 'until']);
+  const usage = new Map<string, number>();
+  for (const record of containers.all()) usage.set(record.image, (usage.get(record.image) ?? 0) + 1);
+  const dangling = filters.get('dangling')?.[0];
+  if (dangling !== undefined && !['true', 'false', '1', '0'].includes(dangling)) throw new ApiError(400, `invalid filter 'dangling=${dangling}'`);
+  const wantDangling = dangling === 'true' || dangling === '1';
+  const before = filters.get('before')?.map((reference) => images.resolve(reference)?.config.created ?? '');
+  const since = filters.get('since')?.map((reference) => images.resolve(reference)?.config.created ?? '');
+  const references = filters.get('reference') ?? [];
+  return images.list()
+    .filter((record) => dangling === undefined || (record.repoTags.length === 0) === wantDangling)
+    .filter((record) => !filters.has('label') || filters.get('label')!.every((value) => {
+      const labels = record.config.config?.Labels ?? {};
+      const [key, ...rest] = value.split('=');
+      return rest.length === 0 ? key in labels : labels[key] === rest.join('=');
+    }))
+    .filter((record) => references.length === 0 || record.repoTags.some((tag) => references.some((pattern) => referenceMatches(pattern, tag))))
+    .filter((record) => !before || before.every((created) => (record.config.created ?? '') < created))
+    .filter((record) => !since || since.every((created) => (record.config.created ?? '') > created))
+    .map((record) => images.summary(record, usage.get(record.id) ?? 0))
+    .sort((a, b) => b.Created - a.Created);
+}
+
+/** Docker's reference filter: a glob on the familiar name, with or without the tag. */
+function referenceMatches(pattern: string, tag: string): boolean {
+  const glob = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '.')}$`);
+  const withoutTag = tag.replace(/:[^:/]+$/, '');
+  return glob.test(tag) || glob.test(withoutTag);
+}

@@ -1,0 +1,118 @@
+// /_ping, /version, /info and /events.
+import { cpus, hostname, release, totalmem } from 'node:os';
+import type { ServerResponse } from 'node:http';
+import type { EventMessage, VersionResponse } from '../../api/types.js';
+import type { EventBus } from '../../events/bus.js';
+import type { ContainerService } from '../../containers/service.js';
+import type { ImageService } from '../../images/service.js';
+import { API_VERSION, MIN_API_VERSION, assertFilterKeys, filtersParam, sendJson, sendText, startStream, type RequestContext, type RouteTable } from '../server.js';
+import { ApiError } from '../errors.js';
+
+export const BERTH_VERSION = '0.1.0';
+
+export interface SystemFacts {
+  daemonId: string;
+  dataRoot: string;
+  defaultRuntime: string;
+  runtimes: Record<string, { path: string }>;
+  cgroupVersion: '1' | '2';
+  debug: boolean;
+  startedAt: Date;
+}
+
+const GO_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' };
+const UNAME_ARCH: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', arm: 'armv7l', ia32: 'i686', ppc64: 'ppc64le', s390x: 's390x' };
+
+export function systemRoutes(facts: SystemFacts, events: EventBus, containers: ContainerService, images: ImageService): RouteTable {
+  return [
+    ['GET', /^\/_ping$/, (context) => {
+      context.response?.setHeader('Cache-Control', 'no-cache, no-store, must-revalidate');
+      context.response?.setHeader('Pragma', 'no-cache');
+      sendText(context, 200, context.method === 'HEAD' ? '' : 'OK');
+    }],
+    ['GET', /^\/version$/, (context) => sendJson(context, 200, versionInfo())],
+    ['GET', /^\/info$/, (context) => {
+      const all = containers.all();
+      const running = all.filter((record) => record.state.Running && !record.state.Paused).length;
+      const paused = all.filter((record) => record.state.Paused).length;
+      sendJson(context, 200, {
+        ID: facts.daemonId, Containers: all.length, ContainersRunning: running, ContainersPaused: paused,
+        ContainersStopped: all.length - running - paused, Images: images.list().length, Driver: 'overlay2',
+        DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true'], ['Using metacopy', 'false'], ['Native Overlay Diff', 'true']],
+        Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'none'], Authorization: null, Log: ['k8s-file'] },
+        MemoryLimit: true, SwapLimit: true, KernelMemoryTCP: false, CpuCfsPeriod: true, CpuCfsQuota: true, CPUShares: true, CPUSet: true,
+        PidsLimit: true, IPv4Forwarding: true, BridgeNfIptables: false, BridgeNfIp6tables: false, Debug: facts.debug,
+        NFd: 0, OomKillDisable: true, NGoroutines: 0, SystemTime: new Date().toISOString(), LoggingDriver: 'k8s-file',
+        CgroupDriver: 'cgroupfs', CgroupVersion: facts.cgroupVersion, NEventsListener: 0, KernelVersion: release(),
+        OperatingSystem: 'berth', OSVersion: '', OSType: 'linux', Architecture: UNAME_ARCH[process.arch] ?? process.arch,
+        IndexServerAddress: 'https://index.docker.io/v1/', RegistryConfig: { IndexConfigs: {}, InsecureRegistryCIDRs: ['127.0.0.0/8'], Mirrors: [] },
+        NCPU: cpus().length, MemTotal: totalmem(), GenericResources: null, DockerRootDir: facts.dataRoot,
+        HttpProxy: '', HttpsProxy: '', NoProxy: '', Name: hostname(), Labels: [], ExperimentalBuild: false,
+        ServerVersion: BERTH_VERSION, Runtimes: facts.runtimes, DefaultRuntime: facts.defaultRuntime,
+        Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
+        LiveRestoreEnabled: true, Isolation: '', InitBinary: 'tini', ContainerdCommit: { ID: '', Expected: '' },
+        RuncCommit: { ID: '', Expected: '' }, InitCommit: { ID: '', Expected: '' },
+        SecurityOptions: ['name=seccomp,profile=builtin'], Warnings: [],
+      });
+    }],
+    ['GET', /^\/events$/, (context) => streamEvents(events, context)],
+  ];
+}
+
+export function versionInfo(): VersionResponse {
+  const details = { ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, Os: 'linux', Arch: GO_ARCH[process.arch] ?? process.arch, KernelVersion: release() };
+  return {
+    Platform: { Name: 'berth' },
+    Components: [{ Name: 'Engine', Version: BERTH_VERSION, Details: { ...details, GitCommit: '', GoVersion: `node ${process.version}`, BuildTime: '', Experimental: 'false' } }],
+    Version: BERTH_VERSION, ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, GitCommit: '',
+    GoVersion: `node ${process.version}`, Os: 'linux', Arch: details.Arch, KernelVersion: release(), BuildTime: '',
+  };
+}
+
+function parseTime(value: string | null): number | undefined {
+  if (!value) return undefined;
+  if (/^\d+(\.\d+)?$/.test(value)) {
+    const [seconds, fraction = ''] = value.split('.');
+    return Number(seconds) * 1e9 + Number(fraction.padEnd(9, '0').slice(0, 9));
+  }
+  const parsed = Date.parse(value);
+  if (Number.isNaN(parsed)) throw new ApiError(400, `invalid timestamp: ${value}`);
+  return parsed * 1e6;
+}
+
+function eventMatches(event: EventMessage, filters: Map<string, string[]>): boolean {
+  const attributes = event.Actor.Attributes;
+  const any = (key: string, predicate: (value: string) => boolean) => !filters.has(key) || filters.get(key)!.some(predicate);
+  return any('type', (value) => event.Type === value)
+    && any('event', (value) => event.Action === value || event.Action.startsWith(`${value}:`))
+    && any('container', (value) => event.Type === 'container' && (event.Actor.ID.startsWith(value) || attributes.name === value))
+    && any('image', (value) => attributes.image === value || attributes.name === value || event.Actor.ID === value
+      || (event.Type === 'image' && event.Actor.ID.replace(/^sha256:/, '').startsWith(value.replace(/^sha256:/, ''))))
+    && (!filters.has('label') || filters.get('label')!.every((value) => {
+      const [key, ...rest] = value.split('=');
+      return rest.length === 0 ? key in attributes : attributes[key] === rest.join('=');
+    }));
+}
+
+async function streamEvents(events: EventBus, context: RequestContext): Promise<void> {
+  const filters = filtersParam(context.query);
+  assertFilterKeys(filters, ['container', 'daemon', 'event', 'image', 'label', 'network', 'plugin', 'scope', 'type', 'volume', 'node', 'service', 'secret', 'config']);
+  const since = parseTime(context.query.get('since'));
+  const until = parseTime(context.query.get('until'));
+  const response: ServerResponse = startStream(context, 'application/json');
+  await new Promise<void>((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const finish = () => {
+      unsubscribe();
+      clearTimeout(timer);
+      response.end();
+      resolve();
+    };
+    const unsubscribe = events.subscribe(since ?? (until !== undefined ? 0 : undefined), (event) => {
+      if (until !== undefined && event.timeNano > until) return;
+      if (eventMatches(event, filters)) response.write(JSON.stringify(event) + '\n');
+    });
+    if (until !== undefined) timer = setTimeout(finish, Math.max(0, (until - Date.now() * 1e6) / 1e6));
+    context.signal.addEventListener('abort', finish, { once: true });
+  });
+}

@@ -1,0 +1,257 @@
+// The Engine API's HTTP server: listens on unix sockets and TCP, strips the /vX.Y prefix,
+// routes to the per-resource routers, and turns thrown ApiErrors into Docker's
+// `{"message": ...}` responses. Requests that ask to upgrade the connection (attach, exec
+// start) reach their route with a `hijack()` that answers `101 UPGRADED` and hands over
+// the raw socket.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { chmod, rm } from 'node:fs/promises';
+import { ApiError } from './errors.js';
+
+export const API_VERSION = '1.43';
+export const MIN_API_VERSION = '1.24';
+
+export interface RequestContext {
+  method: string;
+  path: string;
+  params: string[];
+  query: URLSearchParams;
+  /** The API version the client asked for (or the current one for unversioned paths). */
+  version: string;
+  request: IncomingMessage;
+  response: ServerResponse | undefined;
+  /** Resolves with the raw connection, after the upgrade/raw-stream response header is sent. */
+  hijack(contentType?: string): Duplex;
+  /** Aborted when the client goes away. */
+  signal: AbortSignal;
+}
+
+export type Handler = (context: RequestContext) => Promise<void> | void;
+export type RouteTable = Array<[method: string, pattern: RegExp, handler: Handler]>;
+
+// ---- helpers routes use to decode and encode ---------------------------------------------------
+
+export async function readBody(request: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+export async function readJson<T>(context: RequestContext): Promise<T> {
+  const body = await readBody(context.request);
+  if (body.length === 0) return {} as T;
+  try {
+    return JSON.parse(body.toString('utf8')) as T;
+  } catch (error) {
+    throw new ApiError(400, `invalid character in JSON body: ${(error as Error).message}`);
+  }
+}
+
+export function sendJson(context: RequestContext, status: number, value: unknown): void {
+  const response = requireResponse(context);
+  const body = JSON.stringify(value) + '\n';
+  response.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+  response.end(body);
+}
+
+export function sendNoContent(context: RequestContext, status = 204): void {
+  const response = requireResponse(context);
+  response.writeHead(status);
+  response.end();
+}
+
+export function sendText(context: RequestContext, status: number, text: string, contentType = 'text/plain; charset=utf-8'): void {
+  const response = requireResponse(context);
+  response.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
+  response.end(text);
+}
+
+/** Starts a streamed response (chunked); the caller writes and ends it. */
+export function startStream(context: RequestContext, contentType: string, status = 200): ServerResponse {
+  const response = requireResponse(context);
+  response.writeHead(status, { 'Content-Type': contentType });
+  response.flushHeaders();
+  return response;
+}
+
+export function boolParam(query: URLSearchParams, name: string, fallback = false): boolean {
+  const value = query.get(name);
+  if (value === null || value === '') return fallback;
+  return !['0', 'false', 'False', 'FALSE', 'no'].includes(value);
+}
+
+export function intParam(query: URLSearchParams, name: string): number | undefined {
+  const value = query.get(name);
+  if (value === null || value === '') return undefined;
+  const number = Number(value);
+  if (!Number.isFinite(number)) throw new ApiError(400, `invalid value for ${name}: ${value}`);
+  return Math.trunc(number);
+}
+
+/** Docker's `filters` query parameter: {"key": ["v1", "v2"]} (or the old {"key": {"v1": true}}). */
+export function filtersParam(query: URLSearchParams): Map<string, string[]> {
+  const raw = query.get('filters');
+  const filters = new Map<string, string[]>();
+  if (!raw) return filters;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ApiError(400, `invalid filter: ${raw}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null) throw new ApiError(400, `invalid filter: ${raw}`);
+  for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
+    if (Array.isArray(value)) filters.set(key, value.map(String));
+    else if (value && typeof value === 'object') filters.set(key, Object.keys(value).filter((k) => (value as Record<string, unknown>)[k]));
+  }
+  return filters;
+}
+
+export function assertFilterKeys(filters: Map<string, string[]>, allowed: string[]): void {
+  for (const key of filters.keys()) if (!allowed.includes(key)) throw new ApiError(400, `invalid filter '${key}'`);
+}
+
+function requireResponse(context: RequestContext): ServerResponse {
+  if (!context.response) throw new Error('this connection was hijacked');
+  return context.response;
+}
+
+// ---- the server ----------------------------------------------------------------------------------
+
+export class ApiServer {
+  private readonly servers: Server[] = [];
+  private readonly connections = new Set<Duplex>();
+
+  constructor(private readonly routes: RouteTable, private readonly debug = false) {}
+
+  async listen(hosts: string[]): Promise<void> {
+    for (const host of hosts) {
+      const server = createServer({ keepAliveTimeout: 60_000 }, (request, response) => void this.dispatch(request, response, undefined));
+      server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+        if (head.length) socket.unshift(head);
+        void this.dispatch(request, undefined, socket);
+      });
+      server.on('connection', (socket) => {
+        this.connections.add(socket);
+        socket.on('close', () => this.connections.delete(socket));
+      });
+      if (host.startsWith('unix://')) {
+        const path = host.slice('unix://'.length);
+        await rm(path, { force: true });
+        await new Promise<void>((resolve, reject) => server.once('error', reject).listen(path, resolve));
+        await chmod(path, 0o660);
+      } else if (host.startsWith('tcp://')) {
+        const url = new URL(host.replace(/^tcp:/, 'http:'));
+        await new Promise<void>((resolve, reject) => server.once('error', reject).listen(Number(url.port || 2375), url.hostname, resolve));
+      } else {
+        throw new Error(`unsupported host: ${host}`);
+      }
+      this.servers.push(server);
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.connections) socket.destroy();
+    await Promise.all(this.servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  }
+
+  private async dispatch(request: IncomingMessage, response: ServerResponse | undefined, upgraded: Duplex | undefined): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://berthd');
+    let path = url.pathname;
+    let version = API_VERSION;
+    const versioned = /^\/v(\d+\.\d+)(\/.*)$/.exec(path);
+    if (versioned) {
+      version = versioned[1];
+      path = versioned[2];
+    }
+    const controller = new AbortController();
+    const connection = upgraded ?? request.socket;
+    connection.once('close', () => controller.abort());
+    response?.once('close', () => { if (!response.writableFinished) controller.abort(); });
+    let hijacked: Duplex | undefined;
+    const context: RequestContext = {
+      method: request.method ?? 'GET', path, params: [], query: url.searchParams, version, request, response,
+      signal: controller.signal,
+      hijack: (contentType = 'application/vnd.docker.raw-stream') => {
+        if (hijacked) return hijacked;
+        if (upgraded) {
+          upgraded.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
+          hijacked = upgraded;
+        } else {
+          // A client that did not ask to upgrade still gets the raw stream on the same socket.
+          const socket = request.socket;
+          socket.write(`HTTP/1.1 200 OK\r\nContent-Type: ${contentType}\r\nConnection: close\r\n\r\n`);
+          context.response = undefined;
+          hijacked = socket;
+        }
+        return hijacked;
+      },
+    };
+    const started = Date.now();
+    if (response) {
+      response.setHeader('Api-Version', API_VERSION);
+      response.setHeader('Docker-Experimental', 'false');
+      response.setHeader('Ostype', 'linux');
+      response.setHeader('Server', `berthd/${API_VERSION} (linux)`);
+    }
+    try {
+      if (compareVersions(version, MIN_API_VERSION) < 0) {
+        throw new ApiError(400, `client version ${version} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
+      }
+      if (compareVersions(version, API_VERSION) > 0) {
+        throw new ApiError(400, `client version ${version} is too new. Maximum supported API version is ${API_VERSION}`);
+      }
+      const route = this.match(context.method, path, context);
+      await route(context);
+    } catch (error) {
+      this.fail(context, hijacked, error);
+    } finally {
+      if (this.debug) process.stderr.write(`${context.method} ${url.pathname}${url.search} ${Date.now() - started}ms\n`);
+    }
+  }
+
+  private match(method: string, path: string, context: RequestContext): Handler {
+    let pathMatched = false;
+    for (const [routeMethod, pattern, handler] of this.routes) {
+      const match = pattern.exec(path);
+      if (!match) continue;
+      pathMatched = true;
+      if (routeMethod !== method && !(routeMethod === 'GET' && method === 'HEAD')) continue;
+      context.params = match.slice(1).map((part) => decodeURIComponent(part));
+      return handler;
+    }
+    if (pathMatched) throw new ApiError(405, 'method not allowed');
+    throw new ApiError(404, 'page not found');
+  }
+
+  private fail(context: RequestContext, hijacked: Duplex | undefined, error: unknown): void {
+    const status = error instanceof ApiError ? error.status : 500;
+    const message = error instanceof Error ? error.message : String(error);
+    if (!(error instanceof ApiError)) process.stderr.write(`berthd: ${context.method} ${context.path}: ${error instanceof Error ? error.stack : message}\n`);
+    if (hijacked) {
+      hijacked.end(`Error: ${message}\n`);
+      return;
+    }
+    const response = context.response;
+    if (!response) return;
+    if (response.headersSent) {
+      // A stream already under way: Docker ends it with an error message in the stream.
+      response.end(JSON.stringify({ errorDetail: { message }, error: message }) + '\n');
+      return;
+    }
+    if (status === 304) {
+      response.writeHead(304);
+      response.end();
+      return;
+    }
+    const body = JSON.stringify({ message }) + '\n';
+    response.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+    response.end(body);
+  }
+}
+
+export function compareVersions(a: string, b: string): number {
+  const [aMajor, aMinor] = a.split('.').map(Number);
+  const [bMajor, bMinor] = b.split('.').map(Number);
+  return aMajor !== bMajor ? aMajor - bMajor : aMinor - bMinor;
+}

@@ -1,0 +1,269 @@
+// Docker Engine API v1.43 shapes (../shared/reference/engine-api-v1.43.yaml), shared by the
+// daemon, the typed client and the CLI. Field names are Docker's, so they are PascalCase.
+
+export interface HealthConfig {
+  Test?: string[];
+  Interval?: number;
+  Timeout?: number;
+  Retries?: number;
+  StartPeriod?: number;
+}
+
+/** The image's and the container's run configuration ("Config" in both inspect outputs). */
+export interface ContainerConfig {
+  Hostname?: string;
+  Domainname?: string;
+  User?: string;
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
+  ExposedPorts?: Record<string, Record<string, never>> | null;
+  Tty?: boolean;
+  OpenStdin?: boolean;
+  StdinOnce?: boolean;
+  Env?: string[] | null;
+  Cmd?: string[] | null;
+  Healthcheck?: HealthConfig;
+  ArgsEscaped?: boolean;
+  Image?: string;
+  Volumes?: Record<string, Record<string, never>> | null;
+  WorkingDir?: string;
+  Entrypoint?: string[] | null;
+  NetworkDisabled?: boolean;
+  OnBuild?: string[] | null;
+  Labels?: Record<string, string> | null;
+  StopSignal?: string;
+  StopTimeout?: number;
+  Shell?: string[];
+}
+
+export interface RestartPolicy { Name: '' | 'no' | 'always' | 'unless-stopped' | 'on-failure'; MaximumRetryCount?: number }
+
+export interface HostConfig {
+  Binds?: string[] | null;
+  NetworkMode?: string;
+  PortBindings?: Record<string, Array<{ HostIp?: string; HostPort?: string }>> | null;
+  RestartPolicy?: RestartPolicy;
+  AutoRemove?: boolean;
+  VolumesFrom?: string[] | null;
+  CapAdd?: string[] | null;
+  CapDrop?: string[] | null;
+  Dns?: string[] | null;
+  DnsOptions?: string[] | null;
+  DnsSearch?: string[] | null;
+  ExtraHosts?: string[] | null;
+  GroupAdd?: string[] | null;
+  IpcMode?: string;
+  PidMode?: string;
+  UTSMode?: string;
+  Privileged?: boolean;
+  ReadonlyRootfs?: boolean;
+  SecurityOpt?: string[] | null;
+  Tmpfs?: Record<string, string> | null;
+  ShmSize?: number;
+  Sysctls?: Record<string, string> | null;
+  Runtime?: string;
+  Init?: boolean | null;
+  // Resources
+  Memory?: number;
+  MemorySwap?: number;
+  MemoryReservation?: number;
+  NanoCpus?: number;
+  CpuShares?: number;
+  CpuPeriod?: number;
+  CpuQuota?: number;
+  CpusetCpus?: string;
+  PidsLimit?: number | null;
+  OomKillDisable?: boolean | null;
+  Ulimits?: Array<{ Name: string; Soft: number; Hard: number }> | null;
+  Devices?: Array<{ PathOnHost: string; PathInContainer: string; CgroupPermissions: string }> | null;
+  LogConfig?: { Type: string; Config: Record<string, string> };
+}
+
+export interface ContainerCreateRequest extends ContainerConfig {
+  HostConfig?: HostConfig;
+  NetworkingConfig?: unknown;
+}
+
+export interface ContainerState {
+  Status: 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+  Running: boolean;
+  Paused: boolean;
+  Restarting: boolean;
+  OOMKilled: boolean;
+  Dead: boolean;
+  Pid: number;
+  ExitCode: number;
+  Error: string;
+  StartedAt: string;
+  FinishedAt: string;
+  Health?: { Status: string; FailingStreak: number; Log: Array<{ Start: string; End: string; ExitCode: number; Output: string }> };
+}
+
+export interface MountPoint {
+  Type: 'bind' | 'volume' | 'tmpfs';
+  Name?: string;
+  Source: string;
+  Destination: string;
+  Driver?: string;
+  Mode: string;
+  RW: boolean;
+  Propagation: string;
+}
+
+export interface ContainerInspect {
+  Id: string;
+  Created: string;
+  Path: string;
+  Args: string[];
+  State: ContainerState;
+  Image: string;
+  ResolvConfPath: string;
+  HostnamePath: string;
+  HostsPath: string;
+  LogPath: string;
+  Name: string;
+  RestartCount: number;
+  Driver: string;
+  Platform: string;
+  MountLabel: string;
+  ProcessLabel: string;
+  AppArmorProfile: string;
+  ExecIDs: string[] | null;
+  HostConfig: HostConfig;
+  GraphDriver: { Name: string; Data: Record<string, string> };
+  SizeRw?: number;
+  SizeRootFs?: number;
+  Mounts: MountPoint[];
+  Config: ContainerConfig;
+  NetworkSettings: NetworkSettings;
+}
+
+export interface EndpointSettings {
+  NetworkID: string;
+  EndpointID: string;
+  Gateway: string;
+  IPAddress: string;
+  IPPrefixLen: number;
+  MacAddress: string;
+  Aliases?: string[] | null;
+}
+
+export interface NetworkSettings {
+  Bridge: string;
+  SandboxID: string;
+  SandboxKey: string;
+  Ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null>;
+  Gateway: string;
+  IPAddress: string;
+  IPPrefixLen: number;
+  MacAddress: string;
+  Networks: Record<string, EndpointSettings>;
+}
+
+export interface ContainerSummary {
+  Id: string;
+  Names: string[];
+  Image: string;
+  ImageID: string;
+  Command: string;
+  Created: number;
+  Ports: Array<{ IP?: string; PrivatePort: number; PublicPort?: number; Type: string }>;
+  SizeRw?: number;
+  SizeRootFs?: number;
+  Labels: Record<string, string>;
+  State: string;
+  Status: string;
+  HostConfig: { NetworkMode: string };
+  NetworkSettings: { Networks: Record<string, EndpointSettings> };
+  Mounts: MountPoint[];
+}
+
+/** An image config as stored (OCI image config / Docker image JSON). Its sha256 is the image ID. */
+export interface ImageConfigFile {
+  architecture: string;
+  os: string;
+  variant?: string;
+  created?: string;
+  author?: string;
+  comment?: string;
+  config?: ContainerConfig;
+  container?: string;
+  container_config?: ContainerConfig;
+  docker_version?: string;
+  rootfs: { type: 'layers'; diff_ids: string[] };
+  history?: Array<{ created?: string; created_by?: string; comment?: string; empty_layer?: boolean; author?: string }>;
+}
+
+export interface ImageInspect {
+  Id: string;
+  RepoTags: string[];
+  RepoDigests: string[];
+  Parent: string;
+  Comment: string;
+  Created: string;
+  Container: string;
+  ContainerConfig: ContainerConfig;
+  DockerVersion: string;
+  Author: string;
+  Config: ContainerConfig;
+  Architecture: string;
+  Variant?: string;
+  Os: string;
+  Size: number;
+  VirtualSize: number;
+  GraphDriver: { Name: string; Data: Record<string, string> | null };
+  RootFS: { Type: string; Layers: string[] };
+  Metadata: { LastTagTime: string };
+}
+
+export interface ImageSummary {
+  Id: string;
+  ParentId: string;
+  RepoTags: string[];
+  RepoDigests: string[];
+  Created: number;
+  Size: number;
+  SharedSize: number;
+  VirtualSize: number;
+  Labels: Record<string, string>;
+  Containers: number;
+}
+
+export interface ImageHistoryItem {
+  Id: string;
+  Created: number;
+  CreatedBy: string;
+  Tags: string[] | null;
+  Size: number;
+  Comment: string;
+}
+
+export interface EventMessage {
+  Type: 'container' | 'image' | 'network' | 'volume' | 'daemon' | 'plugin' | 'service' | 'node' | 'secret' | 'config';
+  Action: string;
+  Actor: { ID: string; Attributes: Record<string, string> };
+  scope: 'local' | 'swarm';
+  time: number;
+  timeNano: number;
+  // Pre-1.22 fields Docker still sends; the docker CLI's formatter uses them.
+  status?: string;
+  id?: string;
+  from?: string;
+}
+
+export interface WaitResponse { StatusCode: number; Error?: { Message: string } | null }
+
+export interface VersionResponse {
+  Platform: { Name: string };
+  Components: Array<{ Name: string; Version: string; Details?: Record<string, string> }>;
+  Version: string;
+  ApiVersion: string;
+  MinAPIVersion: string;
+  GitCommit: string;
+  GoVersion: string;
+  Os: string;
+  Arch: string;
+  KernelVersion: string;
+  BuildTime: string;
+}

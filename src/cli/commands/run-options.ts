@@ -1,0 +1,584 @@
+// The flags of `berth run` / `berth create` and their pure conversion into a POST
+// /containers/create request, following the docker CLI's opts.go (parse) and go-connections'
+// port-spec grammar. Nothing here talks to the daemon, so all of it is unit-tested.
+
+import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { isIP } from 'node:net';
+import type { ContainerCreateRequest, HostConfig, RestartPolicy } from '../../api/types.js';
+import { FlagError } from '../flags.js';
+import type { FlagSpec, FlagValues } from '../flags.js';
+import { parseBytes, parseCpus } from '../units.js';
+
+/** Flags shared by run and create (docker's addFlags plus createOptions). */
+export const CONTAINER_FLAGS: FlagSpec[] = [
+  { name: 'add-host', type: 'list', description: 'Add a custom host-to-IP mapping (host:ip)' },
+  { name: 'attach', short: 'a', type: 'list', description: 'Attach to STDIN, STDOUT or STDERR' },
+  { name: 'cap-add', type: 'list', description: 'Add Linux capabilities' },
+  { name: 'cap-drop', type: 'list', description: 'Drop Linux capabilities' },
+  { name: 'cidfile', type: 'string', description: 'Write the container ID to the file' },
+  { name: 'cpu-period', type: 'int', description: 'Limit CPU CFS (Completely Fair Scheduler) period' },
+  { name: 'cpu-quota', type: 'int', description: 'Limit CPU CFS (Completely Fair Scheduler) quota' },
+  { name: 'cpu-shares', short: 'c', type: 'int', description: 'CPU shares (relative weight)' },
+  { name: 'cpus', type: 'string', valueName: 'decimal', description: 'Number of CPUs' },
+  { name: 'cpuset-cpus', type: 'string', description: 'CPUs in which to allow execution (0-3, 0,1)' },
+  { name: 'dns', type: 'list', description: 'Set custom DNS servers' },
+  { name: 'dns-option', type: 'list', description: 'Set DNS options' },
+  { name: 'dns-search', type: 'list', description: 'Set custom DNS search domains' },
+  { name: 'domainname', type: 'string', description: 'Container NIS domain name' },
+  { name: 'entrypoint', type: 'string', description: 'Overwrite the default ENTRYPOINT of the image' },
+  { name: 'env', short: 'e', type: 'list', description: 'Set environment variables' },
+  { name: 'env-file', type: 'list', description: 'Read in a file of environment variables' },
+  { name: 'expose', type: 'list', description: 'Expose a port or a range of ports' },
+  { name: 'group-add', type: 'list', description: 'Add additional groups to join' },
+  { name: 'hostname', short: 'h', type: 'string', description: 'Container host name' },
+  { name: 'init', type: 'bool', description: 'Run an init inside the container that forwards signals and reaps processes' },
+  { name: 'interactive', short: 'i', type: 'bool', description: 'Keep STDIN open even if not attached' },
+  { name: 'ipc', type: 'string', description: 'IPC mode to use' },
+  { name: 'label', short: 'l', type: 'list', description: 'Set meta data on a container' },
+  { name: 'log-driver', type: 'string', description: 'Logging driver for the container' },
+  { name: 'log-opt', type: 'list', description: 'Log driver options' },
+  { name: 'memory', short: 'm', type: 'string', valueName: 'bytes', description: 'Memory limit' },
+  { name: 'memory-reservation', type: 'string', valueName: 'bytes', description: 'Memory soft limit' },
+  { name: 'memory-swap', type: 'string', valueName: 'bytes', description: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" },
+  { name: 'name', type: 'string', description: 'Assign a name to the container' },
+  { name: 'network', type: 'string', description: 'Connect a container to a network' },
+  { name: 'net', type: 'string', description: 'Connect a container to a network', hidden: true },
+  { name: 'no-healthcheck', type: 'bool', description: 'Disable any container-specified HEALTHCHECK' },
+  { name: 'oom-kill-disable', type: 'bool', description: 'Disable OOM Killer' },
+  { name: 'pid', type: 'string', description: 'PID namespace to use' },
+  { name: 'pids-limit', type: 'int', description: 'Tune container pids limit (set -1 for unlimited)' },
+  { name: 'platform', type: 'string', description: 'Set platform if server is multi-platform capable' },
+  { name: 'privileged', type: 'bool', description: 'Give extended privileges to this container' },
+  { name: 'publish', short: 'p', type: 'list', description: "Publish a container's port(s) to the host" },
+  { name: 'publish-all', short: 'P', type: 'bool', description: 'Publish all exposed ports to random ports' },
+  { name: 'pull', type: 'string', default: 'missing', description: 'Pull image before running ("always", "missing", "never")' },
+  { name: 'quiet', short: 'q', type: 'bool', description: 'Suppress the pull output' },
+  { name: 'read-only', type: 'bool', description: "Mount the container's root filesystem as read only" },
+  { name: 'restart', type: 'string', default: 'no', description: 'Restart policy to apply when a container exits' },
+  { name: 'rm', type: 'bool', description: 'Automatically remove the container and its associated anonymous volumes when it exits' },
+  { name: 'runtime', type: 'string', description: 'Runtime to use for this container' },
+  { name: 'security-opt', type: 'list', description: 'Security Options' },
+  { name: 'shm-size', type: 'string', valueName: 'bytes', description: 'Size of /dev/shm' },
+  { name: 'stop-signal', type: 'string', description: 'Signal to stop the container' },
+  { name: 'stop-timeout', type: 'int', description: 'Timeout (in seconds) to stop a container' },
+  { name: 'sysctl', type: 'list', valueName: 'map', description: 'Sysctl options' },
+  { name: 'tmpfs', type: 'list', description: 'Mount a tmpfs directory' },
+  { name: 'tty', short: 't', type: 'bool', description: 'Allocate a pseudo-TTY' },
+  { name: 'ulimit', type: 'list', valueName: 'ulimit', description: 'Ulimit options' },
+  { name: 'user', short: 'u', type: 'string', description: 'Username or UID (format: <name|uid>[:<group|gid>])' },
+  { name: 'uts', type: 'string', description: 'UTS namespace to use' },
+  { name: 'volume', short: 'v', type: 'list', description: 'Bind mount a volume' },
+  { name: 'volumes-from', type: 'list', description: 'Mount volumes from the specified container(s)' },
+  { name: 'workdir', short: 'w', type: 'string', description: 'Working directory inside the container' },
+];
+
+/** Flags only `run` has. */
+export const RUN_ONLY_FLAGS: FlagSpec[] = [
+  { name: 'detach', short: 'd', type: 'bool', description: 'Run container in background and print container ID' },
+  { name: 'detach-keys', type: 'string', description: 'Override the key sequence for detaching a container' },
+  { name: 'sig-proxy', type: 'bool', default: true, description: 'Proxy received signals to the process' },
+];
+
+/** A problem found while converting flags (docker's parse()): reported as "berth: <msg>" with exit 125. */
+export class CreateOptionsError extends Error {
+  override name = 'CreateOptionsError';
+}
+
+export type PortBindingMap = Record<string, Array<{ HostIp: string; HostPort: string }>>;
+
+export interface PortMapping {
+  /** "80/tcp" */
+  port: string;
+  hostIp: string;
+  hostPort: string;
+}
+
+function parsePortRange(text: string): [number, number] {
+  if (text === '') throw new Error('empty string specified for ports');
+  const dash = text.indexOf('-');
+  const parse = (part: string): number => {
+    if (!/^\d+$/.test(part)) throw new Error(`invalid port: ${part}`);
+    const value = Number(part);
+    if (value > 65535) throw new Error(`invalid port: ${part}`);
+    return value;
+  };
+  if (dash === -1) {
+    const value = parse(text);
+    return [value, value];
+  }
+  const start = parse(text.slice(0, dash));
+  const end = parse(text.slice(dash + 1));
+  if (end < start) throw new Error(`invalid range specified for port: ${text}`);
+  return [start, end];
+}
+
+function splitProtoPort(raw: string): [proto: string, port: string] {
+  const parts = raw.split('/');
+  if (raw === '' || parts[0] === '') return ['', ''];
+  if (parts.length === 1) return ['tcp', raw];
+  if (parts[1] === '') return ['tcp', parts[0]!];
+  return [parts[1]!, parts[0]!];
+}
+
+/** Docker's long publish syntax ("target=80,published=8080,protocol=udp") as the short one. */
+function toStandardNotation(spec: string): string {
+  if (!spec.includes('=')) return spec;
+  let target = '';
+  let published = '';
+  let protocol = 'tcp';
+  let hostIp = '';
+  for (const param of spec.split(',')) {
+    const eq = param.indexOf('=');
+    if (eq === -1) throw new CreateOptionsError(`invalid publish opts format (should be name=value but got '${param}')`);
+    const key = param.slice(0, eq);
+    const value = param.slice(eq + 1);
+    if (key === 'target') target = value;
+    else if (key === 'published') published = value;
+    else if (key === 'protocol') protocol = value;
+    else if (key === 'host_ip' || key === 'host-ip') hostIp = value;
+  }
+  const host = hostIp ? `${hostIp}:${published}` : published;
+  return `${host ? `${host}:` : ''}${target}/${protocol}`;
+}
+
+/**
+ * One -p value ("80", "8080:80", "127.0.0.1:8080:80/udp", "[::1]:80:80", "8000-8001:80-81")
+ * as port mappings, with go-connections' nat.ParsePortSpec errors.
+ */
+export function parsePortSpec(raw: string): PortMapping[] {
+  const spec = toStandardNotation(raw);
+  const parts = spec.split(':');
+  const n = parts.length;
+  let ip = '';
+  let hostPort = '';
+  let containerPort = parts[n - 1]!;
+  if (n === 2) hostPort = parts[0]!;
+  else if (n === 3) {
+    ip = parts[0]!;
+    hostPort = parts[1]!;
+  } else if (n > 3) {
+    ip = parts.slice(0, n - 2).join(':');
+    hostPort = parts[n - 2]!;
+  }
+  let proto: string;
+  [proto, containerPort] = splitProtoPort(containerPort);
+  if (ip.startsWith('[')) {
+    if (!ip.endsWith(']')) throw new CreateOptionsError(`invalid IP address ${ip}: missing ']' in address`);
+    ip = ip.slice(1, -1);
+  }
+  if (ip !== '' && isIP(ip) === 0) throw new CreateOptionsError(`invalid IP address: ${ip}`);
+  if (containerPort === '') throw new CreateOptionsError(`no port specified: ${spec}<empty>`);
+  let start: number;
+  let end: number;
+  try {
+    [start, end] = parsePortRange(containerPort);
+  } catch {
+    throw new CreateOptionsError(`invalid containerPort: ${containerPort}`);
+  }
+  let hostStart = 0;
+  let hostEnd = 0;
+  if (hostPort !== '') {
+    try {
+      [hostStart, hostEnd] = parsePortRange(hostPort);
+    } catch {
+      throw new CreateOptionsError(`invalid hostPort: ${hostPort}`);
+    }
+  }
+  if (hostPort !== '' && end - start !== hostEnd - hostStart && end !== start) {
+    throw new CreateOptionsError(`invalid ranges specified for container and host Ports: ${containerPort} and ${hostPort}`);
+  }
+  const protocol = proto.toLowerCase();
+  if (!['tcp', 'udp', 'sctp'].includes(protocol)) throw new CreateOptionsError(`invalid proto: ${proto}`);
+  const mappings: PortMapping[] = [];
+  for (let i = 0; i <= end - start; i++) {
+    let bindingPort = hostPort === '' ? '' : String(hostStart + i);
+    // A single container port with a host range: the daemon picks a free port in that range.
+    if (start === end && hostStart !== hostEnd) bindingPort = `${bindingPort}-${hostEnd}`;
+    mappings.push({ port: `${start + i}/${protocol}`, hostIp: ip, hostPort: bindingPort });
+  }
+  return mappings;
+}
+
+/** All -p values as the API's ExposedPorts and PortBindings. */
+export function parsePublish(specs: string[]): { exposed: Record<string, Record<string, never>>; bindings: PortBindingMap } {
+  const exposed: Record<string, Record<string, never>> = {};
+  const bindings: PortBindingMap = {};
+  for (const spec of specs) {
+    for (const mapping of parsePortSpec(spec)) {
+      exposed[mapping.port] = {};
+      (bindings[mapping.port] ??= []).push({ HostIp: mapping.hostIp, HostPort: mapping.hostPort });
+    }
+  }
+  return { exposed, bindings };
+}
+
+/** opts.ParseRestartPolicy */
+export function parseRestartPolicy(policy: string): RestartPolicy | undefined {
+  if (policy === '') return undefined;
+  const colon = policy.indexOf(':');
+  const name = colon === -1 ? policy : policy.slice(0, colon);
+  const count = colon === -1 ? '' : policy.slice(colon + 1);
+  if (colon !== -1 && name === '') throw new CreateOptionsError('invalid restart policy format: no policy provided before colon');
+  const result: RestartPolicy = { Name: name as RestartPolicy['Name'] };
+  if (count !== '') {
+    if (!/^[+-]?\d+$/.test(count)) {
+      throw new CreateOptionsError('invalid restart policy format: maximum retry count must be an integer');
+    }
+    result.MaximumRetryCount = Number(count);
+  }
+  return result;
+}
+
+const ULIMIT_NAMES = new Set([
+  'core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack',
+]);
+
+/** go-units ParseUlimit: "nofile=1024[:2048]". */
+export function parseUlimit(value: string): { Name: string; Soft: number; Hard: number } {
+  const eq = value.indexOf('=');
+  if (eq === -1) throw new Error(`invalid ulimit argument: ${value}`);
+  const name = value.slice(0, eq);
+  if (!ULIMIT_NAMES.has(name)) throw new Error(`invalid ulimit type: ${name}`);
+  const limits = value.slice(eq + 1).split(':');
+  if (limits.length > 2) {
+    throw new Error(`too many limit value arguments - ${value.slice(eq + 1)}, can only have up to two, \`soft[:hard]\``);
+  }
+  const parseLimit = (text: string): number => {
+    if (!/^[+-]?\d+$/.test(text)) throw new Error(`strconv.ParseInt: parsing ${JSON.stringify(text)}: invalid syntax`);
+    return Number(text);
+  };
+  const soft = parseLimit(limits[0]!);
+  const hard = limits.length === 2 ? parseLimit(limits[1]!) : soft;
+  if (hard !== -1 && soft > hard) throw new Error(`ulimit soft limit must be less than or equal to hard limit: ${soft} > ${hard}`);
+  return { Name: name, Soft: soft, Hard: hard };
+}
+
+function flagName(spec: { name: string; short?: string }): string {
+  return spec.short ? `-${spec.short}, --${spec.name}` : `--${spec.name}`;
+}
+
+function invalidFlagValue(name: string, value: string, reason: string): FlagError {
+  const spec = CONTAINER_FLAGS.find((s) => s.name === name) ?? { name };
+  return new FlagError(`invalid argument ${JSON.stringify(value)} for ${JSON.stringify(flagName(spec))} flag: ${reason}`);
+}
+
+function str(flags: FlagValues, name: string): string | undefined {
+  const value = flags[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function list(flags: FlagValues, name: string): string[] {
+  const value = flags[name];
+  return Array.isArray(value) ? value : typeof value === 'string' ? [value] : [];
+}
+
+function bool(flags: FlagValues, name: string): boolean {
+  return flags[name] === true;
+}
+
+function int(flags: FlagValues, name: string): number | undefined {
+  const value = flags[name];
+  return typeof value === 'number' ? value : undefined;
+}
+
+function bytesFlag(flags: FlagValues, name: string, allowUnlimited = false): number | undefined {
+  const value = str(flags, name);
+  if (value === undefined || value === '') return undefined;
+  if (allowUnlimited && value === '-1') return -1;
+  try {
+    return parseBytes(value);
+  } catch (err) {
+    throw invalidFlagValue(name, value, (err as Error).message);
+  }
+}
+
+/** The environment lookups and file reads the conversion needs, injectable for tests. */
+export interface CreateEnvironment {
+  /** Names present flags (pflag's Changed); needed for flags whose absence differs from their zero value. */
+  changed?: Set<string>;
+  env?: Record<string, string | undefined>;
+  readFile?: (path: string) => string;
+  cwd?: string;
+}
+
+/** opts.ParseEnvFile: KEY=VALUE lines, comments and blank lines skipped, bare names looked up. */
+export function parseEnvFile(content: string, env: Record<string, string | undefined>): string[] {
+  const result: string[] = [];
+  const lines = content.replace(/^\uFEFF/, '').split(/\r?\n/);
+  lines.forEach((rawLine) => {
+    const line = rawLine.replace(/^\s+/, '');
+    if (line === '' || line.startsWith('#')) return;
+    const eq = line.indexOf('=');
+    const name = eq === -1 ? line : line.slice(0, eq);
+    if (/\s/.test(name)) throw new CreateOptionsError(`variable '${name}' contains whitespaces`);
+    if (eq !== -1) {
+      result.push(line);
+      return;
+    }
+    const value = env[name];
+    if (value !== undefined) result.push(`${name}=${value}`);
+  });
+  return result;
+}
+
+function validateEnv(value: string, env: Record<string, string | undefined>): string {
+  const eq = value.indexOf('=');
+  const key = eq === -1 ? value : value.slice(0, eq);
+  if (key === '') throw invalidFlagValue('env', value, `invalid environment variable: ${value}`);
+  if (eq !== -1) return value;
+  const found = env[key];
+  return found === undefined ? value : `${key}=${found}`;
+}
+
+function validateExtraHost(value: string): string {
+  const separator = value.includes('=') ? '=' : ':';
+  const index = value.indexOf(separator);
+  const host = index === -1 ? '' : value.slice(0, index);
+  let address = index === -1 ? '' : value.slice(index + 1);
+  if (index === -1 || host === '') throw invalidFlagValue('add-host', value, `bad format for add-host: ${JSON.stringify(value)}`);
+  if (address.startsWith('[') && address.endsWith(']')) address = address.slice(1, -1);
+  if (address !== 'host-gateway' && isIP(address) === 0) {
+    throw invalidFlagValue('add-host', value, `invalid IP address in add-host: ${JSON.stringify(address)}`);
+  }
+  return `${host}:${address}`;
+}
+
+const ATTACHABLE = new Set(['stdin', 'stdout', 'stderr']);
+
+/** The outcome of the conversion: what to send, and the options that are not part of the body. */
+export interface CreatePlan {
+  name?: string;
+  platform?: string;
+  pull: string;
+  quiet: boolean;
+  autoRemove: boolean;
+  request: ContainerCreateRequest & { HostConfig: HostConfig & { PublishAllPorts?: boolean } };
+}
+
+/**
+ * Turn parsed run/create flags and the positional arguments (IMAGE [COMMAND] [ARG...]) into
+ * a create request, as the docker CLI's parse() does. Throws FlagError for a bad flag value
+ * and CreateOptionsError for a bad combination.
+ */
+export function buildCreateRequest(flags: FlagValues, positional: string[], environment: CreateEnvironment = {}): CreatePlan {
+  const env = environment.env ?? {};
+  const changed = environment.changed ?? new Set<string>();
+  const cwd = environment.cwd ?? '/';
+  const [image = '', ...args] = positional;
+
+  const attachValues = list(flags, 'attach').map((value) => {
+    const lower = value.toLowerCase();
+    if (!ATTACHABLE.has(lower)) throw invalidFlagValue('attach', value, 'valid streams are STDIN, STDOUT and STDERR');
+    return lower;
+  });
+  const interactive = bool(flags, 'interactive');
+  const attachStdin = interactive || attachValues.includes('stdin');
+  const attachStdout = attachValues.length === 0 || attachValues.includes('stdout');
+  const attachStderr = attachValues.length === 0 || attachValues.includes('stderr');
+
+  const memory = bytesFlag(flags, 'memory');
+  const memorySwap = bytesFlag(flags, 'memory-swap', true);
+  const memoryReservation = bytesFlag(flags, 'memory-reservation');
+  const shmSize = bytesFlag(flags, 'shm-size');
+  let nanoCpus: number | undefined;
+  const cpus = str(flags, 'cpus');
+  if (cpus !== undefined && cpus !== '') {
+    try {
+      nanoCpus = parseCpus(cpus);
+    } catch (err) {
+      throw new FlagError((err as Error).message);
+    }
+  }
+  const ulimits = list(flags, 'ulimit').map((value) => {
+    try {
+      return parseUlimit(value);
+    } catch (err) {
+      throw invalidFlagValue('ulimit', value, (err as Error).message);
+    }
+  });
+  const extraHosts = list(flags, 'add-host').map(validateExtraHost);
+  const dns = list(flags, 'dns').map((value) => {
+    if (isIP(value) === 0) throw invalidFlagValue('dns', value, `IP address is not correctly formatted: ${value}`);
+    return value;
+  });
+
+  // Volumes: "/data" is an anonymous volume, "src:/dst[:mode]" a bind (relative ./ paths made absolute).
+  const binds: string[] = [];
+  const volumes: Record<string, Record<string, never>> = {};
+  for (const spec of list(flags, 'volume')) {
+    const colon = spec.indexOf(':');
+    if (colon <= 0) {
+      volumes[spec] = {};
+      continue;
+    }
+    let host = spec.slice(0, colon);
+    if (!isAbsolute(host) && host.startsWith('.')) host = resolvePath(cwd, host);
+    binds.push(`${host}${spec.slice(colon)}`);
+  }
+
+  const tmpfs: Record<string, string> = {};
+  for (const spec of list(flags, 'tmpfs')) {
+    const colon = spec.indexOf(':');
+    if (colon === -1) tmpfs[spec] = '';
+    else tmpfs[spec.slice(0, colon)] = spec.slice(colon + 1);
+  }
+
+  const { exposed, bindings } = parsePublish(list(flags, 'publish'));
+  for (const spec of list(flags, 'expose')) {
+    const [proto, portText] = splitProtoPort(spec);
+    let range: [number, number];
+    try {
+      range = parsePortRange(portText);
+    } catch (err) {
+      throw new CreateOptionsError(`invalid range format for --expose: ${(err as Error).message}`);
+    }
+    for (let port = range[0]; port <= range[1]; port++) exposed[`${port}/${proto.toLowerCase()}`] = {};
+  }
+
+  const envFileEntries: string[] = [];
+  for (const path of list(flags, 'env-file')) {
+    let content: string;
+    try {
+      content = (environment.readFile ?? (() => { throw new Error(`open ${path}: no such file or directory`); }))(path);
+    } catch (err) {
+      throw new CreateOptionsError(`--env-file: ${(err as Error).message}`);
+    }
+    try {
+      envFileEntries.push(...parseEnvFile(content, env));
+    } catch (err) {
+      throw new CreateOptionsError(`--env-file: ${(err as Error).message}`);
+    }
+  }
+  const envEntries = [...envFileEntries, ...list(flags, 'env').map((value) => validateEnv(value, env))];
+
+  const labels: Record<string, string> = {};
+  for (const label of list(flags, 'label')) {
+    const eq = label.indexOf('=');
+    if (eq === -1) labels[label] = '';
+    else labels[label.slice(0, eq)] = label.slice(eq + 1);
+  }
+
+  const sysctls: Record<string, string> = {};
+  for (const sysctl of list(flags, 'sysctl')) {
+    const eq = sysctl.indexOf('=');
+    if (eq === -1) throw invalidFlagValue('sysctl', sysctl, `sysctl '${sysctl}' is not allowed`);
+    sysctls[sysctl.slice(0, eq)] = sysctl.slice(eq + 1);
+  }
+
+  const restartPolicy = parseRestartPolicy(str(flags, 'restart') ?? '');
+  const autoRemove = bool(flags, 'rm');
+  if (autoRemove && restartPolicy && restartPolicy.Name !== 'no' && restartPolicy.Name !== '') {
+    throw new CreateOptionsError('conflicting options: cannot specify both --restart and --rm');
+  }
+
+  const securityOpts = list(flags, 'security-opt').map((opt) => {
+    if (opt === 'no-new-privileges') return opt;
+    if (!opt.includes('=') && !opt.includes(':')) throw new CreateOptionsError(`invalid --security-opt: ${JSON.stringify(opt)}`);
+    return opt;
+  });
+
+  const logOpts: Record<string, string> = {};
+  for (const opt of list(flags, 'log-opt')) {
+    const eq = opt.indexOf('=');
+    if (eq === -1) throw new CreateOptionsError(`invalid key-value pair: ${opt}`);
+    logOpts[opt.slice(0, eq)] = opt.slice(eq + 1);
+  }
+  const logDriver = str(flags, 'log-driver') ?? '';
+  if (logDriver === 'none' && Object.keys(logOpts).length > 0) {
+    throw new CreateOptionsError(`invalid logging opts for driver ${logDriver}`);
+  }
+
+  const network = str(flags, 'network') || str(flags, 'net') || 'default';
+
+  let entrypoint: string[] | undefined;
+  const entrypointFlag = str(flags, 'entrypoint');
+  if (entrypointFlag !== undefined && entrypointFlag !== '') entrypoint = [entrypointFlag];
+  else if (changed.has('entrypoint') || entrypointFlag === '') entrypoint = [''];
+
+  const tty = bool(flags, 'tty');
+  const hostConfig: HostConfig & { PublishAllPorts?: boolean } = {
+    Binds: binds.length > 0 ? binds : null,
+    NetworkMode: network,
+    PortBindings: bindings,
+    RestartPolicy: restartPolicy ?? { Name: '' },
+    AutoRemove: autoRemove,
+    VolumesFrom: list(flags, 'volumes-from').length > 0 ? list(flags, 'volumes-from') : null,
+    CapAdd: list(flags, 'cap-add').length > 0 ? list(flags, 'cap-add') : null,
+    CapDrop: list(flags, 'cap-drop').length > 0 ? list(flags, 'cap-drop') : null,
+    Dns: dns,
+    DnsOptions: list(flags, 'dns-option'),
+    DnsSearch: list(flags, 'dns-search'),
+    ExtraHosts: extraHosts.length > 0 ? extraHosts : null,
+    GroupAdd: list(flags, 'group-add').length > 0 ? list(flags, 'group-add') : null,
+    IpcMode: str(flags, 'ipc') ?? '',
+    PidMode: str(flags, 'pid') ?? '',
+    UTSMode: str(flags, 'uts') ?? '',
+    Privileged: bool(flags, 'privileged'),
+    PublishAllPorts: bool(flags, 'publish-all'),
+    ReadonlyRootfs: bool(flags, 'read-only'),
+    SecurityOpt: securityOpts.length > 0 ? securityOpts : null,
+    Tmpfs: Object.keys(tmpfs).length > 0 ? tmpfs : null,
+    Runtime: str(flags, 'runtime') ?? '',
+    LogConfig: { Type: logDriver, Config: logOpts },
+  };
+  if (shmSize !== undefined) hostConfig.ShmSize = shmSize;
+  if (Object.keys(sysctls).length > 0) hostConfig.Sysctls = sysctls;
+  if (memory !== undefined) hostConfig.Memory = memory;
+  if (memorySwap !== undefined) hostConfig.MemorySwap = memorySwap;
+  if (memoryReservation !== undefined) hostConfig.MemoryReservation = memoryReservation;
+  if (nanoCpus !== undefined) hostConfig.NanoCpus = nanoCpus;
+  const cpuShares = int(flags, 'cpu-shares');
+  if (cpuShares !== undefined) hostConfig.CpuShares = cpuShares;
+  const cpuPeriod = int(flags, 'cpu-period');
+  if (cpuPeriod !== undefined) hostConfig.CpuPeriod = cpuPeriod;
+  const cpuQuota = int(flags, 'cpu-quota');
+  if (cpuQuota !== undefined) hostConfig.CpuQuota = cpuQuota;
+  const cpuset = str(flags, 'cpuset-cpus');
+  if (cpuset) hostConfig.CpusetCpus = cpuset;
+  const pidsLimit = int(flags, 'pids-limit');
+  if (pidsLimit !== undefined) hostConfig.PidsLimit = pidsLimit;
+  if (changed.has('oom-kill-disable')) hostConfig.OomKillDisable = bool(flags, 'oom-kill-disable');
+  if (ulimits.length > 0) hostConfig.Ulimits = ulimits;
+  if (changed.has('init')) hostConfig.Init = bool(flags, 'init');
+
+  const request: CreatePlan['request'] = {
+    Hostname: str(flags, 'hostname') ?? '',
+    Domainname: str(flags, 'domainname') ?? '',
+    User: str(flags, 'user') ?? '',
+    AttachStdin: attachStdin,
+    AttachStdout: attachStdout,
+    AttachStderr: attachStderr,
+    ExposedPorts: exposed,
+    Tty: tty,
+    OpenStdin: interactive,
+    StdinOnce: interactive && attachStdin,
+    Env: envEntries,
+    Cmd: args.length > 0 ? args : null,
+    Image: image,
+    Volumes: volumes,
+    WorkingDir: str(flags, 'workdir') ?? '',
+    Entrypoint: entrypoint ?? null,
+    Labels: labels,
+    HostConfig: hostConfig,
+  };
+  const stopSignal = str(flags, 'stop-signal');
+  if (stopSignal) request.StopSignal = stopSignal;
+  const stopTimeout = int(flags, 'stop-timeout');
+  if (stopTimeout !== undefined && (changed.has('stop-timeout') || environment.changed === undefined)) request.StopTimeout = stopTimeout;
+  if (bool(flags, 'no-healthcheck')) request.Healthcheck = { Test: ['NONE'] };
+
+  const pull = str(flags, 'pull') ?? 'missing';
+  if (!['always', 'missing', 'never', ''].includes(pull)) {
+    throw new CreateOptionsError(`invalid pull option: '${pull}': must be one of "always", "missing" or "never"`);
+  }
+  const name = str(flags, 'name');
+  const platform = str(flags, 'platform');
+  return {
+    ...(name ? { name } : {}),
+    ...(platform ? { platform } : {}),
+    pull: pull || 'missing',
+    quiet: bool(flags, 'quiet'),
+    autoRemove,
+    request,
+  };
+}

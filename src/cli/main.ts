@@ -1,0 +1,234 @@
+// Entry point of the `berth` CLI: global flags, the command table and dispatch. Command
+// modules are loaded with dynamic import() only when they run, so startup stays cheap.
+
+import type { CommandSpec, CliContext } from './command.js';
+import type { EngineClient } from '../client/engine-client.js';
+import { FlagError, formatFlagHelp, parseFlags } from './flags.js';
+import type { FlagSpec } from './flags.js';
+import { BERTH_GIT_COMMIT, BERTH_VERSION } from './version-info.js';
+
+type Loader = () => Promise<CommandSpec>;
+
+interface TopCommand {
+  summary: string;
+  category: 'common' | 'management' | 'other';
+  load?: Loader;
+  /** Management commands: subcommand name → loader (aliases share a loader). */
+  sub?: Record<string, { summary: string; load: Loader; hidden?: boolean }>;
+}
+
+const run: Loader = () => import('./commands/run.js').then((m) => m.runCommand);
+const create: Loader = () => import('./commands/run.js').then((m) => m.createCommand);
+const ps: Loader = () => import('./commands/ps.js').then((m) => m.psCommand);
+const start: Loader = () => import('./commands/containers.js').then((m) => m.startCommand);
+const stop: Loader = () => import('./commands/containers.js').then((m) => m.stopCommand);
+const kill: Loader = () => import('./commands/containers.js').then((m) => m.killCommand);
+const restart: Loader = () => import('./commands/containers.js').then((m) => m.restartCommand);
+const rm: Loader = () => import('./commands/containers.js').then((m) => m.rmCommand);
+const wait: Loader = () => import('./commands/containers.js').then((m) => m.waitCommand);
+const rename: Loader = () => import('./commands/containers.js').then((m) => m.renameCommand);
+const logs: Loader = () => import('./commands/containers.js').then((m) => m.logsCommand);
+const inspect: Loader = () => import('./commands/inspect.js').then((m) => m.inspectCommand);
+const containerInspect: Loader = () => import('./commands/inspect.js').then((m) => m.containerInspectCommand);
+const imageInspect: Loader = () => import('./commands/inspect.js').then((m) => m.imageInspectCommand);
+const images: Loader = () => import('./commands/images.js').then((m) => m.imagesCommand);
+const importImage: Loader = () => import('./commands/images.js').then((m) => m.importCommand);
+const tag: Loader = () => import('./commands/images.js').then((m) => m.tagCommand);
+const rmi: Loader = () => import('./commands/images.js').then((m) => m.rmiCommand);
+const history: Loader = () => import('./commands/images.js').then((m) => m.historyCommand);
+const version: Loader = () => import('./commands/system.js').then((m) => m.versionCommand);
+const info: Loader = () => import('./commands/system.js').then((m) => m.infoCommand);
+const events: Loader = () => import('./commands/system.js').then((m) => m.eventsCommand);
+
+const COMMANDS: Record<string, TopCommand> = {
+  run: { summary: 'Create and run a new container from an image', category: 'common', load: run },
+  ps: { summary: 'List containers', category: 'common', load: ps },
+  images: { summary: 'List images', category: 'common', load: images },
+  version: { summary: 'Show the Docker version information', category: 'common', load: version },
+  info: { summary: 'Display system-wide information', category: 'common', load: info },
+  container: {
+    summary: 'Manage containers',
+    category: 'management',
+    sub: {
+      create: { summary: 'Create a new container', load: create },
+      inspect: { summary: 'Display detailed information on one or more containers', load: containerInspect },
+      kill: { summary: 'Kill one or more running containers', load: kill },
+      logs: { summary: 'Fetch the logs of a container', load: logs },
+      ls: { summary: 'List containers', load: ps },
+      list: { summary: 'List containers', load: ps, hidden: true },
+      ps: { summary: 'List containers', load: ps, hidden: true },
+      rename: { summary: 'Rename a container', load: rename },
+      restart: { summary: 'Restart one or more containers', load: restart },
+      rm: { summary: 'Remove one or more containers', load: rm },
+      remove: { summary: 'Remove one or more containers', load: rm, hidden: true },
+      run: { summary: 'Create and run a new container from an image', load: run },
+      start: { summary: 'Start one or more stopped containers', load: start },
+      stop: { summary: 'Stop one or more running containers', load: stop },
+      wait: { summary: 'Block until one or more containers stop, then print their exit codes', load: wait },
+    },
+  },
+  image: {
+    summary: 'Manage images',
+    category: 'management',
+    sub: {
+      history: { summary: 'Show the history of an image', load: history },
+      import: { summary: 'Import the contents from a tarball to create a filesystem image', load: importImage },
+      inspect: { summary: 'Display detailed information on one or more images', load: imageInspect },
+      ls: { summary: 'List images', load: images },
+      list: { summary: 'List images', load: images, hidden: true },
+      rm: { summary: 'Remove one or more images', load: rmi },
+      remove: { summary: 'Remove one or more images', load: rmi, hidden: true },
+      tag: { summary: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE', load: tag },
+    },
+  },
+  system: {
+    summary: 'Manage Docker',
+    category: 'management',
+    sub: {
+      events: { summary: 'Get real time events from the server', load: events },
+      info: { summary: 'Display system-wide information', load: info },
+    },
+  },
+  create: { summary: 'Create a new container', category: 'other', load: create },
+  events: { summary: 'Get real time events from the server', category: 'other', load: events },
+  history: { summary: 'Show the history of an image', category: 'other', load: history },
+  import: { summary: 'Import the contents from a tarball to create a filesystem image', category: 'other', load: importImage },
+  inspect: { summary: 'Return low-level information on Docker objects', category: 'other', load: inspect },
+  kill: { summary: 'Kill one or more running containers', category: 'other', load: kill },
+  logs: { summary: 'Fetch the logs of a container', category: 'other', load: logs },
+  rename: { summary: 'Rename a container', category: 'other', load: rename },
+  restart: { summary: 'Restart one or more containers', category: 'other', load: restart },
+  rm: { summary: 'Remove one or more containers', category: 'other', load: rm },
+  rmi: { summary: 'Remove one or more images', category: 'other', load: rmi },
+  start: { summary: 'Start one or more stopped containers', category: 'other', load: start },
+  stop: { summary: 'Stop one or more running containers', category: 'other', load: stop },
+  tag: { summary: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE', category: 'other', load: tag },
+  wait: { summary: 'Block until one or more containers stop, then print their exit codes', category: 'other', load: wait },
+};
+
+const GLOBAL_FLAGS: FlagSpec[] = [
+  { name: 'config', type: 'string', description: 'Location of client config files' },
+  { name: 'context', short: 'c', type: 'string', description: 'Name of the context to use to connect to the daemon' },
+  { name: 'debug', short: 'D', type: 'bool', description: 'Enable debug mode' },
+  { name: 'host', short: 'H', type: 'list', description: 'Daemon socket to connect to' },
+  { name: 'log-level', short: 'l', type: 'string', default: 'info', description: 'Set the logging level ("debug", "info", "warn", "error", "fatal")' },
+  { name: 'tls', type: 'bool', description: 'Use TLS; implied by --tlsverify' },
+  { name: 'tlscacert', type: 'string', description: 'Trust certs signed only by this CA' },
+  { name: 'tlscert', type: 'string', description: 'Path to TLS certificate file' },
+  { name: 'tlskey', type: 'string', description: 'Path to TLS key file' },
+  { name: 'tlsverify', type: 'bool', description: 'Use TLS and verify the remote' },
+  { name: 'version', short: 'v', type: 'bool', description: 'Print version information and quit' },
+];
+
+function commandList(entries: Array<[string, string]>): string {
+  return entries.map(([name, summary]) => `  ${name.padEnd(11)} ${summary}`).join('\n');
+}
+
+function mainHelp(): string {
+  const section = (category: TopCommand['category']): string =>
+    commandList(Object.entries(COMMANDS).filter(([, c]) => c.category === category).map(([name, c]) => [name, c.summary]));
+  const other = commandList(
+    Object.entries(COMMANDS)
+      .filter(([, c]) => c.category === 'other')
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([name, c]) => [name, c.summary]),
+  );
+  return (
+    'Usage:  berth [OPTIONS] COMMAND\n\nA self-sufficient runtime for containers\n\n' +
+    `Common Commands:\n${section('common')}\n\nManagement Commands:\n${section('management')}\n\n` +
+    `Commands:\n${other}\n\nGlobal Options:\n${formatFlagHelp(GLOBAL_FLAGS)}\n\n` +
+    "Run 'berth COMMAND --help' for more information on a command.\n"
+  );
+}
+
+function managementHelp(name: string, command: TopCommand): string {
+  const entries = Object.entries(command.sub ?? {})
+    .filter(([, s]) => !s.hidden)
+    .map(([sub, s]): [string, string] => [sub, s.summary]);
+  return (
+    `Usage:  berth ${name} COMMAND\n\n${command.summary}\n\nCommands:\n${commandList(entries)}\n\n` +
+    `Run 'berth ${name} COMMAND --help' for more information on a command.\n`
+  );
+}
+
+class ExitError extends Error {
+  constructor(
+    readonly exitCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function dispatch(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseFlags(argv, GLOBAL_FLAGS, { interspersed: false });
+  } catch (err) {
+    if (err instanceof FlagError) {
+      throw new ExitError(125, `${err.message}\n\nUsage:  berth [OPTIONS] COMMAND [ARG...]\n\nRun 'berth --help' for more information`);
+    }
+    throw err;
+  }
+  const { flags, positional } = parsed;
+  if (flags.version === true) {
+    process.stdout.write(`berth version ${BERTH_VERSION}, build ${BERTH_GIT_COMMIT}\n`);
+    return 0;
+  }
+  const [name, ...rest] = positional;
+  if (name === undefined || flags.help === true || name === 'help') {
+    process.stdout.write(mainHelp());
+    return 0;
+  }
+  const hosts = Array.isArray(flags.host) ? flags.host : [];
+  if (hosts.length > 1) throw new ExitError(1, 'Specify only one -H');
+  const debug = flags.debug === true;
+  let client: EngineClient | undefined;
+  const { EngineClient: ClientClass, resolveHost } = await import('../client/engine-client.js');
+  const host = resolveHost(hosts[0]);
+  const ctx: CliContext = {
+    host,
+    debug,
+    client: () => (client ??= new ClientClass({ host })),
+  };
+
+  const top = COMMANDS[name];
+  if (!top) throw new ExitError(1, `berth: unknown command: berth ${name}\n\nRun 'berth --help' for more information`);
+  let spec: CommandSpec;
+  let commandPath = `berth ${name}`;
+  let args = rest;
+  if (top.sub) {
+    const [subName, ...subArgs] = rest;
+    if (subName === undefined || subName === '--help' || subName === '-h') {
+      process.stdout.write(managementHelp(name, top));
+      return 0;
+    }
+    const sub = top.sub[subName];
+    if (!sub) {
+      throw new ExitError(1, `berth: unknown command: berth ${name} ${subName}\n\nUsage:  berth ${name}\n\nRun 'berth ${name} --help' for more information`);
+    }
+    spec = await sub.load();
+    commandPath = `berth ${name} ${subName}`;
+    args = subArgs;
+  } else {
+    spec = await top.load!();
+  }
+  const { executeCommand } = await import('./command.js');
+  return executeCommand(spec, ctx, args, commandPath);
+}
+
+async function main(): Promise<void> {
+  let code: number;
+  try {
+    code = await dispatch(process.argv.slice(2));
+  } catch (err) {
+    const exitCode = typeof (err as { exitCode?: unknown }).exitCode === 'number' ? (err as { exitCode: number }).exitCode : 1;
+    const message = err instanceof Error ? err.message : String(err);
+    if (message !== '') process.stderr.write(`${message}\n`);
+    if (process.env.BERTH_DEBUG_STACK && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    code = exitCode === 0 ? 1 : exitCode;
+  }
+  process.exit(code);
+}
+
+void main();

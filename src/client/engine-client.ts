@@ -1,0 +1,475 @@
+// A small typed client for the Docker Engine API (v1.43) over node:http, used by the berth CLI
+// and by tests. It speaks to unix:// and tcp:// hosts, maps daemon errors to ClientError and
+// exposes the raw pieces (streams, hijacked sockets) that attach/logs/events need.
+
+import http from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Readable } from 'node:stream';
+import type {
+  ContainerCreateRequest,
+  ContainerInspect,
+  ContainerSummary,
+  EventMessage,
+  ImageHistoryItem,
+  ImageInspect,
+  ImageSummary,
+  VersionResponse,
+  WaitResponse,
+} from '../api/types.js';
+
+export const DEFAULT_HOST = 'unix:///run/berth/berth.sock';
+export const API_VERSION = '1.43';
+
+/** The daemon answered with an error status; `message` is worded like the docker CLI's. */
+export class ClientError extends Error {
+  override name = 'ClientError';
+  constructor(
+    readonly status: number,
+    readonly daemonMessage: string,
+  ) {
+    super(`Error response from daemon: ${daemonMessage}`);
+  }
+}
+
+/** The daemon could not be reached at all. */
+export class ConnectionError extends Error {
+  override name = 'ConnectionError';
+  constructor(
+    readonly host: string,
+    override readonly cause?: Error,
+  ) {
+    super(`Cannot connect to the Docker daemon at ${host}. Is the docker daemon running?`);
+  }
+}
+
+/** -H flag, else BERTH_HOST, else DOCKER_HOST, else the default socket. */
+export function resolveHost(flagHost: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return flagHost || env.BERTH_HOST || env.DOCKER_HOST || DEFAULT_HOST;
+}
+
+type Endpoint = { socketPath: string } | { host: string; port: number };
+
+/** unix:///path, tcp://host:port, or a bare host:port / path like docker's ParseHost accepts. */
+export function parseHost(host: string): Endpoint {
+  if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length) };
+  if (host.startsWith('/')) return { socketPath: host };
+  let rest = host;
+  for (const scheme of ['tcp://', 'http://', 'https://']) {
+    if (rest.startsWith(scheme)) rest = rest.slice(scheme.length);
+  }
+  rest = rest.replace(/\/.*$/, '');
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(rest);
+  if (bracketed) return { host: bracketed[1]!, port: Number(bracketed[2] ?? 2375) };
+  const colon = rest.lastIndexOf(':');
+  if (colon === -1) return { host: rest || '127.0.0.1', port: 2375 };
+  return { host: rest.slice(0, colon) || '127.0.0.1', port: Number(rest.slice(colon + 1)) || 2375 };
+}
+
+export type QueryValue = string | number | boolean | string[] | null | undefined;
+export type Query = Record<string, QueryValue>;
+
+/**
+ * Like the Go client: `true` becomes "1", `false`/undefined/null are left out, arrays repeat
+ * the key. Pass "0"/"false" as a string when the daemon needs an explicit false.
+ */
+export function encodeQuery(query: Query | undefined): string {
+  if (!query) return '';
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (value === true) params.append(key, '1');
+    else if (Array.isArray(value)) for (const item of value) params.append(key, item);
+    else params.append(key, String(value));
+  }
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+/** Docker's filter flags ("key=value", repeatable) as the API's filters JSON. */
+export function encodeFilters(filters: string[] | Record<string, string[]>): string | undefined {
+  let map: Record<string, string[]>;
+  if (Array.isArray(filters)) {
+    map = {};
+    for (const filter of filters) {
+      const eq = filter.indexOf('=');
+      if (eq === -1) throw new Error(`bad format of filter (expected name=value)`);
+      const key = filter.slice(0, eq).trim().toLowerCase();
+      const value = filter.slice(eq + 1).trim();
+      (map[key] ??= []).push(value);
+    }
+  } else {
+    map = filters;
+  }
+  return Object.keys(map).length > 0 ? JSON.stringify(map) : undefined;
+}
+
+export interface RequestOptions {
+  query?: Query;
+  /** A JSON value (sent as application/json), raw bytes, or a stream (e.g. a tar). */
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface EngineClientOptions {
+  host?: string;
+  apiVersion?: string;
+}
+
+export interface ContainerCreateResponse {
+  Id: string;
+  Warnings: string[] | null;
+}
+
+export interface ImageDeleteItem {
+  Untagged?: string;
+  Deleted?: string;
+}
+
+export interface JsonMessage {
+  status?: string;
+  id?: string;
+  progress?: string;
+  progressDetail?: { current?: number; total?: number };
+  stream?: string;
+  error?: string;
+  errorDetail?: { code?: number; message?: string };
+  aux?: unknown;
+  time?: number;
+  timeNano?: number;
+  from?: string;
+}
+
+export type SystemInfo = Record<string, unknown>;
+
+function isBodyStream(body: unknown): body is Readable {
+  return body instanceof Readable || (typeof body === 'object' && body !== null && typeof (body as Readable).pipe === 'function');
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks);
+}
+
+function errorFromBody(status: number, body: Buffer): ClientError {
+  const text = body.toString().trim();
+  let message = text;
+  try {
+    const parsed = JSON.parse(text) as { message?: unknown };
+    if (parsed && typeof parsed.message === 'string') message = parsed.message;
+  } catch {
+    // Not JSON: Docker's client shows the body as it is.
+  }
+  if (!message) message = http.STATUS_CODES[status] ?? `status ${status}`;
+  return new ClientError(status, message);
+}
+
+/** Newline-delimited JSON values from a stream (events, progress messages). */
+export async function* readJsonLines<T>(stream: Readable): AsyncGenerator<{ value: T; raw: string }> {
+  let pending = '';
+  for await (const chunk of stream) {
+    pending += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString();
+    // The daemon may send several values per line or split one across chunks; decode what is complete.
+    for (;;) {
+      const end = findJsonEnd(pending);
+      if (end === -1) break;
+      const raw = pending.slice(0, end).trim();
+      pending = pending.slice(end);
+      if (raw) yield { value: JSON.parse(raw) as T, raw };
+    }
+  }
+  const rest = pending.trim();
+  if (rest) yield { value: JSON.parse(rest) as T, raw: rest };
+}
+
+/** Index just past the first complete top-level JSON value in text, or -1. */
+function findJsonEnd(text: string): number {
+  let depth = 0;
+  let inString = false;
+  let started = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') {
+      inString = true;
+      started = true;
+    } else if (c === '{' || c === '[') {
+      depth++;
+      started = true;
+    } else if (c === '}' || c === ']') {
+      depth--;
+      if (depth === 0) return i + 1;
+    } else if (!started && c !== undefined && !/\s/.test(c)) {
+      started = true;
+    } else if (started && depth === 0 && /\s/.test(c!)) {
+      return i;
+    }
+  }
+  return -1;
+}
+
+export class EngineClient {
+  readonly host: string;
+  readonly apiVersion: string;
+  private readonly endpoint: Endpoint;
+  private readonly agent: http.Agent;
+
+  constructor(options: EngineClientOptions = {}) {
+    this.host = options.host ?? DEFAULT_HOST;
+    this.apiVersion = options.apiVersion ?? API_VERSION;
+    this.endpoint = parseHost(this.host);
+    this.agent = new http.Agent({ keepAlive: true });
+  }
+
+  /** Close idle keep-alive connections (tests call this; the CLI just exits). */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private requestOptions(method: string, path: string, query: Query | undefined, headers: Record<string, string>): http.RequestOptions {
+    const fullPath = `/v${this.apiVersion}${path}${encodeQuery(query)}`;
+    const base: http.RequestOptions = { method, path: fullPath, headers: { ...headers }, agent: this.agent };
+    if ('socketPath' in this.endpoint) return { ...base, socketPath: this.endpoint.socketPath, host: 'localhost' };
+    return { ...base, host: this.endpoint.host, port: this.endpoint.port };
+  }
+
+  private connectionError(err: Error): Error {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'EACCES' || code === 'ECONNRESET' || code === 'EPIPE') {
+      if (code === 'EACCES') {
+        return new Error(
+          `permission denied while trying to connect to the Docker daemon socket at ${this.host}: ${err.message}`,
+        );
+      }
+      return new ConnectionError(this.host, err);
+    }
+    return err;
+  }
+
+  /** Send a request; resolves with the response once headers arrive; rejects with ClientError on >= 400. */
+  async request(method: string, path: string, options: RequestOptions = {}): Promise<IncomingMessage> {
+    const headers: Record<string, string> = { ...(options.headers ?? {}) };
+    let payload: Buffer | Readable | undefined;
+    if (options.body !== undefined) {
+      if (Buffer.isBuffer(options.body)) {
+        payload = options.body;
+        headers['Content-Type'] ??= 'application/octet-stream';
+      } else if (isBodyStream(options.body)) {
+        payload = options.body;
+        headers['Content-Type'] ??= 'application/x-tar';
+      } else {
+        payload = Buffer.from(JSON.stringify(options.body));
+        headers['Content-Type'] ??= 'application/json';
+      }
+    }
+    if (Buffer.isBuffer(payload)) headers['Content-Length'] = String(payload.length);
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      const req = http.request(this.requestOptions(method, path, options.query, headers), (res) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 400) {
+          readAll(res).then((body) => reject(errorFromBody(status, body)), reject);
+          return;
+        }
+        resolve(res);
+      });
+      req.on('error', (err) => reject(this.connectionError(err)));
+      if (payload === undefined) req.end();
+      else if (Buffer.isBuffer(payload)) req.end(payload);
+      else {
+        payload.on('error', (err) => req.destroy(err));
+        payload.pipe(req);
+      }
+    });
+  }
+
+  /** A request whose response body is JSON (or empty: then undefined). */
+  async json<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const res = await this.request(method, path, options);
+    const body = await readAll(res);
+    const text = body.toString();
+    if (text.trim() === '') return undefined as T;
+    return JSON.parse(text) as T;
+  }
+
+  /** A request whose body is not needed (204s, 304s). */
+  async call(method: string, path: string, options: RequestOptions = {}): Promise<number> {
+    const res = await this.request(method, path, options);
+    res.resume();
+    await new Promise<void>((resolve) => {
+      if (res.complete) resolve();
+      else res.once('end', resolve).once('close', resolve);
+    });
+    return res.statusCode ?? 0;
+  }
+
+  /**
+   * Upgrade the connection (`Connection: Upgrade`, `Upgrade: tcp`) as attach and exec start do;
+   * resolves with the raw socket once the daemon answered 101. Bytes the daemon sent with the
+   * 101 are put back into the socket.
+   */
+  hijack(path: string, query?: Query, body?: unknown): Promise<Duplex> {
+    const headers: Record<string, string> = { Connection: 'Upgrade', Upgrade: 'tcp' };
+    let payload: Buffer | undefined;
+    if (body !== undefined) {
+      payload = Buffer.from(JSON.stringify(body));
+      headers['Content-Type'] = 'application/json';
+      headers['Content-Length'] = String(payload.length);
+    }
+    // A hijacked socket must not come back to the pool.
+    const options = { ...this.requestOptions('POST', path, query, headers), agent: false as const };
+    return new Promise<Duplex>((resolve, reject) => {
+      const req = http.request(options);
+      req.on('upgrade', (_res, socket, head) => {
+        if (head.length > 0) socket.unshift(head);
+        resolve(socket);
+      });
+      req.on('response', (res) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 400) {
+          readAll(res).then((data) => reject(errorFromBody(status, data)), reject);
+          return;
+        }
+        res.resume();
+        reject(new Error(`unexpected response from daemon to an upgrade request: ${status}`));
+      });
+      req.on('error', (err) => reject(this.connectionError(err)));
+      req.end(payload);
+    });
+  }
+
+  // ---- system ----
+
+  async ping(): Promise<{ apiVersion: string | undefined; body: string }> {
+    const res = await this.request('GET', '/_ping');
+    const body = (await readAll(res)).toString();
+    const header = res.headers['api-version'];
+    return { apiVersion: Array.isArray(header) ? header[0] : header, body };
+  }
+
+  version(): Promise<VersionResponse> {
+    return this.json<VersionResponse>('GET', '/version');
+  }
+
+  info(): Promise<SystemInfo> {
+    return this.json<SystemInfo>('GET', '/info');
+  }
+
+  /** The event stream; each item also carries the raw JSON text (timeNano needs all its digits). */
+  async events(query: { since?: string; until?: string; filters?: string }): Promise<AsyncGenerator<{ value: EventMessage; raw: string }>> {
+    const res = await this.request('GET', '/events', { query });
+    return readJsonLines<EventMessage>(res);
+  }
+
+  // ---- containers ----
+
+  containerCreate(config: ContainerCreateRequest, query: { name?: string; platform?: string } = {}): Promise<ContainerCreateResponse> {
+    return this.json<ContainerCreateResponse>('POST', '/containers/create', { query, body: config });
+  }
+
+  containerInspect(id: string, options: { size?: boolean } = {}): Promise<ContainerInspect> {
+    return this.json<ContainerInspect>('GET', `/containers/${encodeURIComponent(id)}/json`, { query: { size: options.size } });
+  }
+
+  containerList(query: { all?: boolean; limit?: number; size?: boolean; filters?: string } = {}): Promise<ContainerSummary[]> {
+    return this.json<ContainerSummary[]>('GET', '/containers/json', { query });
+  }
+
+  async containerStart(id: string, query: { detachKeys?: string } = {}): Promise<void> {
+    await this.call('POST', `/containers/${encodeURIComponent(id)}/start`, { query });
+  }
+
+  async containerStop(id: string, query: { t?: number; signal?: string } = {}): Promise<void> {
+    await this.call('POST', `/containers/${encodeURIComponent(id)}/stop`, { query });
+  }
+
+  async containerRestart(id: string, query: { t?: number; signal?: string } = {}): Promise<void> {
+    await this.call('POST', `/containers/${encodeURIComponent(id)}/restart`, { query });
+  }
+
+  async containerKill(id: string, signal?: string): Promise<void> {
+    await this.call('POST', `/containers/${encodeURIComponent(id)}/kill`, { query: { signal } });
+  }
+
+  async containerRemove(id: string, query: { force?: boolean; v?: boolean; link?: boolean } = {}): Promise<void> {
+    await this.call('DELETE', `/containers/${encodeURIComponent(id)}`, { query });
+  }
+
+  async containerRename(id: string, name: string): Promise<void> {
+    await this.call('POST', `/containers/${encodeURIComponent(id)}/rename`, { query: { name } });
+  }
+
+  async containerResize(id: string, height: number, width: number): Promise<void> {
+    await this.call('POST', `/containers/${encodeURIComponent(id)}/resize`, { query: { h: height, w: width } });
+  }
+
+  /**
+   * Start waiting. `headers` resolves once the daemon accepted the wait (Docker flushes the
+   * response headers at once, so a start sent after that cannot be missed); `result` resolves
+   * at the exit (or removal).
+   */
+  containerWait(id: string, condition?: 'not-running' | 'next-exit' | 'removed'): { headers: Promise<void>; result: Promise<WaitResponse> } {
+    const response = this.request('POST', `/containers/${encodeURIComponent(id)}/wait`, { query: { condition } });
+    const result = response.then(async (res) => {
+      const text = (await readAll(res)).toString().trim();
+      if (!text) throw new Error('unexpected end of wait response');
+      return JSON.parse(text) as WaitResponse;
+    });
+    return { headers: response.then(() => undefined), result };
+  }
+
+  /** Logs as a raw stream (multiplexed unless the container has a TTY). */
+  containerLogs(
+    id: string,
+    query: { follow?: boolean; stdout?: boolean; stderr?: boolean; since?: string; until?: string; timestamps?: boolean; tail?: string; details?: boolean },
+  ): Promise<IncomingMessage> {
+    return this.request('GET', `/containers/${encodeURIComponent(id)}/logs`, { query });
+  }
+
+  containerAttach(
+    id: string,
+    query: { stream?: boolean; stdin?: boolean; stdout?: boolean; stderr?: boolean; logs?: boolean; detachKeys?: string },
+  ): Promise<Duplex> {
+    return this.hijack(`/containers/${encodeURIComponent(id)}/attach`, query);
+  }
+
+  // ---- images ----
+
+  imageList(query: { all?: boolean; filters?: string; digests?: boolean } = {}): Promise<ImageSummary[]> {
+    return this.json<ImageSummary[]>('GET', '/images/json', { query });
+  }
+
+  imageInspect(name: string): Promise<ImageInspect> {
+    return this.json<ImageInspect>('GET', `/images/${encodeImageName(name)}/json`);
+  }
+
+  imageHistory(name: string): Promise<ImageHistoryItem[]> {
+    return this.json<ImageHistoryItem[]>('GET', `/images/${encodeImageName(name)}/history`);
+  }
+
+  async imageTag(source: string, repo: string, tag: string): Promise<void> {
+    await this.call('POST', `/images/${encodeImageName(source)}/tag`, { query: { repo, tag } });
+  }
+
+  imageRemove(name: string, query: { force?: boolean; noprune?: boolean } = {}): Promise<ImageDeleteItem[]> {
+    return this.json<ImageDeleteItem[]>('DELETE', `/images/${encodeImageName(name)}`, { query });
+  }
+
+  /** POST /images/create: pull (fromImage) or import (fromSrc); the body is a progress stream. */
+  async imageCreate(
+    query: { fromImage?: string; fromSrc?: string; repo?: string; tag?: string; message?: string; changes?: string[]; platform?: string },
+    body?: Readable | Buffer,
+  ): Promise<AsyncGenerator<{ value: JsonMessage; raw: string }>> {
+    const res = await this.request('POST', '/images/create', { query, body });
+    return readJsonLines<JsonMessage>(res);
+  }
+}
+
+/** Image names keep their "/" and ":" in the path as Docker's client sends them. */
+function encodeImageName(name: string): string {
+  return name.split('/').map(encodeURIComponent).join('/').replace(/%3A/gi, ':').replace(/%40/g, '@');
+}

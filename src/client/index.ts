@@ -1,0 +1,3 @@
+// Public surface of the typed Engine API client.
+export * from './engine-client.js';
+export * from './stdcopy.js';

@@ -1,0 +1,70 @@
+// A container's persistent record (containers/<id>/config.json) and the store that keeps them.
+// The record is the single source of truth: inspect and ps derive from it; every change is
+// written atomically before it is reported, so a crash of the daemon loses nothing.
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ContainerConfig, ContainerState, HostConfig, NetworkSettings } from '../api/types.js';
+import { writeJsonAtomic } from '../util/atomic.js';
+
+export interface ContainerRecord {
+  id: string;
+  /** With the leading slash, as Docker stores it. */
+  name: string;
+  created: string;
+  path: string;
+  args: string[];
+  /** The merged configuration (image defaults + create options). */
+  config: ContainerConfig;
+  hostConfig: HostConfig;
+  /** Image ID ("sha256:..."). */
+  image: string;
+  state: ContainerState;
+  restartCount: number;
+  /** Set when stop/kill was asked for, so that restart policies know the exit was wanted. */
+  stoppedByUser?: boolean;
+  networkSettings?: NetworkSettings;
+  /** The runtime the container was created with (runc or crun). */
+  runtime: string;
+}
+
+export function initialState(): ContainerState {
+  return {
+    Status: 'created', Running: false, Paused: false, Restarting: false, OOMKilled: false, Dead: false,
+    Pid: 0, ExitCode: 0, Error: '', StartedAt: '0001-01-01T00:00:00Z', FinishedAt: '0001-01-01T00:00:00Z',
+  };
+}
+
+export class ContainerRecordStore {
+  constructor(readonly root: string) {}
+
+  directory(id: string): string {
+    return join(this.root, id);
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.root, { recursive: true });
+  }
+
+  async loadAll(): Promise<ContainerRecord[]> {
+    const records: ContainerRecord[] = [];
+    for (const id of await readdir(this.root)) {
+      try {
+        records.push(JSON.parse(await readFile(join(this.root, id, 'config.json'), 'utf8')) as ContainerRecord);
+      } catch {
+        // A directory without a record is a create that never finished: nothing refers to it.
+        await rm(join(this.root, id), { recursive: true, force: true });
+      }
+    }
+    return records;
+  }
+
+  save(record: ContainerRecord): Promise<void> {
+    return writeJsonAtomic(join(this.root, record.id, 'config.json'), record);
+  }
+
+  async remove(id: string): Promise<void> {
+    // The record goes first: a crash half-way leaves a directory that loadAll sweeps away.
+    await rm(join(this.root, id, 'config.json'), { force: true });
+    await rm(join(this.root, id), { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,658 @@
+// The container service: every container's lifecycle, as the API routes and the daemon see it.
+//
+//   create  -> a record and an empty writable layer (nothing mounted, no process)
+//   start   -> overlay mounted, /etc files and OCI bundle written, conmon spawned (it runs
+//              `runtime create`), then `runtime start`; state running
+//   exit    -> conmon writes the exit file; the ExitWatcher tells us; we record the code,
+//              delete the runtime's container (and its cgroup), unmount, wake waiters,
+//              and remove the container when it was created with --rm
+//   stop/kill -> signals through the runtime; stop escalates to SIGKILL after the timeout
+//   remove  -> record and directory gone (force kills first)
+//
+// Containers outlive the daemon (conmon holds them); `init` restores each record's true state
+// from the runtime and the exit files written while the daemon was away.
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { lstat, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { hostname as hostHostname, cpus } from 'node:os';
+import { join } from 'node:path';
+import type { ContainerCreateRequest, ContainerInspect, ContainerSummary, HostConfig, NetworkSettings, WaitResponse } from '../api/types.js';
+import { ApiError, badParameter, conflict, noSuchContainer, noSuchImage, notFound, notModified, serverError } from '../api/errors.js';
+import type { Publish } from '../events/bus.js';
+import type { ImageRecord, ImageService } from '../images/service.js';
+import { mountOverlay, unmount } from '../layers/overlay.js';
+import type { OciRuntime } from '../runtime/oci-runtime.js';
+import { createWithShim, ShimError } from '../runtime/shim.js';
+import { ExitWatcher } from '../runtime/exit-watcher.js';
+import { writeJsonAtomic } from '../util/atomic.js';
+import { KeyedLock } from '../util/keyed-lock.js';
+import { parseSignal } from '../util/signals.js';
+import { humanDuration } from '../cli/units.js';
+import { hostsFile, readHostResolvConf, resolvConf } from './etc-files.js';
+import { logSize, readLog, type LogEntry, type LogReadOptions } from './logs.js';
+import { assertHasCommand, commandLine, mergeImageConfig } from './merge-config.js';
+import { randomName, VALID_NAME } from './names.js';
+import { ContainerRecordStore, initialState, type ContainerRecord } from './record.js';
+import type { DockerSeccompProfile } from './seccomp.js';
+import { applyHostConfigDefaults, buildOciSpec, validateHostConfig } from './spec.js';
+import { resolveUser } from './user.js';
+
+export interface ContainerServiceOptions {
+  dataRoot: string;
+  execRoot: string;
+  images: ImageService;
+  runtimes: Map<string, OciRuntime>;
+  defaultRuntime: string;
+  cgroupParent: string;
+  hostCapabilities: string[];
+  seccompProfile: DockerSeccompProfile | 'unconfined';
+  publish: Publish;
+}
+
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
+interface Waiter { condition: WaitCondition; resolve: (response: WaitResponse) => void }
+
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+const SUPPORTED_NETWORK_MODES = new Set(['default', 'bridge', 'none', 'host']);
+
+export class ContainerService {
+  private readonly records = new Map<string, ContainerRecord>();
+  private readonly names = new Map<string, string>();
+  private readonly store: ContainerRecordStore;
+  private readonly lock = new KeyedLock();
+  private readonly waiters = new Map<string, Set<Waiter>>();
+  /** Resolves when the current run of a container has been fully handled after its exit. */
+  private readonly exits = new Map<string, { promise: Promise<void>; resolve: () => void }>();
+  /** 'started' (id, logOffset) for attach sessions waiting on a start. */
+  private readonly lifecycle = new EventEmitter();
+  private readonly exitWatcher: ExitWatcher;
+  private readonly shimRoot: string;
+  private readonly socketRoot: string;
+
+  constructor(private readonly options: ContainerServiceOptions) {
+    this.store = new ContainerRecordStore(join(options.dataRoot, 'containers'));
+    this.shimRoot = join(options.execRoot, 'shims');
+    this.socketRoot = join(options.execRoot, 'sockets');
+    this.exitWatcher = new ExitWatcher(join(options.execRoot, 'exits'), (id, code) => void this.handleExit(id, code));
+    this.lifecycle.setMaxListeners(0);
+  }
+
+  // ---- start-up and shutdown -------------------------------------------------------------
+
+  async init(): Promise<void> {
+    await this.store.init();
+    await mkdir(this.shimRoot, { recursive: true });
+    await mkdir(this.socketRoot, { recursive: true });
+    for (const record of await this.store.loadAll()) {
+      this.records.set(record.id, record);
+      this.names.set(record.name, record.id);
+    }
+    // The watcher's first scan reports exits that happened while the daemon was away.
+    await this.exitWatcher.start();
+    for (const record of this.records.values()) {
+      if (!record.state.Running) continue;
+      this.armExit(record.id);
+      if (await this.exitWatcher.readExitCode(record.id) !== undefined) continue;
+      const runtime = this.runtimeOf(record);
+      const state = await runtime.state(record.id);
+      if (state && (state.status === 'running' || state.status === 'paused' || state.status === 'created')) continue;
+      // Neither running nor an exit file: the shim died with the container (or the host rebooted).
+      await this.handleExit(record.id, 255);
+    }
+  }
+
+  shutdown(): void {
+    this.exitWatcher.stop();
+  }
+
+  // ---- lookup ------------------------------------------------------------------------------
+
+  /** Full ID, name (with or without "/"), or unique ID prefix, as Docker resolves them. */
+  find(reference: string): ContainerRecord | undefined {
+    if (!reference) return undefined;
+    const byId = this.records.get(reference);
+    if (byId) return byId;
+    const byName = this.names.get(reference.startsWith('/') ? reference : `/${reference}`);
+    if (byName) return this.records.get(byName);
+    if (!/^[0-9a-f]+$/.test(reference)) return undefined;
+    let match: ContainerRecord | undefined;
+    for (const [id, record] of this.records) {
+      if (!id.startsWith(reference)) continue;
+      if (match) throw badParameter(`multiple IDs found with provided prefix: ${reference}`);
+      match = record;
+    }
+    return match;
+  }
+
+  get(reference: string): ContainerRecord {
+    const record = this.find(reference);
+    if (!record) throw noSuchContainer(reference);
+    return record;
+  }
+
+  all(): ContainerRecord[] {
+    return [...this.records.values()];
+  }
+
+  /** For the image service: which containers use an image (rmi refuses those). */
+  readonly containersUsingImage = (imageId: string) =>
+    this.all().filter((record) => record.image === imageId).map((record) => ({ id: record.id, running: record.state.Running }));
+
+  // ---- create ------------------------------------------------------------------------------
+
+  async create(request: ContainerCreateRequest, requestedName: string | undefined): Promise<{ Id: string; Warnings: string[] }> {
+    const { HostConfig: rawHostConfig, NetworkingConfig: _networking, ...createConfig } = request;
+    const imageRef = createConfig.Image ?? '';
+    if (!imageRef) throw badParameter('No image was specified');
+    const image = this.options.images.resolve(imageRef);
+    if (!image) throw noSuchImage(normalizeForMessage(imageRef));
+    const hostConfig = applyHostConfigDefaults({ ...(rawHostConfig ?? {}) });
+    if (!hostConfig.NetworkMode) hostConfig.NetworkMode = 'default';
+    validateHostConfig(hostConfig, { hostCpus: cpus().length, hostCapabilities: this.options.hostCapabilities });
+    if (!SUPPORTED_NETWORK_MODES.has(hostConfig.NetworkMode)) throw notFound(`network ${hostConfig.NetworkMode} not found`);
+    const runtimeName = hostConfig.Runtime || this.options.defaultRuntime;
+    if (!this.options.runtimes.has(runtimeName)) throw badParameter(`Unknown runtime specified ${runtimeName}`);
+    hostConfig.Runtime = runtimeName;
+
+    const config = mergeImageConfig(image.config.config, createConfig);
+    config.Image = imageRef;
+    assertHasCommand(config);
+    const { path, args } = commandLine(config);
+
+    const id = randomBytes(32).toString('hex');
+    if (!config.Hostname) config.Hostname = hostConfig.NetworkMode === 'host' ? hostHostname() : id.slice(0, 12);
+    const name = this.claimName(requestedName, id);
+    const record: ContainerRecord = {
+      id, name, created: new Date().toISOString(), path, args, config, hostConfig, image: image.id,
+      state: initialState(), restartCount: 0, runtime: runtimeName,
+    };
+    const directory = this.store.directory(id);
+    try {
+      await mkdir(join(directory, 'fs', 'upper'), { recursive: true });
+      await mkdir(join(directory, 'fs', 'work'), { recursive: true });
+      await mkdir(join(directory, 'fs', 'merged'), { recursive: true });
+      await this.store.save(record);
+    } catch (error) {
+      this.names.delete(name);
+      await rm(directory, { recursive: true, force: true });
+      throw error;
+    }
+    this.records.set(id, record);
+    this.publish(record, 'create');
+    return { Id: id, Warnings: [] };
+  }
+
+  private claimName(requested: string | undefined, id: string): string {
+    if (requested) {
+      if (!VALID_NAME.test(requested)) throw badParameter(`Invalid container name (${requested}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+      const name = requested.startsWith('/') ? requested : `/${requested}`;
+      const owner = this.names.get(name);
+      if (owner) throw conflict(`Conflict. The container name "${name}" is already in use by container "${owner}". You have to remove (or rename) that container to be able to reuse that name.`);
+      this.names.set(name, id);
+      return name;
+    }
+    for (let attempt = 0; ; attempt++) {
+      const name = `/${randomName(attempt)}`;
+      if (!this.names.has(name)) {
+        this.names.set(name, id);
+        return name;
+      }
+    }
+  }
+
+  // ---- start -------------------------------------------------------------------------------
+
+  async start(reference: string): Promise<void> {
+    const record = this.get(reference);
+    await this.lock.run(record.id, async () => {
+      if (record.state.Paused) throw conflict('cannot start a paused container, try unpause instead');
+      if (record.state.Running) throw notModified();
+      await this.startLocked(record);
+    });
+  }
+
+  private async startLocked(record: ContainerRecord): Promise<void> {
+    const image = this.options.images.resolve(record.image);
+    if (!image) throw noSuchImage(record.image);
+    const directory = this.store.directory(record.id);
+    const merged = join(directory, 'fs', 'merged');
+    const runtime = this.runtimeOf(record);
+    const shimDir = join(this.shimRoot, record.id);
+    const logPath = this.logPath(record);
+    let mounted = false;
+    try {
+      await this.exitWatcher.clear(record.id);
+      await mountOverlay({
+        layersRoot: this.options.images.layersRoot,
+        lowerDirs: await this.options.images.lowerDirs(image),
+        upper: join(directory, 'fs', 'upper'), work: join(directory, 'fs', 'work'), target: merged,
+      });
+      mounted = true;
+      const user = resolveUser(record.config.User, await readContainerFile(merged, 'etc/passwd'), await readContainerFile(merged, 'etc/group'));
+      const hostNetwork = record.hostConfig.NetworkMode === 'host';
+      const paths = this.etcPaths(record);
+      await writeFile(paths.hostname, `${record.config.Hostname}\n`);
+      await writeFile(paths.hosts, hostNetwork ? await readFile('/etc/hosts', 'utf8') : hostsFile(record.config.Hostname ?? '', undefined, record.hostConfig.ExtraHosts ?? []));
+      await writeFile(paths.resolvConf, resolvConf(await readHostResolvConf(), {
+        dns: record.hostConfig.Dns ?? [], search: record.hostConfig.DnsSearch ?? [], dnsOptions: record.hostConfig.DnsOptions ?? [], hostNetwork,
+      }));
+      const spec = buildOciSpec({
+        id: record.id, config: record.config, hostConfig: record.hostConfig, rootfsPath: merged,
+        hostsPath: paths.hosts, hostnamePath: paths.hostname, resolvConfPath: paths.resolvConf, user,
+        daemon: {
+          cgroupParent: this.options.cgroupParent, seccompProfile: this.options.seccompProfile,
+          hostCapabilities: this.options.hostCapabilities, arch: process.arch, initPath: '/usr/bin/tini',
+        },
+      });
+      await mkdir(join(directory, 'bundle'), { recursive: true });
+      await writeJsonAtomic(join(directory, 'bundle', 'config.json'), spec);
+      await rm(shimDir, { recursive: true, force: true });
+      await mkdir(shimDir, { recursive: true });
+      const logOffset = await logSize(logPath);
+      const { pid } = await createWithShim({
+        id: record.id, name: record.name.slice(1), bundle: join(directory, 'bundle'), runtime, logPath,
+        exitDir: this.exitWatcher.directory, shimDir, socketDir: this.socketRoot,
+        terminal: !!record.config.Tty, stdin: !!record.config.OpenStdin,
+      });
+      this.armExit(record.id);
+      try {
+        await runtime.start(record.id);
+      } catch (error) {
+        await runtime.delete(record.id, true);
+        throw error;
+      }
+      record.state = {
+        ...record.state, Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false,
+        Pid: pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString(), FinishedAt: ZERO_TIME,
+      };
+      record.stoppedByUser = false;
+      await this.store.save(record);
+      this.publish(record, 'start');
+      this.lifecycle.emit('started', record.id, logOffset);
+    } catch (error) {
+      if (mounted && !record.state.Running) await unmount(merged).catch(() => undefined);
+      await rm(shimDir, { recursive: true, force: true });
+      if (error instanceof ApiError) throw error;
+      const message = startErrorMessage(error);
+      record.state = { ...record.state, Error: message, ExitCode: exitCodeForStartError(message) };
+      await this.store.save(record).catch(() => undefined);
+      throw new ApiError(exitCodeForStartError(message) === 128 ? 500 : 400, message);
+    }
+  }
+
+  // ---- exit ----------------------------------------------------------------------------------
+
+  private armExit(id: string): void {
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => { resolve = r; });
+    this.exits.set(id, { promise, resolve });
+  }
+
+  /** A promise that settles once the current run has ended and been recorded. */
+  private exited(id: string): Promise<void> {
+    return this.exits.get(id)?.promise ?? Promise.resolve();
+  }
+
+  private async handleExit(id: string, exitCode: number): Promise<void> {
+    const record = this.records.get(id);
+    if (!record) {
+      await this.exitWatcher.clear(id);
+      return;
+    }
+    await this.lock.run(id, async () => {
+      if (!record.state.Running) return;
+      const runtime = this.runtimeOf(record);
+      const shimDir = join(this.shimRoot, id);
+      const oomKilled = await exists(join(shimDir, 'oom'));
+      await runtime.delete(id, true).catch(() => undefined);
+      await unmount(join(this.store.directory(id), 'fs', 'merged')).catch(() => undefined);
+      record.state = {
+        ...record.state, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0,
+        ExitCode: exitCode, OOMKilled: oomKilled, FinishedAt: new Date().toISOString(),
+      };
+      await this.store.save(record);
+      await this.exitWatcher.clear(id);
+      await rm(shimDir, { recursive: true, force: true });
+      this.publish(record, 'die', { exitCode: String(exitCode) });
+      this.exits.get(id)?.resolve();
+      this.notifyWaiters(id, ['not-running', 'next-exit'], exitCode);
+    });
+    if (record.hostConfig.AutoRemove) await this.remove(id, { force: true, volumes: true }).catch(() => undefined);
+  }
+
+  // ---- stop / kill / restart ------------------------------------------------------------------
+
+  async kill(reference: string, signalText: string | undefined): Promise<void> {
+    const record = this.get(reference);
+    const signal = parseSignal(signalText, 'SIGKILL');
+    if (signal === undefined) throw badParameter(`Invalid signal: ${signalText}`);
+    if (!record.state.Running) throw conflict(`Cannot kill container: ${reference}: Container ${record.id} is not running`);
+    if (signal === 9 || signal === 15 || signal === 2) record.stoppedByUser = true;
+    await this.signal(record, signal);
+  }
+
+  private async signal(record: ContainerRecord, signal: number): Promise<void> {
+    this.publish(record, 'kill', { signal: String(signal) });
+    try {
+      await this.runtimeOf(record).kill(record.id, signal, signal === 9);
+    } catch (error) {
+      // The process may have exited between our check and the signal: that is a success.
+      if (record.state.Running && !(await this.hasExitFile(record.id))) throw serverError(startErrorMessage(error));
+    }
+  }
+
+  async stop(reference: string, options: { signal?: string; timeoutSeconds?: number }): Promise<void> {
+    const record = this.get(reference);
+    if (!record.state.Running) throw notModified();
+    const stopSignal = parseSignal(options.signal || record.config.StopSignal || 'SIGTERM');
+    if (stopSignal === undefined) throw badParameter(`Invalid signal: ${options.signal}`);
+    const timeout = options.timeoutSeconds ?? record.config.StopTimeout ?? 10;
+    record.stoppedByUser = true;
+    const exited = this.exited(record.id);
+    await this.signal(record, stopSignal);
+    if (timeout < 0) {
+      await exited;
+    } else if (!(await settlesWithin(exited, timeout * 1000))) {
+      await this.signal(record, 9);
+      await exited;
+    }
+    this.publish(record, 'stop');
+  }
+
+  async restart(reference: string, timeoutSeconds: number | undefined, signal?: string): Promise<void> {
+    const record = this.get(reference);
+    if (record.state.Running) await this.stop(record.id, { timeoutSeconds, signal }).catch((error: unknown) => {
+      if (!(error instanceof ApiError && error.status === 304)) throw error;
+    });
+    await this.lock.run(record.id, async () => {
+      if (!record.state.Running) await this.startLocked(record);
+    });
+    this.publish(record, 'restart');
+  }
+
+  // ---- wait ------------------------------------------------------------------------------------
+
+  /** Registers the waiter synchronously (before the caller starts the container), resolves later. */
+  wait(reference: string, condition: WaitCondition): Promise<WaitResponse> {
+    const record = this.get(reference);
+    if (condition === 'not-running' && !record.state.Running) return Promise.resolve({ StatusCode: record.state.ExitCode, Error: null });
+    return new Promise((resolve) => {
+      const set = this.waiters.get(record.id) ?? new Set<Waiter>();
+      set.add({ condition, resolve });
+      this.waiters.set(record.id, set);
+    });
+  }
+
+  private notifyWaiters(id: string, conditions: WaitCondition[], exitCode: number): void {
+    const set = this.waiters.get(id);
+    if (!set) return;
+    for (const waiter of [...set]) {
+      if (!conditions.includes(waiter.condition)) continue;
+      set.delete(waiter);
+      waiter.resolve({ StatusCode: exitCode, Error: null });
+    }
+    if (set.size === 0) this.waiters.delete(id);
+  }
+
+  // ---- remove / rename -------------------------------------------------------------------------
+
+  async remove(reference: string, options: { force: boolean; volumes: boolean }): Promise<void> {
+    const record = this.get(reference);
+    if (record.state.Running) {
+      if (!options.force) {
+        throw conflict(`You cannot remove a running container ${record.id}. Stop the container before attempting removal or force remove`);
+      }
+      const exited = this.exited(record.id);
+      record.stoppedByUser = true;
+      await this.signal(record, 9);
+      await exited;
+    }
+    await this.lock.run(record.id, async () => {
+      if (!this.records.has(record.id)) return;
+      if (record.state.Running) throw conflict(`You cannot remove a running container ${record.id}. Stop the container before attempting removal or force remove`);
+      await unmount(join(this.store.directory(record.id), 'fs', 'merged')).catch(() => undefined);
+      await this.store.remove(record.id);
+      this.records.delete(record.id);
+      this.names.delete(record.name);
+      this.exits.delete(record.id);
+      this.publish(record, 'destroy');
+      this.notifyWaiters(record.id, ['not-running', 'next-exit', 'removed'], record.state.ExitCode);
+    });
+  }
+
+  async rename(reference: string, newName: string): Promise<void> {
+    const record = this.get(reference);
+    if (!newName) throw badParameter('Neither old nor new names may be empty');
+    await this.lock.run(record.id, async () => {
+      const oldName = record.name;
+      const name = this.claimName(newName, record.id);
+      record.name = name;
+      try {
+        await this.store.save(record);
+      } catch (error) {
+        this.names.delete(name);
+        record.name = oldName;
+        throw error;
+      }
+      this.names.delete(oldName);
+      this.publish(record, 'rename', { oldName });
+    });
+  }
+
+  // ---- logs and attach ---------------------------------------------------------------------------
+
+  logPath(record: ContainerRecord): string {
+    return join(this.store.directory(record.id), `${record.id}.log`);
+  }
+
+  /** Log entries; with follow, until the container stops or the reader aborts. */
+  logs(reference: string, options: LogReadOptions, follow: boolean, signal: AbortSignal): AsyncGenerator<LogEntry> {
+    const record = this.get(reference);
+    const followUntil = follow && record.state.Running ? { done: this.exited(record.id), signal } : undefined;
+    return readLog(this.logPath(record), options, followUntil);
+  }
+
+  /**
+   * The output of the container's current run (or its next one, when it is not running yet):
+   * what the docker CLI's `run` and `attach` show. Ends when that run ends.
+   */
+  async *attachOutput(reference: string, options: { stdout: boolean; stderr: boolean; logs: boolean; stream: boolean }, signal: AbortSignal): AsyncGenerator<LogEntry> {
+    const record = this.get(reference);
+    const path = this.logPath(record);
+    if (options.logs) yield* readLog(path, { stdout: options.stdout, stderr: options.stderr });
+    if (!options.stream) return;
+    let offset: number;
+    if (record.state.Running) {
+      offset = await logSize(path);
+    } else {
+      const started = await this.nextStart(record.id, signal);
+      if (started === undefined) return;
+      offset = started;
+    }
+    yield* readLog(path, { stdout: options.stdout, stderr: options.stderr, offset }, { done: this.exited(record.id), signal });
+  }
+
+  private nextStart(id: string, signal: AbortSignal): Promise<number | undefined> {
+    return new Promise((resolve) => {
+      const onStart = (startedId: string, offset: number) => {
+        if (startedId !== id) return;
+        cleanup();
+        resolve(offset);
+      };
+      const onRemoved = () => { if (!this.records.has(id)) { cleanup(); resolve(undefined); } };
+      const cleanup = () => {
+        this.lifecycle.off('started', onStart);
+        signal.removeEventListener('abort', onAbort);
+        clearInterval(removedPoll);
+      };
+      const onAbort = () => { cleanup(); resolve(undefined); };
+      this.lifecycle.on('started', onStart);
+      signal.addEventListener('abort', onAbort, { once: true });
+      const removedPoll = setInterval(onRemoved, 1000);
+    });
+  }
+
+  // ---- views ---------------------------------------------------------------------------------------
+
+  inspect(reference: string, withSize = false): ContainerInspect {
+    const record = this.get(reference);
+    const directory = this.store.directory(record.id);
+    const paths = this.etcPaths(record);
+    const image = this.options.images.resolve(record.image);
+    const inspect: ContainerInspect = {
+      Id: record.id, Created: record.created, Path: record.path, Args: record.args, State: record.state,
+      Image: record.image, ResolvConfPath: paths.resolvConf, HostnamePath: paths.hostname, HostsPath: paths.hosts,
+      LogPath: this.logPath(record), Name: record.name, RestartCount: record.restartCount, Driver: 'overlay2',
+      Platform: 'linux', MountLabel: '', ProcessLabel: '', AppArmorProfile: '', ExecIDs: null,
+      HostConfig: record.hostConfig,
+      GraphDriver: {
+        Name: 'overlay2',
+        Data: {
+          LowerDir: image ? `${this.options.images.layersRoot}/${image.topChainId ? 'chain' : 'empty'}` : '',
+          MergedDir: join(directory, 'fs', 'merged'), UpperDir: join(directory, 'fs', 'upper'), WorkDir: join(directory, 'fs', 'work'),
+        },
+      },
+      Mounts: [],
+      Config: record.config,
+      NetworkSettings: this.networkSettings(record),
+    };
+    if (withSize) {
+      inspect.SizeRw = 0;
+      inspect.SizeRootFs = 0;
+    }
+    return inspect;
+  }
+
+  private networkSettings(record: ContainerRecord): NetworkSettings {
+    const mode = record.hostConfig.NetworkMode === 'default' ? 'bridge' : record.hostConfig.NetworkMode ?? 'bridge';
+    return record.networkSettings ?? {
+      Bridge: '', SandboxID: '', SandboxKey: '', Ports: {}, Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '',
+      Networks: { [mode]: { NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '' } },
+    };
+  }
+
+  summary(record: ContainerRecord): ContainerSummary {
+    const image = this.options.images.resolve(record.config.Image ?? '');
+    const settings = this.networkSettings(record);
+    return {
+      Id: record.id, Names: [record.name],
+      // Docker shows the image ID once the name no longer points at the container's image.
+      Image: image && image.id === record.image ? record.config.Image ?? record.image : record.image,
+      ImageID: record.image,
+      Command: [record.path, ...record.args].join(' '),
+      Created: Math.floor(Date.parse(record.created) / 1000),
+      Ports: [], Labels: record.config.Labels ?? {}, State: record.state.Status, Status: statusText(record),
+      HostConfig: { NetworkMode: record.hostConfig.NetworkMode ?? 'default' },
+      NetworkSettings: { Networks: settings.Networks }, Mounts: [],
+    };
+  }
+
+  /** Bytes in the container's writable layer (SizeRw). */
+  async sizeRw(record: ContainerRecord): Promise<number> {
+    return directorySize(join(this.store.directory(record.id), 'fs', 'upper'));
+  }
+
+  // ---- helpers ---------------------------------------------------------------------------------------
+
+  private etcPaths(record: ContainerRecord) {
+    const directory = this.store.directory(record.id);
+    return { hostname: join(directory, 'hostname'), hosts: join(directory, 'hosts'), resolvConf: join(directory, 'resolv.conf') };
+  }
+
+  private runtimeOf(record: ContainerRecord): OciRuntime {
+    const runtime = this.options.runtimes.get(record.runtime) ?? this.options.runtimes.get(this.options.defaultRuntime);
+    if (!runtime) throw serverError(`Unknown runtime specified ${record.runtime}`);
+    return runtime;
+  }
+
+  private async hasExitFile(id: string): Promise<boolean> {
+    return (await this.exitWatcher.readExitCode(id)) !== undefined;
+  }
+
+  private publish(record: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
+    this.options.publish('container', action, record.id, {
+      ...(record.config.Labels ?? {}), image: record.config.Image ?? record.image, name: record.name.slice(1), ...extra,
+    });
+  }
+}
+
+// ---- pure helpers ---------------------------------------------------------------------------------
+
+export function statusText(record: ContainerRecord, now = Date.now()): string {
+  const state = record.state;
+  if (state.Running) {
+    const up = `Up ${humanDuration(now - Date.parse(state.StartedAt))}`;
+    return state.Paused ? `${up} (Paused)` : up;
+  }
+  if (state.Restarting) return `Restarting (${state.ExitCode}) ${humanDuration(now - Date.parse(state.FinishedAt))} ago`;
+  if (state.Status === 'removing') return 'Removal In Progress';
+  if (state.Dead) return 'Dead';
+  if (state.StartedAt === ZERO_TIME) return 'Created';
+  if (state.FinishedAt === ZERO_TIME) return '';
+  return `Exited (${state.ExitCode}) ${humanDuration(now - Date.parse(state.FinishedAt))} ago`;
+}
+
+/** Docker words a failed start this way; the CLI derives its exit code (125/126/127) from it. */
+export function startErrorMessage(error: unknown): string {
+  const detail = error instanceof Error ? error.message : String(error);
+  if (error instanceof ShimError) return `failed to create task for container: failed to create shim task: OCI runtime create failed: ${detail}: unknown`;
+  return `failed to start container: ${detail}`;
+}
+
+export function exitCodeForStartError(message: string): number {
+  if (/executable file not found|no such file or directory|not found in \$PATH/i.test(message)) return 127;
+  if (/permission denied|cannot execute/i.test(message)) return 126;
+  return 128;
+}
+
+function normalizeForMessage(reference: string): string {
+  if (/^(sha256:)?[0-9a-f]{6,64}$/.test(reference) || reference.includes('@')) return reference;
+  const lastSlash = reference.lastIndexOf('/');
+  return reference.slice(lastSlash + 1).includes(':') ? reference : `${reference}:latest`;
+}
+
+/** Reads a file from the container's root without following a symlink that could lead out of it. */
+async function readContainerFile(root: string, relative: string): Promise<string | undefined> {
+  const path = join(root, relative);
+  try {
+    if ((await lstat(path)).isSymbolicLink()) return undefined;
+    return await readFile(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    void promise.then(() => { clearTimeout(timer); resolve(true); });
+  });
+}
+
+async function directorySize(path: string): Promise<number> {
+  let total = 0;
+  let entries;
+  try {
+    entries = await readdir(path, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    const child = join(path, entry.name);
+    if (entry.isDirectory()) total += await directorySize(child);
+    else if (entry.isFile()) total += (await lstat(child)).size;
+  }
+  return total;
+}
+
+export type { ImageRecord, HostConfig };

@@ -1,0 +1,127 @@
+// berthd's configuration: command-line flags over daemon.json (Docker's keys where they
+// overlap) over built-in defaults. Pure: parseDaemonArgs and mergeConfig take text, not files.
+export interface DaemonConfig {
+  hosts: string[];
+  dataRoot: string;
+  execRoot: string;
+  pidfile: string;
+  configFile: string;
+  defaultRuntime: string;
+  runtimes: Record<string, { path: string }>;
+  cgroupParent: string;
+  debug: boolean;
+  seccompProfile: string;
+}
+
+export const DEFAULT_CONFIG: DaemonConfig = {
+  hosts: ['unix:///run/berth/berth.sock'],
+  dataRoot: '/var/lib/berth',
+  execRoot: '/run/berth',
+  pidfile: '/run/berth/berthd.pid',
+  configFile: '/etc/berth/daemon.json',
+  defaultRuntime: 'runc',
+  runtimes: { runc: { path: '/usr/sbin/runc' }, crun: { path: '/usr/bin/crun' } },
+  cgroupParent: 'berth',
+  debug: false,
+  seccompProfile: 'builtin',
+};
+
+export class ConfigError extends Error {}
+
+const FLAGS: Record<string, { key: keyof DaemonConfig; kind: 'string' | 'list' | 'bool' }> = {
+  '-H': { key: 'hosts', kind: 'list' }, '--host': { key: 'hosts', kind: 'list' },
+  '-g': { key: 'dataRoot', kind: 'string' }, '--data-root': { key: 'dataRoot', kind: 'string' },
+  '--exec-root': { key: 'execRoot', kind: 'string' },
+  '-p': { key: 'pidfile', kind: 'string' }, '--pidfile': { key: 'pidfile', kind: 'string' },
+  '--config-file': { key: 'configFile', kind: 'string' },
+  '--default-runtime': { key: 'defaultRuntime', kind: 'string' }, '--runtime': { key: 'defaultRuntime', kind: 'string' },
+  '--cgroup-parent': { key: 'cgroupParent', kind: 'string' },
+  '--seccomp-profile': { key: 'seccompProfile', kind: 'string' },
+  '-D': { key: 'debug', kind: 'bool' }, '--debug': { key: 'debug', kind: 'bool' },
+};
+
+/** Flags given on the command line, and whether --help/--version was asked for. */
+export function parseDaemonArgs(argv: string[]): { flags: Partial<DaemonConfig>; help: boolean; version: boolean } {
+  const flags: Partial<DaemonConfig> = {};
+  const set = flags as Record<string, unknown>;
+  let help = false;
+  let version = false;
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index];
+    if (arg === '-h' || arg === '--help') { help = true; continue; }
+    if (arg === '-v' || arg === '--version') { version = true; continue; }
+    const equals = arg.indexOf('=');
+    const name = arg.startsWith('--') && equals > 0 ? arg.slice(0, equals) : arg;
+    const spec = FLAGS[name];
+    if (!spec) throw new ConfigError(`unknown flag: ${name}`);
+    if (spec.kind === 'bool') {
+      set[spec.key] = equals > 0 ? arg.slice(equals + 1) !== 'false' : true;
+      continue;
+    }
+    const value = equals > 0 && arg.startsWith('--') ? arg.slice(equals + 1) : argv[++index];
+    if (value === undefined) throw new ConfigError(`flag needs an argument: ${name}`);
+    if (spec.kind === 'list') set[spec.key] = [...((set[spec.key] as string[] | undefined) ?? []), value];
+    else set[spec.key] = value;
+  }
+  return { flags, help, version };
+}
+
+/** daemon.json keys, as Docker names them. */
+interface DaemonJson {
+  hosts?: string[];
+  'data-root'?: string;
+  'exec-root'?: string;
+  pidfile?: string;
+  'default-runtime'?: string;
+  runtimes?: Record<string, { path: string }>;
+  'cgroup-parent'?: string;
+  debug?: boolean;
+  'seccomp-profile'?: string;
+}
+
+const JSON_KEYS: Record<keyof DaemonJson, keyof DaemonConfig> = {
+  hosts: 'hosts', 'data-root': 'dataRoot', 'exec-root': 'execRoot', pidfile: 'pidfile', 'default-runtime': 'defaultRuntime',
+  runtimes: 'runtimes', 'cgroup-parent': 'cgroupParent', debug: 'debug', 'seccomp-profile': 'seccompProfile',
+};
+
+/** Docker refuses a setting given both as a flag and in daemon.json; so do we. */
+export function mergeConfig(flags: Partial<DaemonConfig>, daemonJsonText: string | undefined): DaemonConfig {
+  const fromFile: Partial<DaemonConfig> = {};
+  if (daemonJsonText !== undefined && daemonJsonText.trim() !== '') {
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(daemonJsonText) as Record<string, unknown>;
+    } catch (error) {
+      throw new ConfigError(`unable to configure the daemon with file: ${(error as Error).message}`);
+    }
+    for (const [key, value] of Object.entries(parsed)) {
+      const configKey = JSON_KEYS[key as keyof DaemonJson];
+      if (!configKey) continue; // Docker keys berth does not use yet are accepted and ignored.
+      if (flags[configKey] !== undefined) {
+        throw new ConfigError(`the following directives are specified both as a flag and in the configuration file: ${key}`);
+      }
+      (fromFile as Record<string, unknown>)[configKey] = value;
+    }
+  }
+  const config: DaemonConfig = { ...DEFAULT_CONFIG, ...fromFile, ...flags };
+  config.runtimes = { ...DEFAULT_CONFIG.runtimes, ...(fromFile.runtimes ?? {}) };
+  if (!config.runtimes[config.defaultRuntime]) throw new ConfigError(`default runtime ${config.defaultRuntime} is not configured`);
+  return config;
+}
+
+export const DAEMON_USAGE = `Usage:	berthd [OPTIONS]
+
+A self-sufficient runtime for containers, compatible with the Docker Engine API.
+
+Options:
+      --cgroup-parent string     Parent cgroup for all containers (default "berth")
+      --config-file string       Daemon configuration file (default "/etc/berth/daemon.json")
+      --data-root string         Root directory of persistent state (default "/var/lib/berth")
+  -D, --debug                    Enable debug mode
+      --default-runtime string   Default OCI runtime for containers (default "runc")
+      --exec-root string         Root directory for execution state files (default "/run/berth")
+  -H, --host list                Daemon socket(s) to connect to (default unix:///run/berth/berth.sock)
+  -p, --pidfile string           Path to use for daemon PID file (default "/run/berth/berthd.pid")
+      --seccomp-profile string   Path to seccomp profile, or "unconfined" (default "builtin")
+  -v, --version                  Print version information and quit
+`;

@@ -1,0 +1,128 @@
+// berthd's entry point and composition root: reads the configuration, builds the stores and
+// services, restores containers that kept running while the daemon was away, and serves the
+// API until SIGTERM/SIGINT. Stopping berthd never stops containers (conmon holds them).
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { ApiServer } from '../api/server.js';
+import { containerRoutes } from '../api/routes/containers.js';
+import { imageRoutes } from '../api/routes/images.js';
+import { BERTH_VERSION, systemRoutes } from '../api/routes/system.js';
+import { ContentStore } from '../content/store.js';
+import { ContainerService } from '../containers/service.js';
+import { loadDefaultProfile, parseSeccompProfile } from '../containers/seccomp.js';
+import { capabilitiesFromMask } from '../containers/spec.js';
+import { EventBus } from '../events/bus.js';
+import { ImageStore } from '../images/store.js';
+import { LayerStore } from '../layers/store.js';
+import { OciRuntime } from '../runtime/oci-runtime.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { ConfigError, DAEMON_USAGE, mergeConfig, parseDaemonArgs, type DaemonConfig } from './config.js';
+
+async function loadConfig(argv: string[]): Promise<DaemonConfig | undefined> {
+  const { flags, help, version } = parseDaemonArgs(argv);
+  if (help) {
+    process.stdout.write(DAEMON_USAGE);
+    return undefined;
+  }
+  if (version) {
+    process.stdout.write(`berthd version ${BERTH_VERSION}\n`);
+    return undefined;
+  }
+  const configFile = flags.configFile ?? '/etc/berth/daemon.json';
+  let text: string | undefined;
+  try {
+    text = await readFile(configFile, 'utf8');
+  } catch (error) {
+    if (flags.configFile !== undefined || (error as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError(`unable to configure the daemon with file ${configFile}: ${(error as Error).message}`);
+  }
+  return mergeConfig(flags, text);
+}
+
+async function hostCapabilities(): Promise<string[]> {
+  const status = await readFile('/proc/self/status', 'utf8');
+  return capabilitiesFromMask(/^CapBnd:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? '0');
+}
+
+async function daemonId(dataRoot: string): Promise<string> {
+  const path = join(dataRoot, 'engine-id');
+  try {
+    return (await readFile(path, 'utf8')).trim();
+  } catch {
+    const id = randomUUID();
+    await writeFileAtomic(path, id);
+    return id;
+  }
+}
+
+async function main(): Promise<void> {
+  const config = await loadConfig(process.argv.slice(2));
+  if (!config) return;
+  if (process.getuid?.() !== 0) throw new ConfigError('berthd needs to be started with root privileges');
+  await mkdir(config.dataRoot, { recursive: true, mode: 0o711 });
+  await mkdir(config.execRoot, { recursive: true, mode: 0o700 });
+  await mkdir(dirname(config.pidfile), { recursive: true });
+  await writeFile(config.pidfile, `${process.pid}\n`);
+
+  const events = new EventBus();
+  const runtimes = new Map<string, OciRuntime>();
+  for (const [name, { path }] of Object.entries(config.runtimes)) {
+    if (existsSync(path)) runtimes.set(name, new OciRuntime(name, path, join(config.execRoot, 'runtime', name)));
+  }
+  if (!runtimes.has(config.defaultRuntime)) throw new ConfigError(`default runtime ${config.defaultRuntime} not found at ${config.runtimes[config.defaultRuntime]?.path}`);
+
+  const content = new ContentStore(join(config.dataRoot, 'content'));
+  const layers = new LayerStore(join(config.dataRoot, 'layers'));
+  // The two services need each other (rmi asks who uses an image; create resolves images):
+  // the image store gets a late-bound lookup.
+  let containersRef: ContainerService | undefined;
+  const images = new ImageStore({
+    dataRoot: config.dataRoot, content, layers, publish: events.publish,
+    containersUsing: (imageId) => containersRef?.containersUsingImage(imageId) ?? [],
+  });
+  const seccompProfile = config.seccompProfile === 'unconfined' ? 'unconfined' as const
+    : config.seccompProfile === 'builtin' ? loadDefaultProfile() : parseSeccompProfile(await readFile(config.seccompProfile, 'utf8'));
+  const containers = new ContainerService({
+    dataRoot: config.dataRoot, execRoot: config.execRoot, images, runtimes, defaultRuntime: config.defaultRuntime,
+    cgroupParent: config.cgroupParent, hostCapabilities: await hostCapabilities(), seccompProfile, publish: events.publish,
+  });
+  containersRef = containers;
+  await content.init();
+  await layers.init();
+  await images.init();
+  await containers.init();
+
+  const facts = {
+    daemonId: await daemonId(config.dataRoot), dataRoot: config.dataRoot, defaultRuntime: config.defaultRuntime,
+    runtimes: Object.fromEntries([...runtimes].map(([name, runtime]) => [name, { path: runtime.binary }])),
+    cgroupVersion: existsSync('/sys/fs/cgroup/cgroup.controllers') ? '2' as const : '1' as const,
+    debug: config.debug, startedAt: new Date(),
+  };
+  const server = new ApiServer([
+    ...systemRoutes(facts, events, containers, images),
+    ...containerRoutes(containers, images),
+    ...imageRoutes(images, containers),
+  ], config.debug);
+  await server.listen(config.hosts);
+  process.stderr.write(`berthd ${BERTH_VERSION} listening on ${config.hosts.join(', ')} (data root ${config.dataRoot})\n`);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    containers.shutdown();
+    await server.close();
+    for (const host of config.hosts) if (host.startsWith('unix://')) await rm(host.slice(7), { force: true });
+    await rm(config.pidfile, { force: true });
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`berthd: ${error instanceof Error ? error.message : String(error)}\n`);
+  if (error instanceof Error && !(error instanceof ConfigError) && process.env.BERTH_DEBUG) process.stderr.write(`${error.stack}\n`);
+  process.exit(1);
+});

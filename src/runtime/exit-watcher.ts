@@ -1,0 +1,49 @@
+// Turns conmon's exit files into callbacks. conmon writes <exit-dir>/<id> (the exit code as
+// text) when a container's process ends; an inotify watch on the directory tells the daemon at
+// once, and `collect` reads what was written while the daemon was away.
+import { watch, type FSWatcher } from 'node:fs';
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export class ExitWatcher {
+  private watcher: FSWatcher | undefined;
+  private readonly handled = new Set<string>();
+
+  constructor(readonly directory: string, private readonly onExit: (id: string, exitCode: number) => void) {}
+
+  async start(): Promise<void> {
+    await mkdir(this.directory, { recursive: true });
+    this.watcher = watch(this.directory, (_event, filename) => {
+      if (filename) void this.check(filename.toString());
+    });
+    for (const name of await readdir(this.directory)) void this.check(name);
+  }
+
+  stop(): void {
+    this.watcher?.close();
+  }
+
+  /** Forgets a container's exit file so that its next run can be reported again. */
+  async clear(id: string): Promise<void> {
+    this.handled.delete(id);
+    await rm(join(this.directory, id), { force: true });
+  }
+
+  async readExitCode(id: string): Promise<number | undefined> {
+    try {
+      const text = (await readFile(join(this.directory, id), 'utf8')).trim();
+      // conmon creates the file and then writes it: an empty file is not an exit yet.
+      return text === '' ? undefined : Number.parseInt(text, 10);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async check(id: string): Promise<void> {
+    if (this.handled.has(id)) return;
+    const code = await this.readExitCode(id);
+    if (code === undefined || this.handled.has(id)) return;
+    this.handled.add(id);
+    this.onExit(id, code);
+  }
+}

@@ -1,0 +1,92 @@
+// conmon, the per-container shim. berthd spawns one per container start; conmon daemonizes,
+// runs `<runtime> create`, then holds the container's stdio, writes its output to the log file
+// (k8s-file format), waits for it and writes the exit code to <exit-dir>/<id>. Because conmon is
+// not berthd's child once it has daemonized, containers outlive berthd; a restarted berthd finds
+// them through the runtime's state and the exit files.
+//
+// Synchronisation: conmon reports the container's pid (or the runtime's error) as one JSON
+// message on the pipe named by _OCI_SYNCPIPE once `create` has finished; only then may the
+// caller run `<runtime> start`.
+import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import type { OciRuntime } from './oci-runtime.js';
+
+export const CONMON_BINARY = process.env.BERTH_CONMON ?? '/usr/bin/conmon';
+
+export interface ShimCreateOptions {
+  id: string;
+  name: string;
+  bundle: string;
+  runtime: OciRuntime;
+  logPath: string;
+  exitDir: string;
+  /** Per-container directory for conmon's persisted state (exit, oom files) and its pid file. */
+  shimDir: string;
+  /** Directory for the attach socket (conmon makes <socketDir>/<id>/attach and ctl). */
+  socketDir: string;
+  terminal: boolean;
+  stdin: boolean;
+}
+
+export class ShimError extends Error {}
+
+/** Spawns conmon, which creates (not starts) the container. Resolves with the container's pid. */
+export function createWithShim(options: ShimCreateOptions): Promise<{ pid: number }> {
+  const args = [
+    '--api-version', '1',
+    '-c', options.id, '-u', options.id, '-n', options.name,
+    '-r', options.runtime.binary, '-b', options.bundle,
+    '-p', `${options.shimDir}/pidfile`, '-P', `${options.shimDir}/conmon.pid`,
+    '--exit-dir', options.exitDir, '--persist-dir', options.shimDir,
+    '--socket-dir-path', options.socketDir,
+    '-l', `k8s-file:${options.logPath}`,
+    '--log-level', 'error',
+    ...options.runtime.globalArgs.flatMap((arg) => ['--runtime-arg', arg]),
+    ...(options.terminal ? ['-t'] : []),
+    ...(options.stdin ? ['-i'] : []),
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(CONMON_BINARY, args, {
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+      detached: true,
+      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', _OCI_SYNCPIPE: '3' },
+    });
+    const syncPipe = child.stdio[3] as Readable;
+    let syncText = '';
+    let stderr = '';
+    let settled = false;
+    const finish = (error: Error | null, pid?: number) => {
+      if (settled) return;
+      settled = true;
+      // conmon keeps its end of these pipes; ours must not keep berthd's event loop busy.
+      syncPipe.destroy();
+      child.stderr?.destroy();
+      child.unref();
+      if (error) reject(error); else resolve({ pid: pid! });
+    };
+    child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.on('error', (error) => finish(new ShimError(`conmon: ${error.message}`)));
+    syncPipe.on('data', (chunk: Buffer) => {
+      syncText += chunk.toString();
+      const newline = syncText.indexOf('\n');
+      const candidate = newline >= 0 ? syncText.slice(0, newline) : syncText;
+      let message: { data: number; message?: string };
+      try { message = JSON.parse(candidate) as { data: number; message?: string }; } catch { return; }
+      if (message.data > 0) finish(null, message.data);
+      else finish(new ShimError(cleanRuntimeMessage(message.message ?? (stderr || 'container create failed'))));
+    });
+    syncPipe.on('end', () => finish(new ShimError(cleanRuntimeMessage(stderr || 'conmon exited before the container was created'))));
+  });
+}
+
+/** Strips runc's log decoration so that the message reads like Docker's. */
+export function cleanRuntimeMessage(message: string): string {
+  const lines = message.trim().split('\n').map((line) => {
+    const jsonMsg = /"msg":"((?:[^"\\]|\\.)*)"/.exec(line);
+    if (jsonMsg) return JSON.parse(`"${jsonMsg[1]}"`) as string;
+    const logfmt = /msg="((?:[^"\\]|\\.)*)"/.exec(line);
+    if (logfmt) return JSON.parse(`"${logfmt[1]}"`) as string;
+    return line.replace(/^\[conmon:\w\]: /, '');
+  }).filter((line) => line !== '');
+  return lines.join('\n');
+}
