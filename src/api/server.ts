@@ -188,6 +188,7 @@ export class ApiServer {
       },
     };
     const started = Date.now();
+    if (this.debug) process.stderr.write(`-> ${context.method} ${url.pathname}${url.search}\n`);
     if (response) {
       response.setHeader('Api-Version', API_VERSION);
       response.setHeader('Docker-Experimental', 'false');

@@ -64,6 +64,8 @@ export class ContainerService {
   private readonly waiters = new Map<string, Set<Waiter>>();
   /** Resolves when the current run of a container has been fully handled after its exit. */
   private readonly exits = new Map<string, { promise: Promise<void>; resolve: () => void }>();
+  /** Attach readers still draining a container's output: --rm waits for them before removing the log. */
+  private readonly attachReaders = new Map<string, Set<Promise<void>>>();
   /** 'started' (id, logOffset) for attach sessions waiting on a start. */
   private readonly lifecycle = new EventEmitter();
   private readonly exitWatcher: ExitWatcher;
@@ -318,7 +320,10 @@ export class ContainerService {
       this.exits.get(id)?.resolve();
       this.notifyWaiters(id, ['not-running', 'next-exit'], exitCode);
     });
-    if (record.hostConfig.AutoRemove) await this.remove(id, { force: true, volumes: true }).catch(() => undefined);
+    if (record.hostConfig.AutoRemove) {
+      await settlesWithin(Promise.all(this.attachReaders.get(id) ?? []), 5000);
+      await this.remove(id, { force: true, volumes: true }).catch(() => undefined);
+    }
   }
 
   // ---- stop / kill / restart ------------------------------------------------------------------
@@ -459,6 +464,21 @@ export class ContainerService {
    */
   async *attachOutput(reference: string, options: { stdout: boolean; stderr: boolean; logs: boolean; stream: boolean }, signal: AbortSignal): AsyncGenerator<LogEntry> {
     const record = this.get(reference);
+    let finished!: () => void;
+    const reader = new Promise<void>((resolve) => { finished = resolve; });
+    const readers = this.attachReaders.get(record.id) ?? new Set<Promise<void>>();
+    readers.add(reader);
+    this.attachReaders.set(record.id, readers);
+    try {
+      yield* this.readAttachedOutput(record, options, signal);
+    } finally {
+      finished();
+      readers.delete(reader);
+      if (readers.size === 0) this.attachReaders.delete(record.id);
+    }
+  }
+
+  private async *readAttachedOutput(record: ContainerRecord, options: { stdout: boolean; stderr: boolean; logs: boolean; stream: boolean }, signal: AbortSignal): AsyncGenerator<LogEntry> {
     const path = this.logPath(record);
     if (options.logs) yield* readLog(path, { stdout: options.stdout, stderr: options.stderr });
     if (!options.stream) return;

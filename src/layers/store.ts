@@ -290,8 +290,11 @@ async function extractTar(plain: AsyncIterable<Buffer>, dir: string): Promise<Ta
       if (parseError) throw parseError;
       const tarWants = gnuTar.stdin.writable ? gnuTar.stdin.write(chunk) : true;
       const parserWants = parser.write(chunk);
-      if (!tarWants) await writable(gnuTar.stdin);
-      if (!parserWants) await writable(parser);
+      // Subscribe to both before waiting: one may drain while we wait for the other.
+      const waits: Array<Promise<void>> = [];
+      if (!tarWants) waits.push(writable(gnuTar.stdin));
+      if (!parserWants) waits.push(writable(parser));
+      if (waits.length > 0) await Promise.all(waits);
     }
     gnuTar.stdin.end();
     parser.end(undefined);

@@ -1,0 +1,254 @@
+// Integration-test harness: each test file starts its own berthd on a fresh data root, exec
+// root, socket and cgroup parent, drives it with our CLI, the real docker CLI or raw HTTP,
+// and removes everything it made when it ends, also after a failure: containers, conmon
+// processes, runtime state, mounts, cgroups and directories.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import { request } from 'node:http';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
+
+/** The repository root, whether this runs from test/ (esbuild) or dist/tsc/test/ (tsc). */
+export const REPO_ROOT = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('repository root not found');
+    dir = parent;
+  }
+  return dir;
+})();
+
+export const BERTH = join(REPO_ROOT, 'dist', 'berth.js');
+export const BERTHD = join(REPO_ROOT, 'dist', 'berthd.js');
+
+/** Makes a busybox root filesystem tarball from the host's busybox-static at `path`. */
+export function makeBusyboxRootfs(path: string): string {
+  if (!existsSync(path)) execFileSync('bash', [join(REPO_ROOT, 'scripts', 'make-busybox-rootfs.sh'), path], { stdio: 'ignore' });
+  return path;
+}
+
+export interface CommandResult { code: number; stdout: string; stderr: string }
+
+let daemonCounter = 0;
+
+export class TestDaemon {
+  readonly root: string;
+  readonly dataRoot: string;
+  readonly execRoot: string;
+  readonly socket: string;
+  readonly host: string;
+  readonly cgroupParent: string;
+  readonly dockerConfig: string;
+  private process: ChildProcess | undefined;
+  private output = '';
+
+  constructor(readonly extraArgs: string[] = []) {
+    this.root = mkdtempSync('/tmp/berth-test-');
+    this.dataRoot = join(this.root, 'data');
+    this.execRoot = join(this.root, 'exec');
+    this.socket = join(this.root, 'berth.sock');
+    this.host = `unix://${this.socket}`;
+    this.cgroupParent = `berthtest${process.pid}x${++daemonCounter}`;
+    this.dockerConfig = join(this.root, 'docker-config');
+  }
+
+  get log(): string {
+    return this.output;
+  }
+
+  async start(): Promise<void> {
+    this.output = '';
+    const child = spawn(process.execPath, [BERTHD, '--data-root', this.dataRoot, '--exec-root', this.execRoot,
+      '-H', this.host, '--pidfile', join(this.root, 'berthd.pid'), '--cgroup-parent', this.cgroupParent, ...this.extraArgs],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() });
+    child.stdout?.on('data', (chunk: Buffer) => { this.output += chunk.toString(); });
+    child.stderr?.on('data', (chunk: Buffer) => { this.output += chunk.toString(); });
+    this.process = child;
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`berthd exited with ${child.exitCode}:\n${this.output}`);
+      try {
+        const ping = await this.api('GET', '/_ping');
+        if (ping.status === 200) return;
+      } catch { /* not listening yet */ }
+      await sleep(50);
+    }
+    throw new Error(`berthd did not answer /_ping:\n${this.output}`);
+  }
+
+  /** Stops berthd the friendly way; containers keep running. */
+  async stop(): Promise<void> {
+    await this.signalAndWait('SIGTERM');
+  }
+
+  /** kill -9 berthd; containers keep running. */
+  async kill9(): Promise<void> {
+    await this.signalAndWait('SIGKILL');
+  }
+
+  private async signalAndWait(signal: NodeJS.Signals): Promise<void> {
+    const child = this.process;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill(signal);
+    await exited;
+    this.process = undefined;
+  }
+
+  /** Raw HTTP against the daemon's socket. */
+  api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: string; json: () => any; headers: Record<string, string | string[] | undefined> }> {
+    return new Promise((resolvePromise, reject) => {
+      const payload = body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+      const req = request({ socketPath: this.socket, method, path, headers: { ...(payload !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers } }, (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => { text += chunk.toString(); });
+        res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body: text, json: () => JSON.parse(text), headers: res.headers }));
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  berth(args: string[], options: { input?: string | Buffer; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<CommandResult> {
+    return runCommand(process.execPath, [BERTH, '-H', this.host, ...args], options);
+  }
+
+  docker(args: string[], options: { input?: string | Buffer; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<CommandResult> {
+    return runCommand('docker', args, {
+      ...options,
+      env: { DOCKER_HOST: this.host, DOCKER_CONFIG: this.dockerConfig, DOCKER_CLI_HINTS: 'false', DOCKER_BUILDKIT: '0', ...(options.env ?? {}) },
+    });
+  }
+
+  /** The busybox rootfs tarball, made once inside this daemon's root (so cleanup removes it). */
+  busyboxRootfs(): string {
+    return makeBusyboxRootfs(join(this.root, 'busybox.tar'));
+  }
+
+  /** Imports the busybox rootfs as busybox:latest with CMD ["sh"]. */
+  async importBusybox(name = 'busybox:latest'): Promise<string> {
+    const result = await this.berth(['import', '-c', 'CMD ["sh"]', this.busyboxRootfs(), name]);
+    if (result.code !== 0) throw new Error(`import failed: ${result.stderr}`);
+    return result.stdout.trim();
+  }
+
+  /** Everything this daemon made, gone: call from `after`, it never throws. */
+  async cleanup(): Promise<void> {
+    try {
+      if (this.process) {
+        const list = await this.api('GET', '/containers/json?all=1').catch(() => undefined);
+        if (list?.status === 200) {
+          for (const container of list.json() as Array<{ Id: string }>) await this.api('DELETE', `/containers/${container.Id}?force=1`).catch(() => undefined);
+        }
+      }
+    } catch { /* the daemon may be gone */ }
+    await this.kill9().catch(() => undefined);
+    quiet(() => execFileSync('pkill', ['-9', '-f', this.execRoot]));
+    for (const runtime of ['runc', 'crun']) {
+      const stateRoot = join(this.execRoot, 'runtime', runtime);
+      if (!existsSync(stateRoot)) continue;
+      for (const id of readdirSync(stateRoot)) {
+        const binary = runtime === 'runc' ? '/usr/sbin/runc' : '/usr/bin/crun';
+        quiet(() => execFileSync(binary, [`--root=${stateRoot}`, 'kill', id, 'KILL'], { stdio: 'ignore' }));
+        quiet(() => execFileSync(binary, [`--root=${stateRoot}`, 'delete', '--force', id], { stdio: 'ignore' }));
+      }
+    }
+    for (const mountPoint of mountsUnder(this.root)) quiet(() => execFileSync('umount', ['-l', mountPoint], { stdio: 'ignore' }));
+    removeCgroups(this.cgroupParent);
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+export function mountsUnder(prefix: string): string[] {
+  const lines = readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
+  return lines.map((line) => line.split(' ')[4]).filter((point): point is string => !!point && point.startsWith(prefix + '/'))
+    .sort((a, b) => b.length - a.length);
+}
+
+/** Cgroup directories named after the parent in every hierarchy (v1 controllers and v2). */
+export function cgroupDirs(parent: string): string[] {
+  const dirs: string[] = [];
+  for (const controller of readdirSync('/sys/fs/cgroup')) {
+    const dir = join('/sys/fs/cgroup', controller, parent);
+    if (existsSync(dir)) dirs.push(dir);
+  }
+  if (existsSync(join('/sys/fs/cgroup', parent))) dirs.push(join('/sys/fs/cgroup', parent));
+  return dirs;
+}
+
+function removeCgroups(parent: string): void {
+  for (const dir of cgroupDirs(parent)) {
+    const walk = (path: string) => {
+      for (const entry of readdirSync(path)) {
+        const child = join(path, entry);
+        try { if (statSync(child).isDirectory()) walk(child); } catch { /* gone */ }
+      }
+      quiet(() => rmdirSync(path));
+    };
+    quiet(() => walk(dir));
+  }
+}
+
+function quiet(action: () => unknown): void {
+  try { action(); } catch { /* best effort */ }
+}
+
+/** The environment for child processes, without the test runner's marker (a node child seeing it swallows its stdout). */
+export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  delete env.NODE_TEST_CONTEXT;
+  return env;
+}
+
+export function runCommand(file: string, args: string[], options: { input?: string | Buffer; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<CommandResult> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(file, args, { env: childEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ code: code ?? (signal ? 128 : -1), stdout, stderr });
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolvePromise) => setTimeout(resolvePromise, ms));
+}
+
+/** Polls until `check` returns a truthy value (or throws after the timeout). */
+export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/**
+ * Call at the top level of a test file: a daemon started (with busybox imported) before the
+ * file's tests and removed, with all it made, after them, also when they fail.
+ */
+export function useDaemon(options: { extraArgs?: string[]; busybox?: boolean } = {}): TestDaemon {
+  const daemon = new TestDaemon(options.extraArgs);
+  before(async () => {
+    await daemon.start();
+    if (options.busybox !== false) await daemon.importBusybox();
+  });
+  after(() => daemon.cleanup());
+  return daemon;
+}
