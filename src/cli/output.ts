@@ -4,7 +4,7 @@
 
 import { FlagError } from './flags.js';
 import { formatTable } from './table.js';
-import { formatGoG } from './units.js';
+import { formatGoG } from '../util/units.js';
 import { compileTemplate, HEADER_FUNCTIONS, isTableFormat, prepareFormat } from './template.js';
 
 /** Ends the command with this exit status; `message` (if any) goes to stderr. */

@@ -4,7 +4,7 @@
 // Data is JSON-decoded (objects act as map[string]interface{}), printed the way Go's fmt does.
 
 import { parseGoInt } from './flags.js';
-import { formatGoFloat } from './units.js';
+import { formatGoFloat } from '../util/units.js';
 
 export class TemplateError extends Error {
   override name = 'TemplateError';

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import type { ContainerCreateRequest, ContainerInspect, ContainerSummary, HostConfig, NetworkSettings, WaitResponse } from '../api/types.js';
 import { ApiError, badParameter, conflict, noSuchContainer, noSuchImage, notFound, notModified, serverError } from '../api/errors.js';
 import type { Publish } from '../events/bus.js';
-import type { ImageRecord, ImageService } from '../images/service.js';
+import type { ImageService } from '../images/service.js';
 import { mountOverlay, unmount } from '../layers/overlay.js';
 import type { OciRuntime } from '../runtime/oci-runtime.js';
 import { createWithShim, ShimError } from '../runtime/shim.js';
@@ -27,7 +27,7 @@ import { ExitWatcher } from '../runtime/exit-watcher.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { KeyedLock } from '../util/keyed-lock.js';
 import { parseSignal } from '../util/signals.js';
-import { humanDuration } from '../cli/units.js';
+import { containerStatusText, ZERO_TIME } from './status.js';
 import { hostsFile, readHostResolvConf, resolvConf } from './etc-files.js';
 import { logSize, readLog, type LogEntry, type LogReadOptions } from './logs.js';
 import { assertHasCommand, commandLine, mergeImageConfig } from './merge-config.js';
@@ -53,7 +53,6 @@ export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
 interface Waiter { condition: WaitCondition; resolve: (response: WaitResponse) => void }
 
-const ZERO_TIME = '0001-01-01T00:00:00Z';
 const SUPPORTED_NETWORK_MODES = new Set(['default', 'bridge', 'none', 'host']);
 
 export class ContainerService {
@@ -562,7 +561,7 @@ export class ContainerService {
       ImageID: record.image,
       Command: [record.path, ...record.args].join(' '),
       Created: Math.floor(Date.parse(record.created) / 1000),
-      Ports: [], Labels: record.config.Labels ?? {}, State: record.state.Status, Status: statusText(record),
+      Ports: [], Labels: record.config.Labels ?? {}, State: record.state.Status, Status: containerStatusText(record.state),
       HostConfig: { NetworkMode: record.hostConfig.NetworkMode ?? 'default' },
       NetworkSettings: { Networks: settings.Networks }, Mounts: [],
     };
@@ -599,19 +598,6 @@ export class ContainerService {
 
 // ---- pure helpers ---------------------------------------------------------------------------------
 
-export function statusText(record: ContainerRecord, now = Date.now()): string {
-  const state = record.state;
-  if (state.Running) {
-    const up = `Up ${humanDuration(now - Date.parse(state.StartedAt))}`;
-    return state.Paused ? `${up} (Paused)` : up;
-  }
-  if (state.Restarting) return `Restarting (${state.ExitCode}) ${humanDuration(now - Date.parse(state.FinishedAt))} ago`;
-  if (state.Status === 'removing') return 'Removal In Progress';
-  if (state.Dead) return 'Dead';
-  if (state.StartedAt === ZERO_TIME) return 'Created';
-  if (state.FinishedAt === ZERO_TIME) return '';
-  return `Exited (${state.ExitCode}) ${humanDuration(now - Date.parse(state.FinishedAt))} ago`;
-}
 
 /** Docker words a failed start this way; the CLI derives its exit code (125/126/127) from it. */
 export function startErrorMessage(error: unknown): string {
@@ -675,4 +661,3 @@ async function directorySize(path: string): Promise<number> {
   return total;
 }
 
-export type { ImageRecord, HostConfig };

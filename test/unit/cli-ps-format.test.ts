@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ContainerState, ContainerSummary } from '../../src/api/types.js';
-import { containerRow, containerStatusText, displayablePorts, DEFAULT_PS_FORMAT, PS_HEADERS } from '../../src/cli/commands/ps-format.js';
+import { containerRow, displayablePorts, DEFAULT_PS_FORMAT, PS_HEADERS } from '../../src/cli/commands/ps-format.js';
+import { containerStatusText } from '../../src/containers/status.js';
 import { imageRows, historyRow } from '../../src/cli/commands/images.js';
 import { formatEventLine, reformatDate, versionText } from '../../src/cli/commands/system.js';
 import { indentJson } from '../../src/cli/commands/inspect.js';

@@ -13,7 +13,7 @@ import {
   parseGoDuration,
   parseSize,
   toApiTimestamp,
-} from '../../src/cli/units.js';
+} from '../../src/util/units.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

@@ -5,7 +5,7 @@ import type { ContainerService, WaitCondition } from '../../containers/service.j
 import type { LogEntry } from '../../containers/logs.js';
 import type { ContainerRecord } from '../../containers/record.js';
 import type { ImageService } from '../../images/service.js';
-import { encodeFrame, STDERR, STDOUT } from '../../client/stdcopy.js';
+import { encodeFrame, STDERR, STDOUT } from '../stdcopy.js';
 import { badParameter } from '../errors.js';
 import {
   assertFilterKeys, boolParam, filtersParam, intParam, readJson, sendJson, sendNoContent, startStream,

@@ -4,7 +4,7 @@
 
 import type { Duplex } from 'node:stream';
 import type { EngineClient } from '../../client/engine-client.js';
-import { demuxStream } from '../../client/stdcopy.js';
+import { demuxStream } from '../../api/stdcopy.js';
 
 const DEFAULT_DETACH_KEYS = [16, 17]; // ctrl-p, ctrl-q
 

@@ -2,11 +2,11 @@
 // docker's per-target output and error collection.
 
 import { ClientError } from '../../client/engine-client.js';
-import { demuxStream } from '../../client/stdcopy.js';
+import { demuxStream } from '../../api/stdcopy.js';
 import { boolFlag, forEachTarget, intFlag, stringFlag } from '../command.js';
 import type { CommandSpec, Invocation } from '../command.js';
 import { StatusError } from '../output.js';
-import { toApiTimestamp } from '../units.js';
+import { toApiTimestamp } from '../../util/units.js';
 import { forwardSignals, monitorTtySize, pumpAttachedStreams } from './attach-io.js';
 
 async function startAttached(invocation: Invocation): Promise<number> {

@@ -8,7 +8,7 @@ import { boolFlag, forEachTarget, listFlag, stringFlag } from '../command.js';
 import type { CommandSpec } from '../command.js';
 import { chooseFormat, displayProgressMessage, displaySize, formatGoTime, formatRfc3339, renderFormatted, sortedJson, StatusError, truncateId, ellipsis } from '../output.js';
 import { familiarName, parseReference, ReferenceError, tagTarget } from '../reference.js';
-import { humanDuration } from '../units.js';
+import { humanDuration } from '../../util/units.js';
 import { FORMAT_HELP, filtersQuery } from './ps.js';
 
 export const DEFAULT_IMAGES_FORMAT = 'table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}';

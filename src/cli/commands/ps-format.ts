@@ -4,7 +4,7 @@
 
 import type { ContainerState, ContainerSummary } from '../../api/types.js';
 import { displaySize, ellipsis, formatGoTime, goQuote, truncateId } from '../output.js';
-import { humanDuration } from '../units.js';
+import { humanDuration } from '../../util/units.js';
 
 export const DEFAULT_PS_FORMAT = 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
 
@@ -25,34 +25,11 @@ export const PS_HEADERS: Record<string, string> = {
   Networks: 'NETWORKS',
 };
 
-function parseTime(text: string): number {
-  const ms = Date.parse(text);
-  return Number.isNaN(ms) ? 0 : ms;
-}
-
-const ZERO_TIME = '0001-01-01T00:00:00Z';
-
 /**
  * The daemon's State.String() (moby container/state.go) that ends up in ps' STATUS column:
  * "Up 3 seconds", "Up 2 minutes (Paused)", "Restarting (1) 5 seconds ago", "Exited (0) 2 seconds ago",
  * "Created", "Removal In Progress", "Dead".
  */
-export function containerStatusText(state: ContainerState, now: number = Date.now()): string {
-  if (state.Running) {
-    if (state.Paused) return `Up ${humanDuration(now - parseTime(state.StartedAt))} (Paused)`;
-    if (state.Restarting) return `Restarting (${state.ExitCode}) ${humanDuration(now - parseTime(state.FinishedAt))} ago`;
-    let text = `Up ${humanDuration(now - parseTime(state.StartedAt))}`;
-    const health = state.Health?.Status;
-    if (health === 'starting') text += ' (health: starting)';
-    else if (health === 'healthy' || health === 'unhealthy') text += ` (${health})`;
-    return text;
-  }
-  if (state.Status === 'removing') return 'Removal In Progress';
-  if (state.Dead || state.Status === 'dead') return 'Dead';
-  if (!state.StartedAt || state.StartedAt === ZERO_TIME || parseTime(state.StartedAt) <= 0) return 'Created';
-  if (!state.FinishedAt || state.FinishedAt === ZERO_TIME || parseTime(state.FinishedAt) <= 0) return '';
-  return `Exited (${state.ExitCode}) ${humanDuration(now - parseTime(state.FinishedAt))} ago`;
-}
 
 type Port = ContainerSummary['Ports'][number];
 

@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import type { ContainerCreateRequest, HostConfig, RestartPolicy } from '../../api/types.js';
 import { FlagError } from '../flags.js';
 import type { FlagSpec, FlagValues } from '../flags.js';
-import { parseBytes, parseCpus } from '../units.js';
+import { parseBytes, parseCpus } from '../../util/units.js';
 
 /** Flags shared by run and create (docker's addFlags plus createOptions). */
 export const CONTAINER_FLAGS: FlagSpec[] = [

@@ -9,7 +9,7 @@ import type { CommandSpec } from '../command.js';
 import { formatRfc3339NanoFixed, splitTimeNano, StatusError } from '../output.js';
 import { tabwrite } from '../table.js';
 import { compileTemplate } from '../template.js';
-import { bytesSize, toApiTimestamp } from '../units.js';
+import { bytesSize, toApiTimestamp } from '../../util/units.js';
 import { BERTH_GIT_COMMIT, BERTH_VERSION } from '../version-info.js';
 import { filtersQuery } from './ps.js';
 
