@@ -5,6 +5,8 @@ import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
+const CONTAINER_ID = /^[0-9a-f]{64}$/;
+
 export class ExitWatcher {
   private watcher: FSWatcher | undefined;
   private readonly handled = new Set<string>();
@@ -40,7 +42,9 @@ export class ExitWatcher {
   }
 
   private async check(id: string): Promise<void> {
-    if (this.handled.has(id)) return;
+    // conmon writes <id>.XXXXXX and renames it to <id> (GLib's g_file_set_contents): touching
+    // the temporary file, let alone removing it, would lose the exit.
+    if (!CONTAINER_ID.test(id) || this.handled.has(id)) return;
     const code = await this.readExitCode(id);
     if (code === undefined || this.handled.has(id)) return;
     this.handled.add(id);
