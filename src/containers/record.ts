@@ -18,6 +18,9 @@ export interface ContainerRecord {
   hostConfig: HostConfig;
   /** Image ID ("sha256:..."). */
   image: string;
+  /** The image's top layer when the container was created: its root filesystem's lower layers
+   * stay usable even after `rmi -f` of the image. */
+  topChainId: string | null;
   state: ContainerState;
   restartCount: number;
   /** Set when stop/kill was asked for, so that restart policies know the exit was wanted. */

@@ -165,7 +165,7 @@ export class ContainerService {
     if (!config.Hostname) config.Hostname = hostConfig.NetworkMode === 'host' ? hostHostname() : id.slice(0, 12);
     const name = this.claimName(requestedName, id);
     const record: ContainerRecord = {
-      id, name, created: new Date().toISOString(), path, args, config, hostConfig, image: image.id,
+      id, name, created: new Date().toISOString(), path, args, config, hostConfig, image: image.id, topChainId: image.topChainId,
       state: initialState(), restartCount: 0, runtime: runtimeName,
     };
     const directory = this.store.directory(id);
@@ -214,8 +214,6 @@ export class ContainerService {
   }
 
   private async startLocked(record: ContainerRecord): Promise<void> {
-    const image = this.options.images.resolve(record.image);
-    if (!image) throw noSuchImage(record.image);
     const directory = this.store.directory(record.id);
     const merged = join(directory, 'fs', 'merged');
     const runtime = this.runtimeOf(record);
@@ -226,7 +224,7 @@ export class ContainerService {
       await this.exitWatcher.clear(record.id);
       await mountOverlay({
         layersRoot: this.options.images.layersRoot,
-        lowerDirs: await this.options.images.lowerDirs(image),
+        lowerDirs: await this.options.images.lowerDirs(record.topChainId),
         upper: join(directory, 'fs', 'upper'), work: join(directory, 'fs', 'work'), target: merged,
       });
       mounted = true;
@@ -423,6 +421,10 @@ export class ContainerService {
       this.publish(record, 'destroy');
       this.notifyWaiters(record.id, ['not-running', 'next-exit', 'removed'], record.state.ExitCode);
     });
+    // The last container of a force-deleted image frees the layers the image left behind.
+    if (!this.options.images.resolve(record.image)) {
+      await this.options.images.pruneLayers(this.all().map((other) => other.topChainId).filter((chain): chain is string => !!chain));
+    }
   }
 
   async rename(reference: string, newName: string): Promise<void> {
@@ -518,7 +520,6 @@ export class ContainerService {
     const record = this.get(reference);
     const directory = this.store.directory(record.id);
     const paths = this.etcPaths(record);
-    const image = this.options.images.resolve(record.image);
     const inspect: ContainerInspect = {
       Id: record.id, Created: record.created, Path: record.path, Args: record.args, State: record.state,
       Image: record.image, ResolvConfPath: paths.resolvConf, HostnamePath: paths.hostname, HostsPath: paths.hosts,
@@ -528,7 +529,6 @@ export class ContainerService {
       GraphDriver: {
         Name: 'overlay2',
         Data: {
-          LowerDir: image ? `${this.options.images.layersRoot}/${image.topChainId ? 'chain' : 'empty'}` : '',
           MergedDir: join(directory, 'fs', 'merged'), UpperDir: join(directory, 'fs', 'upper'), WorkDir: join(directory, 'fs', 'work'),
         },
       },

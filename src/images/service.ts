@@ -61,7 +61,7 @@ export interface ImageService {
   summary(record: ImageRecord, containersUsing: number): ImageSummary;
   history(record: ImageRecord): ImageHistoryItem[];
   /** Overlay lowerdirs for the image's layers, top layer first, relative to layersRoot (short links). */
-  lowerDirs(record: ImageRecord): Promise<string[]>;
+  lowerDirs(topChainId: string | null): Promise<string[]>;
   /** The directory overlay's relative lowerdirs are resolved against (mount runs with this cwd). */
   readonly layersRoot: string;
 }

@@ -298,8 +298,8 @@ export class ImageStore implements ImageService {
     return rows;
   }
 
-  async lowerDirs(record: ImageRecord): Promise<string[]> {
-    return record.topChainId ? this.layers.lowerDirs(record.topChainId) : [];
+  async lowerDirs(topChainId: string | null): Promise<string[]> {
+    return topChainId ? this.layers.lowerDirs(topChainId) : [];
   }
 
   /**

@@ -38,3 +38,29 @@ test('a second daemon on its own roots, serving TCP, runs side by side with its 
   assert.equal(viaDocker.stdout.trim(), '1.43', viaDocker.stderr);
   assert.notEqual((await daemon.berth(['images', '-q'])).stdout.trim(), '', 'the first daemon still has busybox');
 });
+
+test('a container outlives rmi -f of its image; removing it frees the image\'s layers', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { copyFileSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  // busybox plus one file: a layer of its own, shared with no other image.
+  const tarball = join(daemon.root, 'marked.tar');
+  copyFileSync(daemon.busyboxRootfs(), tarball);
+  writeFileSync(join(daemon.root, 'marker'), 'mine\n');
+  execFileSync('tar', ['-rf', tarball, '-C', daemon.root, 'marker']);
+  const imported = await daemon.berth(['import', tarball, 'marked:1']);
+  assert.equal(imported.code, 0, imported.stderr);
+  const layersBefore = readdirSync(join(daemon.dataRoot, 'layers')).filter((name) => /^[0-9a-f]{64}$/.test(name));
+
+  const created = await daemon.berth(['run', '--name', 'orphan', 'marked:1', 'cat', '/marker']);
+  assert.equal(created.stdout, 'mine\n', created.stderr);
+  const removedImage = await daemon.berth(['rmi', '-f', 'marked:1']);
+  assert.equal(removedImage.code, 0, removedImage.stderr);
+  assert.match(removedImage.stdout, /Untagged: marked:1/);
+
+  const again = await daemon.berth(['start', '-a', 'orphan']);
+  assert.equal(again.stdout, 'mine\n', again.stderr);
+  assert.equal((await daemon.berth(['rm', 'orphan'])).code, 0);
+  const layersAfter = readdirSync(join(daemon.dataRoot, 'layers')).filter((name) => /^[0-9a-f]{64}$/.test(name));
+  assert.equal(layersAfter.length, layersBefore.length - 1, 'the orphaned layer is gone, busybox\'s stays');
+});
