@@ -17,7 +17,7 @@ import { lstat, mkdir, readdir, readFile, readlink, realpath, rename, rm, symlin
 import { join, posix } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import * as tarStream from 'tar-stream';
-import { syncDirectory, writeJsonAtomic } from '../util/atomic.js';
+import { syncDirectory, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { decompressStream } from './decompress.js';
 
 export interface LayerInfo {
@@ -169,7 +169,7 @@ export class LayerStore {
       }
       const layer: LayerInfo = { diffId: scan.diffId, chainId, parent: parentChainId, size: scan.size, shortId: newShortId() };
       await writeJsonAtomic(join(workDir, 'meta.json'), layer);
-      await writeJsonAtomic(join(workDir, 'link'), layer.shortId);
+      await writeFileAtomic(join(workDir, 'link'), layer.shortId);
       const layerDir = join(this.root, hexOf(chainId));
       try {
         await rename(workDir, layerDir);

@@ -176,6 +176,19 @@ describe('LayerStore', () => {
     await assert.rejects(layers.remove(bottom.chainId), /parent/);
   });
 
+  it('applies a large tar under backpressure (both consumers drain)', { timeout: 120_000 }, async () => {
+    const big = join(base, 'big');
+    await mkdir(join(big, 'many'), { recursive: true });
+    for (let i = 0; i < 400; i++) await writeFile(join(big, 'many', `f${i}`), Buffer.alloc(5000, i));
+    await writeFile(join(big, 'large'), Buffer.alloc(24 * 1024 * 1024, 1));
+    tarOf(big, join(base, 'big.tar'));
+    const layer = await layers.apply(null, createReadStream(join(base, 'big.tar')));
+    assert.equal(layer.diffId, sha256File(join(base, 'big.tar')));
+    assert.equal(layer.size, 400 * 5000 + 24 * 1024 * 1024);
+    assert.equal(readdirSync(join(layers.diffPath(layer.chainId), 'many')).length, 400);
+    await layers.remove(layer.chainId);
+  });
+
   it('leaves nothing behind when the stream fails halfway', async () => {
     const before = readdirSync(root()).sort();
     const data = readFileSync(join(base, 'layer1.tar'));
