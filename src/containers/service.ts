@@ -241,7 +241,7 @@ export class ContainerService {
         hostsPath: paths.hosts, hostnamePath: paths.hostname, resolvConfPath: paths.resolvConf, user,
         daemon: {
           cgroupParent: this.options.cgroupParent, seccompProfile: this.options.seccompProfile,
-          hostCapabilities: this.options.hostCapabilities, arch: process.arch, initPath: '/usr/bin/tini',
+          hostCapabilities: this.options.hostCapabilities, arch: process.arch, initPath: '/usr/bin/tini-static',
         },
       });
       await mkdir(join(directory, 'bundle'), { recursive: true });
