@@ -5,6 +5,7 @@ import type { EngineClient } from '../client/engine-client.js';
 import { FlagError, formatFlagHelp, parseFlags } from './flags.js';
 import type { FlagSpec, FlagValues } from './flags.js';
 import { StatusError } from './output.js';
+import { toApiTimestamp } from '../util/units.js';
 
 export const BINARY = 'berth';
 
@@ -108,6 +109,17 @@ export function stringFlag(flags: FlagValues, name: string): string | undefined 
   if (value === undefined) return undefined;
   if (Array.isArray(value)) return value[value.length - 1];
   return String(value);
+}
+
+/** A --since/--until value (duration, date or unix time) as the API's "sec.nanos" timestamp. */
+export function timestampFlag(flags: FlagValues, name: string, now: Date): string | undefined {
+  const value = stringFlag(flags, name);
+  if (!value) return undefined;
+  try {
+    return toApiTimestamp(value, now);
+  } catch (err) {
+    throw new StatusError(1, (err as Error).message);
+  }
 }
 
 export function boolFlag(flags: FlagValues, name: string): boolean {

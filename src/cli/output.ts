@@ -2,6 +2,7 @@
 // quoting, timestamps in Docker's fixed RFC 3339 nano layout, progress-message display, and
 // the formatter machinery (table/json/Go template) that ps, images and history share.
 
+import type { JsonMessage } from '../client/engine-client.js';
 import { FlagError } from './flags.js';
 import { formatTable } from './table.js';
 import { formatGoG } from '../util/units.js';
@@ -141,24 +142,11 @@ export function splitTimeNano(timeNano: string): { seconds: number; nanos: numbe
   return { seconds: Number(padded.slice(0, -9)), nanos: Number(padded.slice(-9)) };
 }
 
-export interface ProgressMessage {
-  status?: string;
-  id?: string;
-  progress?: string;
-  progressDetail?: { current?: number; total?: number };
-  stream?: string;
-  error?: string;
-  errorDetail?: { code?: number; message?: string };
-  time?: number;
-  timeNano?: number;
-  from?: string;
-}
-
 /**
  * jsonmessage.Display for a non-terminal: progress bars are skipped, other messages print as
  * "id: status". An error message ends the display with that error.
  */
-export function displayProgressMessage(message: ProgressMessage, write: (text: string) => void): void {
+export function displayProgressMessage(message: JsonMessage, write: (text: string) => void): void {
   if (message.error !== undefined || message.errorDetail?.message !== undefined) {
     if (message.errorDetail?.code === 401) throw new Error('authentication is required');
     throw new Error(message.errorDetail?.message ?? message.error ?? '');

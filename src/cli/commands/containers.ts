@@ -3,10 +3,9 @@
 
 import { ClientError } from '../../client/engine-client.js';
 import { demuxStream } from '../../api/stdcopy.js';
-import { boolFlag, forEachTarget, intFlag, stringFlag } from '../command.js';
+import { boolFlag, forEachTarget, intFlag, stringFlag, timestampFlag } from '../command.js';
 import type { CommandSpec, Invocation } from '../command.js';
 import { StatusError } from '../output.js';
-import { toApiTimestamp } from '../../util/units.js';
 import { forwardSignals, monitorTtySize, pumpAttachedStreams } from './attach-io.js';
 
 async function startAttached(invocation: Invocation): Promise<number> {
@@ -218,15 +217,7 @@ export const logsCommand: CommandSpec = {
     const client = invocation.ctx.client();
     const container = await client.containerInspect(invocation.args[0]!);
     const now = new Date();
-    const timestamp = (name: string): string | undefined => {
-      const value = stringFlag(flags, name);
-      if (!value) return undefined;
-      try {
-        return toApiTimestamp(value, now);
-      } catch (err) {
-        throw new StatusError(1, (err as Error).message);
-      }
-    };
+    const timestamp = (name: string): string | undefined => timestampFlag(flags, name, now);
     const stream = await client.containerLogs(container.Id, {
       stdout: true,
       stderr: true,

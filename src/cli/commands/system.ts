@@ -4,12 +4,12 @@
 import type { EventMessage, VersionResponse } from '../../api/types.js';
 import type { SystemInfo } from '../../client/engine-client.js';
 import { API_VERSION } from '../../client/engine-client.js';
-import { listFlag, stringFlag } from '../command.js';
+import { listFlag, stringFlag, timestampFlag } from '../command.js';
 import type { CommandSpec } from '../command.js';
 import { formatRfc3339NanoFixed, splitTimeNano, StatusError } from '../output.js';
 import { tabwrite } from '../table.js';
 import { compileTemplate } from '../template.js';
-import { bytesSize, toApiTimestamp } from '../../util/units.js';
+import { bytesSize } from '../../util/units.js';
 import { BERTH_GIT_COMMIT, BERTH_VERSION } from '../version-info.js';
 import { filtersQuery } from './ps.js';
 
@@ -319,15 +319,7 @@ export const eventsCommand: CommandSpec = {
       }
     }
     const now = new Date();
-    const timestamp = (name: string): string | undefined => {
-      const value = stringFlag(flags, name);
-      if (!value) return undefined;
-      try {
-        return toApiTimestamp(value, now);
-      } catch (err) {
-        throw new StatusError(1, (err as Error).message);
-      }
-    };
+    const timestamp = (name: string): string | undefined => timestampFlag(flags, name, now);
     const events = await invocation.ctx.client().events({
       since: timestamp('since'),
       until: timestamp('until'),
