@@ -40,6 +40,28 @@ async function loadConfig(argv: string[]): Promise<DaemonConfig | undefined> {
   return mergeConfig(flags, text);
 }
 
+/** Two daemons on one set of roots would corrupt each other's records: refuse, as dockerd does. */
+async function claimPidfile(path: string): Promise<void> {
+  try {
+    const pid = Number.parseInt(await readFile(path, 'utf8'), 10);
+    if (pid > 0 && pid !== process.pid && processExists(pid)) {
+      throw new ConfigError(`pid file found, ensure berthd is not running or delete ${path}`);
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+  }
+  await writeFile(path, `${process.pid}\n`);
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 async function hostCapabilities(): Promise<string[]> {
   const status = await readFile('/proc/self/status', 'utf8');
   return capabilitiesFromMask(/^CapBnd:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? '0');
@@ -63,7 +85,7 @@ async function main(): Promise<void> {
   await mkdir(config.dataRoot, { recursive: true, mode: 0o711 });
   await mkdir(config.execRoot, { recursive: true, mode: 0o700 });
   await mkdir(dirname(config.pidfile), { recursive: true });
-  await writeFile(config.pidfile, `${process.pid}\n`);
+  await claimPidfile(config.pidfile);
 
   const events = new EventBus();
   const runtimes = new Map<string, OciRuntime>();

@@ -64,3 +64,13 @@ test('a container outlives rmi -f of its image; removing it frees the image\'s l
   const layersAfter = readdirSync(join(daemon.dataRoot, 'layers')).filter((name) => /^[0-9a-f]{64}$/.test(name));
   assert.equal(layersAfter.length, layersBefore.length - 1, 'the orphaned layer is gone, busybox\'s stays');
 });
+
+test('a second berthd on the same pidfile refuses to start and touches nothing', async () => {
+  const { runCommand, BERTHD } = await import('./harness.js');
+  const { join } = await import('node:path');
+  const result = await runCommand(process.execPath, [BERTHD, '--data-root', daemon.dataRoot, '--exec-root', daemon.execRoot,
+    '-H', `unix://${join(daemon.root, 'other.sock')}`, '--pidfile', join(daemon.root, 'berthd.pid')]);
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /pid file found, ensure berthd is not running/);
+  assert.equal((await daemon.api('GET', '/_ping')).status, 200, 'the first daemon still serves');
+});
