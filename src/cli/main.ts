@@ -36,6 +36,8 @@ const importImage: Loader = () => import('./commands/images.js').then((m) => m.i
 const tag: Loader = () => import('./commands/images.js').then((m) => m.tagCommand);
 const rmi: Loader = () => import('./commands/images.js').then((m) => m.rmiCommand);
 const history: Loader = () => import('./commands/images.js').then((m) => m.historyCommand);
+const pull: Loader = () => import('./commands/distribution.js').then((m) => m.pullCommand);
+const push: Loader = () => import('./commands/distribution.js').then((m) => m.pushCommand);
 const version: Loader = () => import('./commands/system.js').then((m) => m.versionCommand);
 const info: Loader = () => import('./commands/system.js').then((m) => m.infoCommand);
 const events: Loader = () => import('./commands/system.js').then((m) => m.eventsCommand);
@@ -44,6 +46,8 @@ const COMMANDS: Record<string, TopCommand> = {
   run: { summary: 'Create and run a new container from an image', category: 'common', load: run },
   ps: { summary: 'List containers', category: 'common', load: ps },
   images: { summary: 'List images', category: 'common', load: images },
+  pull: { summary: 'Download an image from a registry', category: 'common', load: pull },
+  push: { summary: 'Upload an image to a registry', category: 'common', load: push },
   version: { summary: 'Show the Docker version information', category: 'common', load: version },
   info: { summary: 'Display system-wide information', category: 'common', load: info },
   container: {
@@ -75,6 +79,8 @@ const COMMANDS: Record<string, TopCommand> = {
       import: { summary: 'Import the contents from a tarball to create a filesystem image', load: importImage },
       inspect: { summary: 'Display detailed information on one or more images', load: imageInspect },
       ls: { summary: 'List images', load: images },
+      pull: { summary: 'Download an image from a registry', load: pull },
+      push: { summary: 'Upload an image to a registry', load: push },
       list: { summary: 'List images', load: images, hidden: true },
       rm: { summary: 'Remove one or more images', load: rmi },
       remove: { summary: 'Remove one or more images', load: rmi, hidden: true },

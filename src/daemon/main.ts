@@ -11,6 +11,8 @@ import { imageRoutes } from '../api/routes/images.js';
 import { BERTH_VERSION, systemRoutes } from '../api/routes/system.js';
 import { ContentStore } from '../content/store.js';
 import { ContainerService } from '../containers/service.js';
+import { LayerBlobIndex } from '../distribution/layer-blobs.js';
+import { DistributionService } from '../distribution/service.js';
 import { loadDefaultProfile, parseSeccompProfile } from '../containers/seccomp.js';
 import { capabilitiesFromMask } from '../containers/spec.js';
 import { EventBus } from '../events/bus.js';
@@ -96,13 +98,16 @@ async function main(): Promise<void> {
 
   const content = new ContentStore(join(config.dataRoot, 'content'));
   const layers = new LayerStore(join(config.dataRoot, 'layers'));
+  const layerBlobs = new LayerBlobIndex(join(config.dataRoot, 'distribution'), content);
   // The two services need each other (rmi asks who uses an image; create resolves images):
   // the image store gets a late-bound lookup.
   let containersRef: ContainerService | undefined;
   const images = new ImageStore({
     dataRoot: config.dataRoot, content, layers, publish: events.publish,
     containersUsing: (imageId) => containersRef?.containersUsingImage(imageId) ?? [],
+    layerBlobs,
   });
+  const distribution = new DistributionService({ images, layers, content, blobs: layerBlobs, publish: events.publish });
   const seccompProfile = config.seccompProfile === 'unconfined' ? 'unconfined' as const
     : config.seccompProfile === 'builtin' ? loadDefaultProfile() : parseSeccompProfile(await readFile(config.seccompProfile, 'utf8'));
   const containers = new ContainerService({
@@ -112,7 +117,9 @@ async function main(): Promise<void> {
   containersRef = containers;
   await content.init();
   await layers.init();
+  await layerBlobs.init();
   await images.init();
+  await distribution.pruneBlobs();
   await containers.init();
 
   const facts = {
@@ -124,7 +131,7 @@ async function main(): Promise<void> {
   const server = new ApiServer([
     ...systemRoutes(facts, events, containers, images),
     ...containerRoutes(containers, images),
-    ...imageRoutes(images, containers),
+    ...imageRoutes(images, containers, distribution),
   ], config.debug);
   await server.listen(config.hosts);
   process.stderr.write(`berthd ${BERTH_VERSION} listening on ${config.hosts.join(', ')} (data root ${config.dataRoot})\n`);

@@ -9,7 +9,7 @@ import { ApiError, badParameter, conflict, notFound } from '../api/errors.js';
 import type { ContainerConfig, ImageConfigFile, ImageHistoryItem, ImageInspect, ImageSummary } from '../api/types.js';
 import type { ContentStore } from '../content/store.js';
 import type { Publish } from '../events/bus.js';
-import { chainIdsOf, type LayerStore } from '../layers/store.js';
+import { chainIdsOf, type LayerInfo, type LayerStore } from '../layers/store.js';
 import { syncDirectory, writeJsonAtomic } from '../util/atomic.js';
 import { applyChanges } from './changes.js';
 import {
@@ -24,6 +24,15 @@ export interface ImageStoreOptions {
   layers: LayerStore;
   publish: Publish;
   containersUsing: ContainersUsingImage;
+  /** Keeps a compressed copy of each imported layer's tar (for push); optional. */
+  layerBlobs?: LayerBlobCapturer;
+}
+
+/** Tees a layer tarball while it is unpacked; commit once the layer is stored, abort otherwise. */
+export interface LayerBlobCapturer {
+  capture(source: Readable): { stream: Readable; commit(diffId: string): Promise<void>; abort(): Promise<void> };
+  /** Drops the kept blobs of layers that are gone; called whenever layers are removed. */
+  prune(liveDiffIds: () => Set<string>): Promise<void>;
 }
 
 /** What images/<hex>.json holds; the config itself is the content blob named by the ID. */
@@ -94,6 +103,7 @@ export class ImageStore implements ImageService {
   private readonly layers: LayerStore;
   private readonly publish: Publish;
   private readonly containersUsing: ContainersUsingImage;
+  private readonly layerBlobs: LayerBlobCapturer | undefined;
   private mutations: Promise<unknown> = Promise.resolve();
 
   constructor(options: ImageStoreOptions) {
@@ -103,6 +113,7 @@ export class ImageStore implements ImageService {
     this.layers = options.layers;
     this.publish = options.publish;
     this.containersUsing = options.containersUsing;
+    this.layerBlobs = options.layerBlobs;
   }
 
   get layersRoot(): string {
@@ -166,7 +177,15 @@ export class ImageStore implements ImageService {
       tar.destroy();
       throw referenceError(error);
     }
-    const layer = await this.layers.apply(null, tar);
+    const capture = this.layerBlobs?.capture(tar);
+    let layer: LayerInfo;
+    try {
+      layer = await this.layers.apply(null, capture?.stream ?? tar);
+      await capture?.commit(layer.diffId);
+    } catch (error) {
+      await capture?.abort();
+      throw error;
+    }
     const created = new Date().toISOString();
     const comment = options.message || `Imported from ${options.source || '-'}`;
     const imageConfig: ImageConfigFile = {
@@ -186,11 +205,12 @@ export class ImageStore implements ImageService {
     });
   }
 
-  async createFromConfig(config: ImageConfigFile): Promise<ImageRecord> {
+  /** With `raw`, the config blob is stored byte for byte (a pulled image keeps its ID, the digest of those bytes). */
+  async createFromConfig(config: ImageConfigFile, raw?: Buffer): Promise<ImageRecord> {
     const chain = chainIdsOf(config.rootfs.diff_ids);
     const top = chain[chain.length - 1];
     if (top !== undefined && !this.layers.get(top)) throw new Error(`layer ${top} does not exist`);
-    return this.serialize(async () => this.toRecord(await this.store(config)));
+    return this.serialize(async () => this.toRecord(await this.store(config, raw)));
   }
 
   async tag(source: string, repo: string, tag?: string): Promise<void> {
@@ -326,6 +346,7 @@ export class ImageStore implements ImageService {
           progress = true;
         }
       }
+      if (removed.length > 0) await this.forgetRemovedLayerBlobs();
       return removed;
     });
   }
@@ -413,8 +434,8 @@ export class ImageStore implements ImageService {
   }
 
   /** Writes the config blob and the record (unless this exact image exists already). */
-  private async store(config: ImageConfigFile): Promise<LoadedImage> {
-    const { digest: id } = await this.content.ingest(Buffer.from(JSON.stringify(config)));
+  private async store(config: ImageConfigFile, raw?: Buffer): Promise<LoadedImage> {
+    const { digest: id } = await this.content.ingest(raw ?? Buffer.from(JSON.stringify(config)));
     const existing = this.images.get(id);
     if (existing) return existing;
     const image: LoadedImage = { id, config, chain: chainIdsOf(config.rootfs.diff_ids), lastTagTime: NEVER_TAGGED };
@@ -546,6 +567,11 @@ export class ImageStore implements ImageService {
       await this.layers.remove(chainId);
       records.push({ Deleted: chainId });
     }
+    await this.forgetRemovedLayerBlobs();
+  }
+
+  private async forgetRemovedLayerBlobs(): Promise<void> {
+    await this.layerBlobs?.prune(() => new Set(this.layers.list().map((layer) => layer.diffId)));
   }
 
   private layerInUse(chainId: string): boolean {

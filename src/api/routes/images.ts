@@ -3,17 +3,26 @@
 import type { ImageService } from '../../images/service.js';
 import type { ContainerService } from '../../containers/service.js';
 import type { ImageSummary } from '../../api/types.js';
+import type { DistributionService, ProgressMessage } from '../../distribution/service.js';
+import { pullReference } from '../../distribution/service.js';
+import type { ServerResponse } from 'node:http';
 import { ApiError, noSuchImage } from '../errors.js';
 import { assertFilterKeys, boolParam, filtersParam, sendJson, startStream, type RequestContext, type RouteTable } from '../server.js';
 
-export function imageRoutes(images: ImageService, containers: ContainerService): RouteTable {
+export function imageRoutes(images: ImageService, containers: ContainerService, distribution?: DistributionService): RouteTable {
   const get = (reference: string) => {
     const record = images.resolve(reference);
     if (!record) throw noSuchImage(reference);
     return record;
   };
   return [
-    ['POST', /^\/images\/create$/, (context) => createImage(images, context)],
+    ['POST', /^\/images\/create$/, (context) => createImage(images, context, distribution)],
+    ['POST', /^\/images\/(.+)\/push$/, async (context) => {
+      if (!distribution) throw new ApiError(501, 'berthd cannot push to registries');
+      const progress = lazyProgressStream(context);
+      await distribution.push(context.params[0], context.query.get('tag') || undefined, progress.write);
+      progress.end();
+    }],
     ['GET', /^\/images\/json$/, (context) => sendJson(context, 200, listImages(images, containers, context))],
     ['GET', /^\/images\/(.+)\/json$/, (context) => sendJson(context, 200, images.inspect(get(context.params[0])))],
     ['GET', /^\/images\/(.+)\/history$/, (context) => sendJson(context, 200, images.history(get(context.params[0])))],
@@ -27,12 +36,31 @@ export function imageRoutes(images: ImageService, containers: ContainerService):
   ];
 }
 
-async function createImage(images: ImageService, context: RequestContext): Promise<void> {
+/** A JSON progress stream whose headers go out with the first message: earlier errors get a plain HTTP status. */
+function lazyProgressStream(context: RequestContext): { write: (message: ProgressMessage) => void; end: () => void } {
+  let response: ServerResponse | undefined;
+  return {
+    write: (message) => {
+      response ??= startStream(context, 'application/json');
+      response.write(JSON.stringify(message) + '\n');
+    },
+    end: () => {
+      (response ?? startStream(context, 'application/json')).end();
+    },
+  };
+}
+
+async function createImage(images: ImageService, context: RequestContext, distribution: DistributionService | undefined): Promise<void> {
   const { query } = context;
   const source = query.get('fromSrc');
   if (source === null) {
     const name = query.get('fromImage') ?? '';
-    throw new ApiError(501, `pull access denied for ${name}: berthd cannot pull from registries yet; import an image instead (berth import)`);
+    if (!distribution) throw new ApiError(501, `pull access denied for ${name}: berthd cannot pull from registries`);
+    const reference = pullReference(name, query.get('tag') || undefined);
+    const progress = lazyProgressStream(context);
+    await distribution.pull(reference, progress.write);
+    progress.end();
+    return;
   }
   if (source !== '-') throw new ApiError(400, 'importing from a URL is not supported; send the tarball as the request body (fromSrc=-)');
   let repo = query.get('repo') ?? undefined;
