@@ -66,6 +66,8 @@ export function mergeImageConfig(image: ContainerConfig | undefined, create: Con
   } else if (!merged.Labels) {
     merged.Labels = {};
   }
+  // Docker marshals label maps with sorted keys; keep that order so inspect and `json` match it.
+  merged.Labels = Object.fromEntries(Object.entries(merged.Labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   if (merged.Entrypoint && merged.Entrypoint.length === 1 && merged.Entrypoint[0] === '') {
     merged.Entrypoint = null;
   }

@@ -75,7 +75,7 @@ export class ContainerService {
     this.store = new ContainerRecordStore(join(options.dataRoot, 'containers'));
     this.shimRoot = join(options.execRoot, 'shims');
     this.socketRoot = join(options.execRoot, 'sockets');
-    this.exitWatcher = new ExitWatcher(join(options.execRoot, 'exits'), (id, code) => void this.handleExit(id, code));
+    this.exitWatcher = new ExitWatcher(join(options.execRoot, 'exits'), (id, code, exitedAt) => void this.handleExit(id, code, exitedAt));
     this.lifecycle.setMaxListeners(0);
   }
 
@@ -206,11 +206,20 @@ export class ContainerService {
 
   async start(reference: string): Promise<void> {
     const record = this.get(reference);
-    await this.lock.run(record.id, async () => {
-      if (record.state.Paused) throw conflict('cannot start a paused container, try unpause instead');
-      if (record.state.Running) throw notModified();
-      await this.startLocked(record);
-    });
+    let startFailed = false;
+    try {
+      await this.lock.run(record.id, async () => {
+        if (record.state.Paused) throw conflict('cannot start a paused container, try unpause instead');
+        if (record.state.Running) throw notModified();
+        startFailed = true;
+        await this.startLocked(record);
+        startFailed = false;
+      });
+    } catch (error) {
+      // Docker removes an --rm container whose start failed; `docker run --rm` waits for that removal.
+      if (startFailed && record.hostConfig.AutoRemove) await this.remove(record.id, { force: true, volumes: true }).catch(() => undefined);
+      throw error;
+    }
   }
 
   private async startLocked(record: ContainerRecord): Promise<void> {
@@ -245,7 +254,7 @@ export class ContainerService {
         },
       });
       await mkdir(join(directory, 'bundle'), { recursive: true });
-      await writeJsonAtomic(join(directory, 'bundle', 'config.json'), spec);
+      await writeJsonAtomic(join(directory, 'bundle', 'config.json'), runtime.adaptSpec(spec));
       await rm(shimDir, { recursive: true, force: true });
       await mkdir(shimDir, { recursive: true });
       const logOffset = await logSize(logPath);
@@ -270,6 +279,8 @@ export class ContainerService {
       this.publish(record, 'start');
       this.lifecycle.emit('started', record.id, logOffset);
     } catch (error) {
+      // A failed create can leave the runtime's record or cgroup behind (crun does).
+      if (!record.state.Running) await runtime.delete(record.id, true).catch(() => undefined);
       if (mounted && !record.state.Running) await unmount(merged).catch(() => undefined);
       await rm(shimDir, { recursive: true, force: true });
       if (error instanceof ApiError) throw error;
@@ -293,7 +304,7 @@ export class ContainerService {
     return this.exits.get(id)?.promise ?? Promise.resolve();
   }
 
-  private async handleExit(id: string, exitCode: number): Promise<void> {
+  private async handleExit(id: string, exitCode: number, exitedAt = new Date()): Promise<void> {
     const record = this.records.get(id);
     if (!record) {
       await this.exitWatcher.clear(id);
@@ -308,7 +319,7 @@ export class ContainerService {
       await unmount(join(this.store.directory(id), 'fs', 'merged')).catch(() => undefined);
       record.state = {
         ...record.state, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0,
-        ExitCode: exitCode, OOMKilled: oomKilled, FinishedAt: new Date().toISOString(),
+        ExitCode: exitCode, OOMKilled: oomKilled, FinishedAt: exitedAt.toISOString(),
       };
       await this.store.save(record);
       await this.exitWatcher.clear(id);
@@ -331,7 +342,10 @@ export class ContainerService {
     if (signal === undefined) throw badParameter(`Invalid signal: ${signalText}`);
     if (!record.state.Running) throw conflict(`Cannot kill container: ${reference}: Container ${record.id} is not running`);
     if (signal === 9 || signal === 15 || signal === 2) record.stoppedByUser = true;
+    const exited = this.exited(record.id);
     await this.signal(record, signal);
+    // Like Docker, SIGKILL waits for the exit, so that `docker kill x && docker rm x` works.
+    if (signal === 9) await settlesWithin(exited, 10_000);
   }
 
   private async signal(record: ContainerRecord, signal: number): Promise<void> {

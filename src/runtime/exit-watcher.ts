@@ -2,7 +2,7 @@
 // text) when a container's process ends; an inotify watch on the directory tells the daemon at
 // once, and `collect` reads what was written while the daemon was away.
 import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 const CONTAINER_ID = /^[0-9a-f]{64}$/;
@@ -11,7 +11,8 @@ export class ExitWatcher {
   private watcher: FSWatcher | undefined;
   private readonly handled = new Set<string>();
 
-  constructor(readonly directory: string, private readonly onExit: (id: string, exitCode: number) => void) {}
+  /** `exitedAt` is when conmon wrote the exit file: the real exit time, also for exits while the daemon was away. */
+  constructor(readonly directory: string, private readonly onExit: (id: string, exitCode: number, exitedAt: Date) => void) {}
 
   async start(): Promise<void> {
     await mkdir(this.directory, { recursive: true });
@@ -48,6 +49,7 @@ export class ExitWatcher {
     const code = await this.readExitCode(id);
     if (code === undefined || this.handled.has(id)) return;
     this.handled.add(id);
-    this.onExit(id, code);
+    const exitedAt = await stat(join(this.directory, id)).then((info) => info.mtime, () => new Date());
+    this.onExit(id, code, exitedAt);
   }
 }

@@ -1,30 +1,55 @@
 // The OCI runtime (runc or crun) driven through its command line. This is the only place where
 // namespaces and cgroups are entered. Each daemon keeps the runtime's state under its own root
 // (<exec-root>/runtime/<name>), so two daemons never see each other's containers.
+import { existsSync, readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { OciSpec } from '../containers/oci-types.js';
 import { run, CommandError } from '../util/exec.js';
 
 export interface RuntimeState { status: 'creating' | 'created' | 'running' | 'paused' | 'stopped'; pid: number }
 
 export class OciRuntime {
-  constructor(readonly name: string, readonly binary: string, readonly stateRoot: string) {}
+  /** The program that is executed: the runtime itself, or a launcher that ends by exec'ing it. */
+  readonly executable: string;
+  private readonly launcherArgs: string[];
+
+  constructor(readonly name: string, readonly binary: string, readonly stateRoot: string) {
+    const launcher = needsHybridCgroupLauncher(binary) ? hybridCgroupLauncher(binary) : undefined;
+    this.executable = launcher?.executable ?? binary;
+    this.launcherArgs = launcher?.args ?? [];
+  }
+
+  /**
+   * The spec as this runtime can take it. crun writes an unlimited pids limit (-1) literally,
+   * which a cgroup v1 pids.max rejects (EINVAL); a new cgroup has no limit anyway.
+   */
+  adaptSpec(spec: OciSpec): OciSpec {
+    const pids = spec.linux.resources.pids;
+    if (this.legacyCgroupCrun && pids && pids.limit <= 0) delete spec.linux.resources.pids;
+    return spec;
+  }
+
+  private get legacyCgroupCrun(): boolean {
+    return basename(this.binary).startsWith('crun') && !existsSync('/sys/fs/cgroup/cgroup.controllers');
+  }
 
   /** Global arguments that go before every subcommand (conmon receives them as --runtime-arg). */
   get globalArgs(): string[] {
-    return [`--root=${this.stateRoot}`];
+    return [...this.launcherArgs, `--root=${this.stateRoot}`];
   }
 
   start(id: string): Promise<string> {
-    return run(this.binary, [...this.globalArgs, 'start', id]);
+    return run(this.executable, [...this.globalArgs, 'start', id]);
   }
 
   async kill(id: string, signal: number | string, all = false): Promise<void> {
-    await run(this.binary, [...this.globalArgs, 'kill', ...(all ? ['--all'] : []), id, String(signal)]);
+    await run(this.executable, [...this.globalArgs, 'kill', ...(all ? ['--all'] : []), id, String(signal)]);
   }
 
   /** Removes the runtime's record and cgroup; a container already gone is not an error. */
   async delete(id: string, force = false): Promise<void> {
     try {
-      await run(this.binary, [...this.globalArgs, 'delete', ...(force ? ['--force'] : []), id]);
+      await run(this.executable, [...this.globalArgs, 'delete', ...(force ? ['--force'] : []), id]);
     } catch (error) {
       if (!(error instanceof CommandError) || !/does not exist|not found|no such file/i.test(error.stderr)) throw error;
     }
@@ -32,7 +57,7 @@ export class OciRuntime {
 
   async state(id: string): Promise<RuntimeState | undefined> {
     try {
-      const parsed = JSON.parse(await run(this.binary, [...this.globalArgs, 'state', id])) as { status: RuntimeState['status']; pid: number };
+      const parsed = JSON.parse(await run(this.executable, [...this.globalArgs, 'state', id])) as { status: RuntimeState['status']; pid: number };
       return { status: parsed.status, pid: parsed.pid };
     } catch (error) {
       if (error instanceof CommandError) return undefined;
@@ -41,10 +66,41 @@ export class OciRuntime {
   }
 
   pause(id: string): Promise<string> {
-    return run(this.binary, [...this.globalArgs, 'pause', id]);
+    return run(this.executable, [...this.globalArgs, 'pause', id]);
   }
 
   resume(id: string): Promise<string> {
-    return run(this.binary, [...this.globalArgs, 'resume', id]);
+    return run(this.executable, [...this.globalArgs, 'resume', id]);
   }
+}
+
+const UNIFIED_MOUNT = '/sys/fs/cgroup/unified';
+
+/**
+ * crun refuses a hybrid cgroup host (v1 controllers plus a cgroup2 mount at
+ * /sys/fs/cgroup/unified) as soon as any controller is attached to the v2 side, even with
+ * --cgroup-manager=disabled ("cgroups in hybrid mode not supported, drop all controllers from
+ * cgroupv2"). Hiding the cgroup2 mount makes crun see a plain v1 host, where it works and
+ * applies limits through the v1 controllers, as runc does.
+ */
+function needsHybridCgroupLauncher(binary: string): boolean {
+  if (!basename(binary).startsWith('crun')) return false;
+  try {
+    if (existsSync('/sys/fs/cgroup/cgroup.controllers')) return false;
+    return readFileSync(`${UNIFIED_MOUNT}/cgroup.controllers`, 'utf8').trim() !== '';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs the runtime in a mount namespace of its own (changes there never reach the host) in
+ * which the cgroup2 mount is detached; `sh -c` then execs the runtime with the arguments that
+ * follow, so pids, exit codes and stdio stay the runtime's own.
+ */
+function hybridCgroupLauncher(binary: string): { executable: string; args: string[] } {
+  return {
+    executable: '/usr/bin/unshare',
+    args: ['--mount', '--propagation', 'slave', '--', '/bin/sh', '-c', `umount -l ${UNIFIED_MOUNT} 2>/dev/null; exec "$0" "$@"`, binary],
+  };
 }

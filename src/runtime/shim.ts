@@ -35,7 +35,7 @@ export function createWithShim(options: ShimCreateOptions): Promise<{ pid: numbe
   const args = [
     '--api-version', '1',
     '-c', options.id, '-u', options.id, '-n', options.name,
-    '-r', options.runtime.binary, '-b', options.bundle,
+    '-r', options.runtime.executable, '-b', options.bundle,
     '-p', `${options.shimDir}/pidfile`, '-P', `${options.shimDir}/conmon.pid`,
     '--exit-dir', options.exitDir, '--persist-dir', options.shimDir,
     '--socket-dir-path', options.socketDir,

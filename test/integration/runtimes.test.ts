@@ -1,0 +1,100 @@
+// --runtime: crun next to the default runc (on this cgroup v1 + hybrid v2 host crun needs the
+// launcher in src/runtime/oci-runtime.ts), and an unknown runtime refused with Docker's 400.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { cgroupDirs, mountsUnder, useDaemon, type CommandResult } from './harness.js';
+
+const daemon = useDaemon();
+const noCrun = existsSync('/usr/bin/crun') ? false : 'crun is not installed';
+
+function ok(result: CommandResult, what: string): string {
+  assert.equal(result.code, 0, `${what}: ${JSON.stringify(result)}\n${daemon.log}`);
+  return result.stdout;
+}
+
+async function docker(...args: string[]): Promise<string> {
+  return ok(await daemon.docker(args), args.join(' '));
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Container cgroup directories (64-hex names) left under the daemon's cgroup parent. */
+function containerCgroups(): string[] {
+  return cgroupDirs(daemon.cgroupParent).flatMap((dir) => readdirSync(dir).filter((name) => /^[0-9a-f]{64}$/.test(name)).map((name) => join(dir, name)));
+}
+
+test('docker info lists both runtimes, runc the default', async () => {
+  assert.equal(await docker('info', '--format', '{{.DefaultRuntime}}'), 'runc\n');
+  const runtimes = JSON.parse(await docker('info', '--format', '{{json .Runtimes}}')) as Record<string, { path: string }>;
+  assert.ok('runc' in runtimes, JSON.stringify(runtimes));
+  if (!noCrun) assert.equal(runtimes.crun?.path, '/usr/bin/crun');
+});
+
+test('--runtime crun: attached run prints output, returns the exit code, applies limits, leaves nothing', { skip: noCrun }, async () => {
+  const result = await daemon.docker(['run', '--rm', '--runtime', 'crun', '-m', '32m', '--pids-limit', '20', 'busybox', 'sh', '-c',
+    'echo out; echo err >&2; cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes; exit 5'], { timeoutMs: 20_000 });
+  assert.equal(result.stdout, 'out\n20\n33554432\n', JSON.stringify(result) + daemon.log);
+  assert.equal(result.stderr, 'err\n');
+  assert.equal(result.code, 5);
+  // Without --pids-limit (Docker sends "unlimited"), crun must still start the container.
+  assert.equal(await docker('run', '--rm', '--runtime', 'crun', 'busybox', 'cat', '/sys/fs/cgroup/pids/pids.max'), 'max\n');
+  assert.equal(await docker('ps', '-aq'), '');
+  assert.deepEqual(containerCgroups(), []);
+  assert.deepEqual(mountsUnder(daemon.root), []);
+});
+
+test('--runtime crun: run -d, stop, start, kill, rm; state under the crun root; host cgroup limits', { skip: noCrun }, async () => {
+  const id = (await docker('run', '-d', '--runtime', 'crun', '--name', 'crunner', '--pids-limit', '40', 'busybox', 'sleep', '1000')).trim();
+  assert.equal(await docker('inspect', '-f', '{{.HostConfig.Runtime}} {{.State.Status}}', 'crunner'), 'crun running\n');
+  const stateDir = join(daemon.execRoot, 'runtime', 'crun', id);
+  assert.ok(existsSync(stateDir), 'crun keeps its state under the daemon\'s exec root');
+  assert.equal(readFileSync(join('/sys/fs/cgroup/pids', daemon.cgroupParent, id, 'pids.max'), 'utf8').trim(), '40');
+
+  await docker('stop', '-t', '1', 'crunner');
+  assert.equal(await docker('inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'crunner'), 'exited 137\n');
+  assert.equal(existsSync(stateDir), false, 'crun delete ran');
+  assert.deepEqual(containerCgroups(), []);
+
+  await docker('start', 'crunner');
+  const pid = Number((await docker('inspect', '-f', '{{.State.Pid}}', 'crunner')).trim());
+  assert.ok(alive(pid));
+  await docker('kill', 'crunner');
+  assert.equal(alive(pid), false);
+  assert.equal(await docker('rm', 'crunner'), 'crunner\n');
+  assert.equal(existsSync(stateDir), false);
+  assert.deepEqual(containerCgroups(), []);
+  assert.deepEqual(mountsUnder(daemon.root), []);
+});
+
+test('--runtime crun: a crun container outlives kill -9 of berthd and is adopted', { skip: noCrun }, async () => {
+  await docker('run', '-d', '--runtime', 'crun', '--name', 'crun-survivor', 'busybox', 'sleep', '1000');
+  const pid = Number((await docker('inspect', '-f', '{{.State.Pid}}', 'crun-survivor')).trim());
+  await daemon.kill9();
+  assert.ok(alive(pid));
+  await daemon.start();
+  assert.equal(await docker('inspect', '-f', '{{.State.Running}} {{.State.Pid}}', 'crun-survivor'), `true ${pid}\n`);
+  assert.equal(await docker('rm', '-f', 'crun-survivor'), 'crun-survivor\n');
+  assert.equal(alive(pid), false);
+  assert.deepEqual(containerCgroups(), []);
+});
+
+test('--runtime nosuch: 400 "Unknown runtime specified nosuch" and nothing created', async () => {
+  const response = await daemon.api('POST', '/containers/create?name=never', { Image: 'busybox', Cmd: ['true'], HostConfig: { Runtime: 'nosuch' } });
+  assert.equal(response.status, 400);
+  assert.deepEqual(response.json(), { message: 'Unknown runtime specified nosuch' });
+  const viaDocker = await daemon.docker(['run', '--runtime', 'nosuch', '--name', 'never', 'busybox', 'true']);
+  assert.equal(viaDocker.code, 125);
+  assert.match(viaDocker.stderr, /^docker: Error response from daemon: Unknown runtime specified nosuch$/m);
+  assert.equal((await daemon.api('GET', '/containers/never/json')).status, 404);
+  assert.equal(await docker('ps', '-aq'), '');
+  assert.equal(existsSync(join(daemon.execRoot, 'runtime', 'nosuch')), false);
+});
