@@ -444,6 +444,9 @@ export class ContainerService {
   async rename(reference: string, newName: string): Promise<void> {
     const record = this.get(reference);
     if (!newName) throw badParameter('Neither old nor new names may be empty');
+    if ((newName.startsWith('/') ? newName : `/${newName}`) === record.name) {
+      throw badParameter('Renaming a container with the same name as its current name');
+    }
     await this.lock.run(record.id, async () => {
       const oldName = record.name;
       const name = this.claimName(newName, record.id);

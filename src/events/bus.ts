@@ -8,16 +8,21 @@ export type EventType = EventMessage['Type'];
 export type Publish = (type: EventType, action: string, id: string, attributes?: Record<string, string>) => void;
 
 const HISTORY_LIMIT = 1024;
+const NANO_STEP = 1024;
 
 export class EventBus {
   private readonly history: EventMessage[] = [];
   private readonly subscribers = new Set<(event: EventMessage) => void>();
+  private lastTimeNano = 0;
 
   readonly publish: Publish = (type, action, id, attributes = {}) => {
-    const nowNs = BigInt(Date.now()) * 1_000_000n + process.hrtime.bigint() % 1_000_000n;
+    // Strictly increasing, so that events within one millisecond keep their order; the step is
+    // what a double can still tell apart at today's nanosecond timestamps.
+    const timeNano = Math.max(Date.now() * 1e6, this.lastTimeNano + NANO_STEP);
+    this.lastTimeNano = timeNano;
     const event: EventMessage = {
       Type: type, Action: action, Actor: { ID: id, Attributes: attributes }, scope: 'local',
-      time: Number(nowNs / 1_000_000_000n), timeNano: Number(nowNs),
+      time: Math.floor(timeNano / 1e9), timeNano,
     };
     if (type === 'container' || type === 'image') {
       event.status = action;

@@ -156,7 +156,11 @@ export class TestDaemon {
       }
     }
     for (const mountPoint of mountsUnder(this.root)) quiet(() => execFileSync('umount', ['-l', mountPoint], { stdio: 'ignore' }));
-    removeCgroups(this.cgroupParent);
+    // A container killed a moment ago may still be leaving its cgroup: retry for a while.
+    for (let attempt = 0; attempt < 20 && cgroupDirs(this.cgroupParent).length > 0; attempt++) {
+      removeCgroups(this.cgroupParent);
+      if (cgroupDirs(this.cgroupParent).length > 0) await sleep(100);
+    }
     rmSync(this.root, { recursive: true, force: true });
   }
 }

@@ -52,3 +52,13 @@ test('runtime errors read like Docker\'s, and map to the CLI exit codes', () => 
   assert.equal(exitCodeForStartError('exec: "/etc/passwd": permission denied'), 126);
   assert.equal(exitCodeForStartError('something else'), 128);
 });
+
+test('events keep their order within one millisecond', async () => {
+  const { EventBus } = await import('../../src/events/bus.js');
+  const bus = new EventBus();
+  const seen: number[] = [];
+  bus.subscribe(undefined, (event) => seen.push(event.timeNano));
+  for (let index = 0; index < 50; index++) bus.publish('container', 'start', String(index));
+  for (let index = 1; index < seen.length; index++) assert.ok(seen[index] > seen[index - 1], `event ${index} after ${index - 1}`);
+  assert.ok(Math.abs(seen[0] / 1e6 - Date.now()) < 5000, 'timeNano is nanoseconds since the epoch');
+});

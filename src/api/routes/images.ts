@@ -6,15 +6,12 @@ import type { ImageSummary } from '../../api/types.js';
 import type { DistributionService, ProgressMessage } from '../../distribution/service.js';
 import { pullReference } from '../../distribution/service.js';
 import type { ServerResponse } from 'node:http';
-import { ApiError, noSuchImage } from '../errors.js';
+import { ApiError } from '../errors.js';
 import { assertFilterKeys, boolParam, filtersParam, sendJson, startStream, type RequestContext, type RouteTable } from '../server.js';
 
 export function imageRoutes(images: ImageService, containers: ContainerService, distribution?: DistributionService): RouteTable {
-  const get = (reference: string) => {
-    const record = images.resolve(reference);
-    if (!record) throw noSuchImage(reference);
-    return record;
-  };
+  // images.get words a miss as Docker does ("No such image: name:latest") and rejects invalid references.
+  const get = (reference: string) => images.get(reference);
   return [
     ['POST', /^\/images\/create$/, (context) => createImage(images, context, distribution)],
     ['POST', /^\/images\/(.+)\/push$/, async (context) => {
