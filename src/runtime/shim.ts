@@ -49,6 +49,8 @@ export function createWithShim(options: ShimCreateOptions): Promise<{ pid: numbe
     const child = spawn(CONMON_BINARY, args, {
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
       detached: true,
+      // conmon writes an `oom` marker into its working directory besides the persist dir.
+      cwd: options.shimDir,
       env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', _OCI_SYNCPIPE: '3' },
     });
     const syncPipe = child.stdio[3] as Readable;
