@@ -13,6 +13,7 @@
 // from the runtime and the exit files written while the daemon was away.
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import type { Writable } from 'node:stream';
 import { lstat, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { hostname as hostHostname, cpus } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +25,7 @@ import { mountOverlay, unmount } from '../layers/overlay.js';
 import type { OciRuntime } from '../runtime/oci-runtime.js';
 import { createWithShim, ShimError } from '../runtime/shim.js';
 import { ExitWatcher } from '../runtime/exit-watcher.js';
+import { openStdinRelay } from '../runtime/stdin-relay.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { KeyedLock } from '../util/keyed-lock.js';
 import { parseSignal } from '../util/signals.js';
@@ -509,6 +511,17 @@ export class ContainerService {
       offset = started;
     }
     yield* readLog(path, { stdout: options.stdout, stderr: options.stderr, offset }, { done: this.exited(record.id), signal });
+  }
+
+  /**
+   * The container's stdin, for an attach session that asked for it: once the container runs
+   * (now, or at its next start). Undefined when it was created without -i or the reader left.
+   */
+  async openStdin(reference: string, signal: AbortSignal): Promise<Writable | undefined> {
+    const record = this.get(reference);
+    if (!record.config.OpenStdin) return undefined;
+    if (!record.state.Running && (await this.nextStart(record.id, signal)) === undefined) return undefined;
+    return openStdinRelay(join(this.socketRoot, record.id, 'attach'));
   }
 
   private nextStart(id: string, signal: AbortSignal): Promise<number | undefined> {

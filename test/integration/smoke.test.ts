@@ -74,3 +74,12 @@ test('a second berthd on the same pidfile refuses to start and touches nothing',
   assert.match(result.stderr, /pid file found, ensure berthd is not running/);
   assert.equal((await daemon.api('GET', '/_ping')).status, 200, 'the first daemon still serves');
 });
+
+test('run -i pipes stdin to the container, with berth and with the docker CLI, until EOF', async () => {
+  const piped = await daemon.berth(['run', '--rm', '-i', 'busybox', 'cat'], { input: 'hi\n', timeoutMs: 20_000 });
+  assert.deepEqual([piped.code, piped.stdout], [0, 'hi\n'], piped.stderr);
+  const counted = await daemon.docker(['run', '--rm', '-i', 'busybox', 'sh', '-c', 'wc -c; echo done'], { input: 'x'.repeat(100_000), timeoutMs: 20_000 });
+  assert.deepEqual([counted.code, counted.stdout], [0, '100000\ndone\n'], counted.stderr);
+  const withoutI = await daemon.berth(['run', '--rm', 'busybox', 'sh', '-c', 'cat; echo end'], { input: 'dropped\n', timeoutMs: 20_000 });
+  assert.equal(withoutI.stdout, 'end\n', 'without -i the container gets no stdin');
+});

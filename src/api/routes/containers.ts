@@ -145,8 +145,15 @@ async function attach(containers: ContainerService, context: RequestContext): Pr
   const { query } = context;
   const tty = !!record.config.Tty;
   const connection: Duplex = context.hijack(tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
-  // Until stdin is carried through the shim (interactive containers), input is read and dropped.
-  connection.on('data', () => undefined);
+  if (boolParam(query, 'stdin') && record.config.OpenStdin) {
+    // Not read until the container runs: what the client sends meanwhile waits in the socket.
+    void containers.openStdin(record.id, context.signal).then((stdin) => {
+      if (stdin) connection.pipe(stdin);
+      else connection.resume();
+    });
+  } else {
+    connection.resume();
+  }
   const write = entryWriter(connection, tty, false);
   try {
     for await (const entry of containers.attachOutput(record.id, {

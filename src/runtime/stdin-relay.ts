@@ -1,0 +1,33 @@
+// Carries a client's stdin to a container through conmon's attach socket. That socket is a
+// SOCK_SEQPACKET unix socket, which Node's net module cannot open, so a tiny python3 relay
+// (python3 is on every machine berth supports) copies its stdin to it. When the client's
+// stdin ends, the relay closes the socket and conmon closes the container's stdin.
+import { spawn } from 'node:child_process';
+import type { Writable } from 'node:stream';
+
+// Packets of at most 8 KiB: conmon reads each packet into a buffer of that order.
+const RELAY = `
+import os, socket, sys, threading
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+def drain():
+    try:
+        while s.recv(65536):
+            pass
+    except OSError:
+        pass
+threading.Thread(target=drain, daemon=True).start()
+while True:
+    data = os.read(0, 8192)
+    if not data:
+        break
+    s.sendall(data)
+s.close()
+`;
+
+export function openStdinRelay(attachSocket: string): Writable {
+  const relay = spawn('python3', ['-c', RELAY, attachSocket], { stdio: ['pipe', 'ignore', 'ignore'] });
+  relay.on('error', () => undefined);
+  relay.stdin.on('error', () => undefined);
+  return relay.stdin;
+}
