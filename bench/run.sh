@@ -63,8 +63,13 @@ cleanup() {
     umount "$mount_point" 2>/dev/null || umount -l "$mount_point" 2>/dev/null || true
   done < <(awk -v root="$root" 'index($5, root) == 1 { print $5 }' /proc/self/mountinfo | sort -r)
   rm -rf "$root"
+  # The containers' cgroups went with them; their parent is ours to remove.
+  for dir in /sys/fs/cgroup/*/"$cgroup_parent" /sys/fs/cgroup/"$cgroup_parent"; do
+    [ -d "$dir" ] && rmdir "$dir" 2>/dev/null
+  done
   exit "$status"
 }
+cgroup_parent="berthbench$$"
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -108,6 +113,7 @@ if $want_berth; then
   node "$repo/dist/berthd.js" \
     --data-root "$root/berth/data" --exec-root "$root/berth/exec" \
     --pidfile "$root/berth/berthd.pid" -H "unix://$root/berth/berth.sock" \
+    --cgroup-parent "$cgroup_parent" \
     > "$root/berth/berthd.log" 2>&1 < /dev/null &
   daemon_pids+=($!)
   berth_cli="node $repo/dist/berth.js -H unix://$root/berth/berth.sock"

@@ -6,15 +6,13 @@ import { readFile } from 'node:fs/promises';
 import { eventually, useDaemon, type CommandResult } from './harness.js';
 
 const daemon = useDaemon();
+const docker = (...args: string[]) => daemon.dockerOk(args);
 
 function ok(result: CommandResult, what = 'docker'): string {
   assert.equal(result.code, 0, `${what} failed: ${JSON.stringify(result)}`);
   return result.stdout;
 }
 
-async function docker(...args: string[]): Promise<string> {
-  return ok(await daemon.docker(args), args.join(' '));
-}
 
 /** The table's header words, split on docker's column gaps (two or more spaces). */
 function header(table: string): string[] {

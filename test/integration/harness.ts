@@ -122,6 +122,16 @@ export class TestDaemon {
     });
   }
 
+  /** Our CLI, asserting success; returns its stdout. */
+  async berthOk(args: string[]): Promise<string> {
+    return succeeded(await this.berth(args), `berth ${args.join(' ')}`, this.log);
+  }
+
+  /** The docker CLI, asserting success; returns its stdout. */
+  async dockerOk(args: string[]): Promise<string> {
+    return succeeded(await this.docker(args), `docker ${args.join(' ')}`, this.log);
+  }
+
   /** The busybox rootfs tarball, made once inside this daemon's root (so cleanup removes it). */
   busyboxRootfs(): string {
     return makeBusyboxRootfs(join(this.root, 'busybox.tar'));
@@ -162,6 +172,21 @@ export class TestDaemon {
       if (cgroupDirs(this.cgroupParent).length > 0) await sleep(100);
     }
     rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+function succeeded(result: CommandResult, what: string, daemonLog: string): string {
+  if (result.code !== 0) throw new Error(`${what} exited with ${result.code}: ${JSON.stringify(result)}\n${daemonLog}`);
+  return result.stdout;
+}
+
+/** Whether a process with this pid exists (kill -0). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -9,16 +9,11 @@ const daemon = useDaemon();
 
 const RFC3339_NANO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z$/;
 
-async function berthOk(args: string[]): Promise<string> {
-  const result = await daemon.berth(args);
-  assert.equal(result.code, 0, `berth ${args.join(' ')}: ${JSON.stringify(result)}`);
-  return result.stdout;
-}
 
 /** A detached container that prints `lines`, then waits for SIGUSR1, prints "last" and exits. */
 async function startWaitingForUsr1(lines: string[], flags: string[] = []): Promise<string> {
   const script = `trap 'echo last; exit 0' USR1; ${lines.map((line) => `echo ${line}`).join('; ')}; echo ready >&2; sleep 300 & wait`;
-  const id = (await berthOk(['run', '-d', ...flags, 'busybox', 'sh', '-c', script])).trim();
+  const id = (await daemon.berthOk(['run', '-d', ...flags, 'busybox', 'sh', '-c', script])).trim();
   await eventually(async () => (await daemon.berth(['logs', id])).stderr.includes('ready'), 5000, 'container ready');
   return id;
 }
@@ -28,9 +23,9 @@ function unixSeconds(date = new Date()): string {
 }
 
 test('logs keep stdout and stderr apart, in order', async () => {
-  const id = (await berthOk(['run', '-d', 'busybox', 'sh', '-c', 'echo out1; echo err1 >&2; echo out2; echo err2 >&2'])).trim();
+  const id = (await daemon.berthOk(['run', '-d', 'busybox', 'sh', '-c', 'echo out1; echo err1 >&2; echo out2; echo err2 >&2'])).trim();
   try {
-    assert.equal(await berthOk(['wait', id]), '0\n');
+    assert.equal(await daemon.berthOk(['wait', id]), '0\n');
     const logs = await daemon.berth(['logs', id]);
     assert.equal(logs.stdout, 'out1\nout2\n');
     assert.equal(logs.stderr, 'err1\nerr2\n');
@@ -51,7 +46,7 @@ test('logs keep stdout and stderr apart, in order', async () => {
 test('logs -t, --tail and --since', async () => {
   const id = await startWaitingForUsr1(['one', 'two', 'three']);
   try {
-    const stamped = (await berthOk(['logs', '-t', id])).trim().split('\n');
+    const stamped = (await daemon.berthOk(['logs', '-t', id])).trim().split('\n');
     assert.equal(stamped.length, 3);
     const stamps = stamped.map((line) => line.split(' ')[0]);
     for (const stamp of stamps) assert.match(stamp, RFC3339_NANO);
@@ -61,20 +56,20 @@ test('logs -t, --tail and --since', async () => {
     // --tail counts entries of both streams: the last two are "three" (stdout) and "ready" (stderr).
     const tail = await daemon.berth(['logs', '--tail', '2', id]);
     assert.deepEqual([tail.stdout, tail.stderr], ['three\n', 'ready\n']);
-    assert.equal(await berthOk(['logs', '--tail', '3', id]), 'two\nthree\n');
-    assert.equal(await berthOk(['logs', '-n', '0', id]), '');
-    assert.equal(await berthOk(['logs', '--tail', 'all', id]), 'one\ntwo\nthree\n');
+    assert.equal(await daemon.berthOk(['logs', '--tail', '3', id]), 'two\nthree\n');
+    assert.equal(await daemon.berthOk(['logs', '-n', '0', id]), '');
+    assert.equal(await daemon.berthOk(['logs', '--tail', 'all', id]), 'one\ntwo\nthree\n');
 
     // Everything so far is older than `since`; only what comes after it is shown.
     await eventually(() => Date.now() > Date.parse(stamps[2]) + 5, 1000, 'clock past the last line');
     const since = unixSeconds();
     await eventually(() => Date.now() > Number(since) * 1000 + 5, 1000, 'clock past since');
-    await berthOk(['kill', '-s', 'USR1', id]);
-    assert.equal(await berthOk(['wait', id]), '0\n');
-    assert.equal(await berthOk(['logs', '--since', since, id]), 'last\n');
-    assert.equal(await berthOk(['logs', '--since', new Date(Number(since) * 1000).toISOString(), id]), 'last\n');
-    assert.equal(await berthOk(['logs', '--until', since, id]), 'one\ntwo\nthree\n');
-    assert.equal(await berthOk(['logs', '--since', '1h', id]), 'one\ntwo\nthree\nlast\n');
+    await daemon.berthOk(['kill', '-s', 'USR1', id]);
+    assert.equal(await daemon.berthOk(['wait', id]), '0\n');
+    assert.equal(await daemon.berthOk(['logs', '--since', since, id]), 'last\n');
+    assert.equal(await daemon.berthOk(['logs', '--since', new Date(Number(since) * 1000).toISOString(), id]), 'last\n');
+    assert.equal(await daemon.berthOk(['logs', '--until', since, id]), 'one\ntwo\nthree\n');
+    assert.equal(await daemon.berthOk(['logs', '--since', '1h', id]), 'one\ntwo\nthree\nlast\n');
   } finally {
     await daemon.berth(['rm', '-f', id]);
   }
@@ -91,7 +86,7 @@ test('logs -f follows new lines and ends when the container stops', async () => 
     void ended.then(() => { done = true; });
     await eventually(() => output === 'first\n', 5000, 'the existing line');
     assert.equal(done, false, 'logs -f ended while the container was running');
-    await berthOk(['kill', '-s', 'USR1', id]);
+    await daemon.berthOk(['kill', '-s', 'USR1', id]);
     const code = await Promise.race([ended, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 10_000))]);
     if (code === 'timeout') follower.kill('SIGKILL');
     assert.equal(code, 0);
@@ -102,9 +97,9 @@ test('logs -f follows new lines and ends when the container stops', async () => 
 });
 
 test('logs of a TTY container: one raw stream with CRLF line ends', async () => {
-  const id = (await berthOk(['run', '-d', '-t', 'busybox', 'sh', '-c', 'echo on-tty; echo also-tty >&2'])).trim();
+  const id = (await daemon.berthOk(['run', '-d', '-t', 'busybox', 'sh', '-c', 'echo on-tty; echo also-tty >&2'])).trim();
   try {
-    assert.equal(await berthOk(['wait', id]), '0\n');
+    assert.equal(await daemon.berthOk(['wait', id]), '0\n');
     const logs = await daemon.berth(['logs', id]);
     assert.equal(logs.stdout, 'on-tty\r\nalso-tty\r\n');
     assert.equal(logs.stderr, '');
@@ -124,7 +119,7 @@ interface EventJson {
 }
 
 async function eventsBetween(since: string, until: string, filters: string[] = []): Promise<EventJson[]> {
-  const output = await berthOk(['events', '--since', since, '--until', until, '--format', '{{json .}}', ...filters.flatMap((filter) => ['--filter', filter])]);
+  const output = await daemon.berthOk(['events', '--since', since, '--until', until, '--format', '{{json .}}', ...filters.flatMap((filter) => ['--filter', filter])]);
   return output.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as EventJson);
 }
 
@@ -132,9 +127,9 @@ test('container events: create, start, die, destroy with image, name and exitCod
   const since = unixSeconds();
   const result = await daemon.berth(['run', '--rm', '--name', 'ev-box', '-l', 'team=qa', 'busybox', 'sh', '-c', 'exit 3']);
   assert.equal(result.code, 3);
-  const id = (await berthOk(['run', '-d', '--name', 'ev-other', 'busybox', 'true'])).trim();
-  await berthOk(['wait', id]);
-  await berthOk(['rm', id]);
+  const id = (await daemon.berthOk(['run', '-d', '--name', 'ev-other', 'busybox', 'true'])).trim();
+  await daemon.berthOk(['wait', id]);
+  await daemon.berthOk(['rm', id]);
   const until = unixSeconds(new Date(Date.now() + 1000));
 
   const started = Date.now();
@@ -165,18 +160,18 @@ test('container events: create, start, die, destroy with image, name and exitCod
   assert.deepEqual(byLabel.map((event) => event.Actor.Attributes.name), ['ev-box']);
 
   // The default line format: time, type, action, ID and the sorted attributes.
-  const lines = (await berthOk(['events', '--since', since, '--until', until, '--filter', 'container=ev-box', '--filter', 'event=die'])).trim().split('\n');
+  const lines = (await daemon.berthOk(['events', '--since', since, '--until', until, '--filter', 'container=ev-box', '--filter', 'event=die'])).trim().split('\n');
   assert.equal(lines.length, 1);
   assert.match(lines[0], /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}(Z|[+-]\d{2}:\d{2}) container die [0-9a-f]{64} \(.*exitCode=3, image=busybox, name=ev-box, team=qa\)$/);
 });
 
 test('image events: import, tag, untag, delete through berth import/tag/rmi', async () => {
   const since = unixSeconds();
-  const imported = (await berthOk(['import', daemon.busyboxRootfs(), 'ev/imported:1'])).trim();
+  const imported = (await daemon.berthOk(['import', daemon.busyboxRootfs(), 'ev/imported:1'])).trim();
   assert.match(imported, /^sha256:[0-9a-f]{64}$/);
-  await berthOk(['tag', 'ev/imported:1', 'ev/second:2']);
-  await berthOk(['rmi', 'ev/second:2']);
-  await berthOk(['rmi', 'ev/imported:1']);
+  await daemon.berthOk(['tag', 'ev/imported:1', 'ev/second:2']);
+  await daemon.berthOk(['rmi', 'ev/second:2']);
+  await daemon.berthOk(['rmi', 'ev/imported:1']);
   const until = unixSeconds(new Date(Date.now() + 1000));
 
   const events = (await eventsBetween(since, until, ['type=image'])).filter((event) => event.Actor.ID === imported);

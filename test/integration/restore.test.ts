@@ -5,27 +5,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { eventually, mountsUnder, useDaemon, type CommandResult } from './harness.js';
+import { eventually, mountsUnder, useDaemon, type CommandResult, processAlive } from './harness.js';
 
 const daemon = useDaemon();
+const docker = (...args: string[]) => daemon.dockerOk(args);
 
-function ok(result: CommandResult, what: string): string {
-  assert.equal(result.code, 0, `${what}: ${JSON.stringify(result)}`);
-  return result.stdout;
-}
 
-async function docker(...args: string[]): Promise<string> {
-  return ok(await daemon.docker(args), args.join(' '));
-}
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function pidOf(name: string): Promise<number> {
   const pid = Number((await docker('inspect', '-f', '{{.State.Pid}}', name)).trim());
@@ -45,16 +31,16 @@ test('after kill -9 of berthd a running container keeps running and is adopted w
   const id = (await docker('run', '-d', '--name', 'survivor', 'busybox', 'sleep', '1000')).trim();
   const pid = await pidOf('survivor');
   await daemon.kill9();
-  assert.ok(alive(pid), 'the container process outlives berthd');
+  assert.ok(processAlive(pid), 'the container process outlives berthd');
   await daemon.start();
-  assert.ok(alive(pid));
+  assert.ok(processAlive(pid));
   assert.match(await docker('ps', '--filter', 'name=survivor'), /Up .* +survivor\n$/);
   assert.equal(await docker('inspect', '-f', '{{.State.Status}} {{.State.Running}} {{.State.Pid}}', 'survivor'), `running true ${pid}\n`);
   assert.ok(mountsUnder(daemon.root).includes(mergedDir(id)), 'its root filesystem is still mounted');
 
   // The adopted container is a normal one: stop reaches it and its exit is recorded.
   await docker('stop', '-t', '1', 'survivor');
-  assert.equal(alive(pid), false);
+  assert.equal(processAlive(pid), false);
   assert.equal(await docker('inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'survivor'), 'exited 137\n');
   assert.equal(await docker('rm', 'survivor'), 'survivor\n');
   assert.equal(mountsUnder(daemon.root).includes(mergedDir(id)), false);
@@ -67,7 +53,7 @@ test('an exit while berthd is away is recorded after restart: code, time, wait, 
   const createdId = (await docker('create', '--name', 'created', 'busybox', 'sh', '-c', 'echo started; sleep 1000')).trim();
   const pids = [await pidOf('exits'), await pidOf('removed')];
   await daemon.kill9();
-  await eventually(() => pids.every((pid) => !alive(pid)), 10_000, 'the containers to exit while berthd is down');
+  await eventually(() => pids.every((pid) => !processAlive(pid)), 10_000, 'the containers to exit while berthd is down');
   const restartedAt = Date.now();
   await daemon.start();
 
@@ -101,7 +87,7 @@ test('SIGTERM to berthd leaves containers running; after restart an exit is noti
   const calmPid = await pidOf('calm');
   const laterPid = await pidOf('later');
   await daemon.stop();
-  assert.ok(alive(calmPid) && alive(laterPid), 'a friendly stop of berthd stops no container');
+  assert.ok(processAlive(calmPid) && processAlive(laterPid), 'a friendly stop of berthd stops no container');
   await daemon.start();
   assert.equal(await docker('ps', '--format', '{{.Names}} {{.State}}', '--filter', 'name=calm'), 'calm running\n');
   assert.equal(await docker('inspect', '-f', '{{.State.Pid}}', 'later'), `${laterPid}\n`);
@@ -116,7 +102,7 @@ test('SIGTERM to berthd leaves containers running; after restart an exit is noti
   assert.equal(events, 'later 9\n');
 
   assert.equal(await docker('rm', '-f', 'calm', 'later'), 'calm\nlater\n');
-  assert.equal(alive(calmPid), false);
+  assert.equal(processAlive(calmPid), false);
 });
 
 test('kill -9 twice in a row: a container adopted once is adopted again', async () => {

@@ -4,28 +4,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { cgroupDirs, mountsUnder, useDaemon, type CommandResult } from './harness.js';
+import { cgroupDirs, mountsUnder, useDaemon, type CommandResult, processAlive } from './harness.js';
 
 const daemon = useDaemon();
+const docker = (...args: string[]) => daemon.dockerOk(args);
 const noCrun = existsSync('/usr/bin/crun') ? false : 'crun is not installed';
 
-function ok(result: CommandResult, what: string): string {
-  assert.equal(result.code, 0, `${what}: ${JSON.stringify(result)}\n${daemon.log}`);
-  return result.stdout;
-}
 
-async function docker(...args: string[]): Promise<string> {
-  return ok(await daemon.docker(args), args.join(' '));
-}
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Container cgroup directories (64-hex names) left under the daemon's cgroup parent. */
 function containerCgroups(): string[] {
@@ -66,9 +52,9 @@ test('--runtime crun: run -d, stop, start, kill, rm; state under the crun root; 
 
   await docker('start', 'crunner');
   const pid = Number((await docker('inspect', '-f', '{{.State.Pid}}', 'crunner')).trim());
-  assert.ok(alive(pid));
+  assert.ok(processAlive(pid));
   await docker('kill', 'crunner');
-  assert.equal(alive(pid), false);
+  assert.equal(processAlive(pid), false);
   assert.equal(await docker('rm', 'crunner'), 'crunner\n');
   assert.equal(existsSync(stateDir), false);
   assert.deepEqual(containerCgroups(), []);
@@ -79,11 +65,11 @@ test('--runtime crun: a crun container outlives kill -9 of berthd and is adopted
   await docker('run', '-d', '--runtime', 'crun', '--name', 'crun-survivor', 'busybox', 'sleep', '1000');
   const pid = Number((await docker('inspect', '-f', '{{.State.Pid}}', 'crun-survivor')).trim());
   await daemon.kill9();
-  assert.ok(alive(pid));
+  assert.ok(processAlive(pid));
   await daemon.start();
   assert.equal(await docker('inspect', '-f', '{{.State.Running}} {{.State.Pid}}', 'crun-survivor'), `true ${pid}\n`);
   assert.equal(await docker('rm', '-f', 'crun-survivor'), 'crun-survivor\n');
-  assert.equal(alive(pid), false);
+  assert.equal(processAlive(pid), false);
   assert.deepEqual(containerCgroups(), []);
 });
 
