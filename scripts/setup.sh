@@ -39,8 +39,9 @@ say() { echo "setup: $*" >&2; }
 # runc (default runtime) and crun (--runtime crun); conmon: the per-container shim;
 # iptables + iproute2: bridge networks and published ports; busybox-static: the base
 # image's root filesystem; tini: --init; attr: xattrs (overlay whiteouts, tests);
-# xz-utils + bzip2 + zstd: compressed tar contexts, imports and layers.
-packages=(runc crun conmon iptables iproute2 busybox-static tini attr xz-utils bzip2 zstd)
+# xz-utils + bzip2 + zstd: compressed tar contexts, imports and layers; python3: the
+# stdin relay to conmon's SEQPACKET attach socket (which Node cannot open).
+packages=(runc crun conmon iptables iproute2 busybox-static tini attr xz-utils bzip2 zstd python3)
 if $want_test; then
   # tmux: interactive (-it) tests drive a real terminal; docker-registry: pull/push tests.
   packages+=(tmux docker-registry)
