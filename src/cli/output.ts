@@ -146,6 +146,16 @@ export function splitTimeNano(timeNano: string): { seconds: number; nanos: numbe
  * jsonmessage.Display for a non-terminal: progress bars are skipped, other messages print as
  * "id: status". An error message ends the display with that error.
  */
+/** Shows a pull/push/import progress stream; an error in it becomes exit status `errorStatus`, or a plain Error. */
+export async function displayProgressStream(messages: AsyncIterable<{ value: JsonMessage }>, write: (text: string) => void, errorStatus?: number): Promise<void> {
+  try {
+    for await (const { value } of messages) displayProgressMessage(value, write);
+  } catch (err) {
+    if (errorStatus === undefined || err instanceof StatusError) throw err;
+    throw new StatusError(errorStatus, (err as Error).message);
+  }
+}
+
 export function displayProgressMessage(message: JsonMessage, write: (text: string) => void): void {
   if (message.error !== undefined || message.errorDetail?.message !== undefined) {
     if (message.errorDetail?.code === 401) throw new Error('authentication is required');

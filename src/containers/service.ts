@@ -17,8 +17,8 @@ import type { Writable } from 'node:stream';
 import { lstat, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { hostname as hostHostname, cpus } from 'node:os';
 import { join } from 'node:path';
-import type { ContainerCreateRequest, ContainerInspect, ContainerSummary, HostConfig, NetworkSettings, WaitResponse } from '../api/types.js';
-import { ApiError, badParameter, conflict, noSuchContainer, noSuchImage, notFound, notModified, serverError } from '../api/errors.js';
+import type { ContainerCreateRequest, ContainerInspect, ContainerSummary, NetworkSettings, WaitResponse } from '../api/types.js';
+import { ApiError, badParameter, conflict, noSuchContainer, notFound, notModified, serverError } from '../api/errors.js';
 import type { Publish } from '../events/bus.js';
 import type { ImageService } from '../images/service.js';
 import { mountOverlay, unmount } from '../layers/overlay.js';
@@ -67,7 +67,7 @@ export class ContainerService {
   private readonly exits = new Map<string, { promise: Promise<void>; resolve: () => void }>();
   /** Attach readers still draining a container's output: --rm waits for them before removing the log. */
   private readonly attachReaders = new Map<string, Set<Promise<void>>>();
-  /** 'started' (id, logOffset) for attach sessions waiting on a start. */
+  /** 'started' (id, logOffset) and 'removed' (id), for attach sessions waiting on a start. */
   private readonly lifecycle = new EventEmitter();
   private readonly exitWatcher: ExitWatcher;
   private readonly shimRoot: string;
@@ -148,8 +148,7 @@ export class ContainerService {
     const { HostConfig: rawHostConfig, NetworkingConfig: _networking, ...createConfig } = request;
     const imageRef = createConfig.Image ?? '';
     if (!imageRef) throw badParameter('No image was specified');
-    const image = this.options.images.resolve(imageRef);
-    if (!image) throw noSuchImage(normalizeForMessage(imageRef));
+    const image = this.options.images.get(imageRef);
     const hostConfig = applyHostConfigDefaults({ ...(rawHostConfig ?? {}) });
     if (!hostConfig.NetworkMode) hostConfig.NetworkMode = 'default';
     validateHostConfig(hostConfig, { hostCpus: cpus().length, hostCapabilities: this.options.hostCapabilities });
@@ -435,6 +434,7 @@ export class ContainerService {
       this.names.delete(record.name);
       this.exits.delete(record.id);
       this.publish(record, 'destroy');
+      this.lifecycle.emit('removed', record.id);
       this.notifyWaiters(record.id, ['not-running', 'next-exit', 'removed'], record.state.ExitCode);
     });
     // The last container of a force-deleted image frees the layers the image left behind.
@@ -524,29 +524,27 @@ export class ContainerService {
     return openStdinRelay(join(this.socketRoot, record.id, 'attach'));
   }
 
+  /** The log offset of the container's next start; undefined when it is removed first or the reader leaves. */
   private nextStart(id: string, signal: AbortSignal): Promise<number | undefined> {
     return new Promise((resolve) => {
-      const onStart = (startedId: string, offset: number) => {
-        if (startedId !== id) return;
-        cleanup();
+      const finish = (offset: number | undefined) => {
+        this.lifecycle.off('started', onStart);
+        this.lifecycle.off('removed', onRemoved);
+        signal.removeEventListener('abort', onAbort);
         resolve(offset);
       };
-      const onRemoved = () => { if (!this.records.has(id)) { cleanup(); resolve(undefined); } };
-      const cleanup = () => {
-        this.lifecycle.off('started', onStart);
-        signal.removeEventListener('abort', onAbort);
-        clearInterval(removedPoll);
-      };
-      const onAbort = () => { cleanup(); resolve(undefined); };
+      const onStart = (startedId: string, offset: number) => { if (startedId === id) finish(offset); };
+      const onRemoved = (removedId: string) => { if (removedId === id) finish(undefined); };
+      const onAbort = () => finish(undefined);
       this.lifecycle.on('started', onStart);
+      this.lifecycle.on('removed', onRemoved);
       signal.addEventListener('abort', onAbort, { once: true });
-      const removedPoll = setInterval(onRemoved, 1000);
     });
   }
 
   // ---- views ---------------------------------------------------------------------------------------
 
-  inspect(reference: string, withSize = false): ContainerInspect {
+  inspect(reference: string): ContainerInspect {
     const record = this.get(reference);
     const directory = this.store.directory(record.id);
     const paths = this.etcPaths(record);
@@ -566,10 +564,6 @@ export class ContainerService {
       Config: record.config,
       NetworkSettings: this.networkSettings(record),
     };
-    if (withSize) {
-      inspect.SizeRw = 0;
-      inspect.SizeRootFs = 0;
-    }
     return inspect;
   }
 
@@ -597,9 +591,11 @@ export class ContainerService {
     };
   }
 
-  /** Bytes in the container's writable layer (SizeRw). */
-  async sizeRw(record: ContainerRecord): Promise<number> {
-    return directorySize(join(this.store.directory(record.id), 'fs', 'upper'));
+  /** SizeRw: bytes in the container's writable layer; SizeRootFs: that plus its image's layers. */
+  async sizes(record: ContainerRecord): Promise<{ SizeRw: number; SizeRootFs: number }> {
+    const rw = await directorySize(join(this.store.directory(record.id), 'fs', 'upper'));
+    const image = this.options.images.resolve(record.image);
+    return { SizeRw: rw, SizeRootFs: rw + (image ? this.options.images.inspect(image).Size : 0) };
   }
 
   // ---- helpers ---------------------------------------------------------------------------------------
@@ -640,12 +636,6 @@ export function exitCodeForStartError(message: string): number {
   if (/executable file not found|no such file or directory|not found in \$PATH/i.test(message)) return 127;
   if (/permission denied|cannot execute/i.test(message)) return 126;
   return 128;
-}
-
-function normalizeForMessage(reference: string): string {
-  if (/^(sha256:)?[0-9a-f]{6,64}$/.test(reference) || reference.includes('@')) return reference;
-  const lastSlash = reference.lastIndexOf('/');
-  return reference.slice(lastSlash + 1).includes(':') ? reference : `${reference}:latest`;
 }
 
 /** Reads a file from the container's root without following a symlink that could lead out of it. */

@@ -83,3 +83,14 @@ test('run -i pipes stdin to the container, with berth and with the docker CLI, u
   const withoutI = await daemon.berth(['run', '--rm', 'busybox', 'sh', '-c', 'cat; echo end'], { input: 'dropped\n', timeoutMs: 20_000 });
   assert.equal(withoutI.stdout, 'end\n', 'without -i the container gets no stdin');
 });
+
+test('inspect -s and ps -s report the writable layer and the image it sits on', async () => {
+  await daemon.berthOk(['run', '--name', 'sized', 'busybox', 'sh', '-c', 'head -c 100000 /dev/zero > /big']);
+  const [rw, rootfs] = (await daemon.berthOk(['inspect', '-s', '-f', '{{.SizeRw}} {{.SizeRootFs}}', 'sized'])).trim().split(' ').map(Number);
+  const imageSize = Number((await daemon.berthOk(['image', 'inspect', '-f', '{{.Size}}', 'busybox'])).trim());
+  assert.ok(rw >= 100_000 && rw < 200_000, `SizeRw ${rw}`);
+  assert.equal(rootfs, rw + imageSize);
+  const listed = (await daemon.api('GET', '/containers/json?all=1&size=1')).json() as Array<{ Names: string[]; SizeRw: number }>;
+  assert.equal(listed.find((container) => container.Names[0] === '/sized')?.SizeRw, rw);
+  await daemon.berthOk(['rm', 'sized']);
+});

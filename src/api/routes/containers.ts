@@ -21,7 +21,11 @@ export function containerRoutes(containers: ContainerService, images: ImageServi
       sendJson(context, 201, await containers.create(request, context.query.get('name') ?? undefined));
     }],
     ['GET', /^\/containers\/json$/, async (context) => sendJson(context, 200, await listContainers(containers, images, context))],
-    ['GET', new RegExp(`^/containers/${ID}/json$`), (context) => sendJson(context, 200, containers.inspect(context.params[0], boolParam(context.query, 'size')))],
+    ['GET', new RegExp(`^/containers/${ID}/json$`), async (context) => {
+      const inspect = containers.inspect(context.params[0]);
+      if (boolParam(context.query, 'size')) Object.assign(inspect, await containers.sizes(containers.get(inspect.Id)));
+      sendJson(context, 200, inspect);
+    }],
     ['POST', new RegExp(`^/containers/${ID}/start$`), async (context) => {
       await containers.start(context.params[0]);
       sendNoContent(context);
@@ -82,12 +86,7 @@ async function listContainers(containers: ContainerService, images: ImageService
   const withSize = boolParam(context.query, 'size');
   return Promise.all(records.map(async (record) => {
     const summary = containers.summary(record);
-    if (withSize) {
-      summary.SizeRw = await containers.sizeRw(record);
-      const image = images.resolve(record.image);
-      summary.SizeRootFs = summary.SizeRw + (image ? images.inspect(image).Size : 0);
-    }
-    return summary;
+    return withSize ? { ...summary, ...(await containers.sizes(record)) } : summary;
   }));
 }
 

@@ -5,7 +5,7 @@ import { boolFlag } from '../command.js';
 import type { CommandSpec } from '../command.js';
 import type { JsonMessage } from '../../client/engine-client.js';
 import { readJsonLines } from '../../client/engine-client.js';
-import { displayProgressMessage, StatusError } from '../output.js';
+import { displayProgressStream, StatusError } from '../output.js';
 import { familiarName, parseReference, pullQuery, ReferenceError } from '../reference.js';
 
 /** Docker's client sends an (empty) auth header; registries without auth ignore it. */
@@ -28,15 +28,6 @@ function parseOrFail(text: string): ReturnType<typeof parseReference> {
   }
 }
 
-async function printMessages(messages: AsyncIterable<{ value: JsonMessage }>, quiet: boolean): Promise<void> {
-  for await (const { value } of messages) {
-    try {
-      displayProgressMessage(value, (text) => { if (!quiet) process.stdout.write(text); });
-    } catch (err) {
-      throw new StatusError(1, (err as Error).message);
-    }
-  }
-}
 
 export const pullCommand: CommandSpec = {
   name: 'pull',
@@ -53,7 +44,7 @@ export const pullCommand: CommandSpec = {
     const ref = parseOrFail(text);
     if (ref.tag === undefined && ref.digest === undefined && !quiet) process.stdout.write('Using default tag: latest\n');
     const messages = await invocation.ctx.client().imageCreate(pullQuery(text));
-    await printMessages(messages, quiet);
+    await displayProgressStream(messages, (text) => { if (!quiet) process.stdout.write(text); }, 1);
     let shown = fullyQualified(ref.name);
     if (ref.digest !== undefined) shown += `@${ref.digest}`;
     else shown += `:${ref.tag ?? 'latest'}`;
@@ -84,7 +75,7 @@ export const pushCommand: CommandSpec = {
     const tag = allTags ? '' : ref.tag ?? 'latest';
     const path = `/images/${name.split('/').map(encodeURIComponent).join('/').replace(/%3A/gi, ':')}/push`;
     const response = await invocation.ctx.client().request('POST', path, { query: { tag }, headers: { 'X-Registry-Auth': EMPTY_AUTH } });
-    await printMessages(readJsonLines<JsonMessage>(response), quiet);
+    await displayProgressStream(readJsonLines<JsonMessage>(response), (text) => { if (!quiet) process.stdout.write(text); }, 1);
     if (quiet) process.stdout.write(`${fullyQualified(name)}${tag ? `:${tag}` : ''}\n`);
     return 0;
   },

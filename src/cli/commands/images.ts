@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import type { ImageHistoryItem, ImageSummary } from '../../api/types.js';
 import { boolFlag, forEachTarget, listFlag, stringFlag } from '../command.js';
 import type { CommandSpec } from '../command.js';
-import { chooseFormat, displayProgressMessage, displaySize, formatGoTime, formatRfc3339, renderFormatted, sortedJson, StatusError, truncateId, ellipsis } from '../output.js';
+import { chooseFormat, displayProgressStream, displaySize, formatGoTime, formatRfc3339, renderFormatted, sortedJson, StatusError, truncateId, ellipsis } from '../output.js';
 import { familiarName, parseReference, ReferenceError, tagTarget } from '../reference.js';
 import { humanDuration } from '../../util/units.js';
 import { FORMAT_HELP, filtersQuery } from './ps.js';
@@ -306,13 +306,7 @@ export const importCommand: CommandSpec = {
       },
       body,
     );
-    for await (const { value } of messages) {
-      try {
-        displayProgressMessage(value, (text) => process.stdout.write(text));
-      } catch (err) {
-        throw new StatusError(1, (err as Error).message);
-      }
-    }
+    await displayProgressStream(messages, (text) => process.stdout.write(text), 1);
     return 0;
   },
 };

@@ -8,7 +8,7 @@ import type { EngineClient } from '../../client/engine-client.js';
 import type { WaitResponse } from '../../api/types.js';
 import { BINARY, boolFlag, stringFlag } from '../command.js';
 import type { CommandSpec, Invocation } from '../command.js';
-import { displayProgressMessage, StatusError } from '../output.js';
+import { displayProgressStream, StatusError } from '../output.js';
 import { familiarWithDefaultTag, parseReference, pullQuery } from '../reference.js';
 import { forwardSignals, monitorTtySize, parseDetachKeys, pumpAttachedStreams } from './attach-io.js';
 import { buildCreateRequest, CONTAINER_FLAGS, CreateOptionsError, RUN_ONLY_FLAGS } from './run-options.js';
@@ -57,11 +57,7 @@ function plan(invocation: Invocation): CreatePlan {
 
 async function pullImage(client: EngineClient, image: string, quiet: boolean): Promise<void> {
   const messages = await client.imageCreate(pullQuery(image));
-  for await (const { value } of messages) {
-    displayProgressMessage(value, (text) => {
-      if (!quiet) process.stderr.write(text);
-    });
-  }
+  await displayProgressStream(messages, (text) => { if (!quiet) process.stderr.write(text); });
 }
 
 /** createContainer: create, and on "No such image" pull it and try once more. */
