@@ -67,8 +67,11 @@ export class ContainerService {
   private readonly exits = new Map<string, { promise: Promise<void>; resolve: () => void }>();
   /** Attach readers still draining a container's output: --rm waits for them before removing the log. */
   private readonly attachReaders = new Map<string, Set<Promise<void>>>();
-  /** 'started' (id, logOffset) and 'removed' (id), for attach sessions waiting on a start. */
-  private readonly lifecycle = new EventEmitter();
+  /**
+   * What other parts of the daemon (attach, exec, health checks, restart policies) follow:
+   * 'started' (id, logOffset), 'exited' (id, exitCode) once the exit is recorded, 'removed' (id).
+   */
+  readonly lifecycle = new EventEmitter();
   private readonly exitWatcher: ExitWatcher;
   private readonly shimRoot: string;
   private readonly socketRoot: string;
@@ -328,6 +331,7 @@ export class ContainerService {
       this.publish(record, 'die', { exitCode: String(exitCode) });
       this.exits.get(id)?.resolve();
       this.notifyWaiters(id, ['not-running', 'next-exit'], exitCode);
+      this.lifecycle.emit('exited', id, exitCode);
     });
     if (record.hostConfig.AutoRemove) {
       await settlesWithin(Promise.all(this.attachReaders.get(id) ?? []), 5000);
@@ -605,7 +609,57 @@ export class ContainerService {
     return { hostname: join(directory, 'hostname'), hosts: join(directory, 'hosts'), resolvConf: join(directory, 'resolv.conf') };
   }
 
-  private runtimeOf(record: ContainerRecord): OciRuntime {
+  /** The container's writable-layer, bundle and socket paths. */
+  paths(record: ContainerRecord) {
+    const directory = this.store.directory(record.id);
+    return {
+      directory,
+      rootfs: join(directory, 'fs', 'merged'),
+      upper: join(directory, 'fs', 'upper'),
+      bundle: join(directory, 'bundle'),
+      attachSocket: join(this.socketRoot, record.id, 'attach'),
+      socketRoot: this.socketRoot,
+      shimDir: join(this.shimRoot, record.id),
+    };
+  }
+
+  /** Runs `work` under the container's lock (start, exit handling and removal take it too). */
+  locked<T>(record: ContainerRecord, work: () => Promise<T>): Promise<T> {
+    return this.lock.run(record.id, work);
+  }
+
+  /**
+   * Runs `work` with the container's root filesystem mounted: the live one when it runs,
+   * otherwise mounted for the call and unmounted after it. Holds the container's lock.
+   */
+  withRootfs<T>(record: ContainerRecord, work: (rootfs: string) => Promise<T>): Promise<T> {
+    return this.lock.run(record.id, async () => {
+      const { rootfs, upper, directory } = this.paths(record);
+      if (record.state.Running) return work(rootfs);
+      await mountOverlay({
+        layersRoot: this.options.images.layersRoot,
+        lowerDirs: await this.options.images.lowerDirs(record.topChainId),
+        upper, work: join(directory, 'fs', 'work'), target: rootfs,
+      });
+      try {
+        return await work(rootfs);
+      } finally {
+        await unmount(rootfs).catch(() => undefined);
+      }
+    });
+  }
+
+  /** Writes the record atomically (after a caller changed its state or host config). */
+  saveRecord(record: ContainerRecord): Promise<void> {
+    return this.store.save(record);
+  }
+
+  /** Publishes a container event with Docker's attributes (labels, image, name) plus `extra`. */
+  publishEvent(record: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
+    this.publish(record, action, extra);
+  }
+
+  runtimeOf(record: ContainerRecord): OciRuntime {
     const runtime = this.options.runtimes.get(record.runtime) ?? this.options.runtimes.get(this.options.defaultRuntime);
     if (!runtime) throw serverError(`Unknown runtime specified ${record.runtime}`);
     return runtime;

@@ -9,19 +9,25 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before } from 'node:test';
 
-/** The repository root, whether this runs from test/ (esbuild) or dist/tsc/test/ (tsc). */
-export const REPO_ROOT = (() => {
-  let dir = dirname(fileURLToPath(import.meta.url));
+/** The repository root, whether this runs from test/ (esbuild), dist/tsc/test/ (tsc) or a dev bundle run from the repository. */
+export const REPO_ROOT = findRepoRoot(dirname(fileURLToPath(import.meta.url))) ?? findRepoRoot(process.cwd()) ?? (() => {
+  throw new Error('repository root not found');
+})();
+
+function findRepoRoot(start: string): string | undefined {
+  let dir = start;
   while (!existsSync(join(dir, 'package.json'))) {
     const parent = dirname(dir);
-    if (parent === dir) throw new Error('repository root not found');
+    if (parent === dir) return undefined;
     dir = parent;
   }
   return dir;
-})();
+}
 
-export const BERTH = join(REPO_ROOT, 'dist', 'berth.js');
-export const BERTHD = join(REPO_ROOT, 'dist', 'berthd.js');
+/** BERTH_DIST points the tests at another build (scripts/dev-bundle.sh) than the repository's dist/. */
+const DIST = process.env.BERTH_DIST ?? join(REPO_ROOT, 'dist');
+export const BERTH = join(DIST, 'berth.js');
+export const BERTHD = join(DIST, 'berthd.js');
 
 /** Makes a busybox root filesystem tarball from the host's busybox-static at `path`. */
 export function makeBusyboxRootfs(path: string): string {

@@ -10,7 +10,8 @@ import { BINARY, boolFlag, stringFlag } from '../command.js';
 import type { CommandSpec, Invocation } from '../command.js';
 import { displayProgressStream, StatusError } from '../output.js';
 import { familiarWithDefaultTag, parseReference, pullQuery } from '../reference.js';
-import { forwardSignals, monitorTtySize, parseDetachKeys, pumpAttachedStreams } from './attach-io.js';
+import { forwardSignals, monitorTtySize, pumpAttachedStreams } from './attach-io.js';
+import { parseDetachKeys } from '../../util/detach-keys.js';
 import { buildCreateRequest, CONTAINER_FLAGS, CreateOptionsError, RUN_ONLY_FLAGS } from './run-options.js';
 import type { CreatePlan } from './run-options.js';
 
