@@ -9,6 +9,8 @@ mkdirSync('dist', { recursive: true });
 rmSync('dist/chunks', { recursive: true, force: true });
 const common = {
   bundle: true, platform: 'node', target: 'node20', format: 'esm', sourcemap: 'linked', logLevel: 'warning',
+  // ws's optional native speed-ups; it works without them.
+  external: ['bufferutil', 'utf-8-validate'],
   banner: { js: "#!/usr/bin/env node\nimport { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
 };
 // The CLI is split: each command's code is a chunk loaded by its dynamic import() only when

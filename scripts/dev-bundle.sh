@@ -10,14 +10,15 @@ cd "$(dirname -- "${BASH_SOURCE[0]}")/.."
 out=${1:?usage: scripts/dev-bundle.sh OUTDIR [TEST.ts ...]}
 shift
 mkdir -p "$out"
+opts=(--bundle --platform=node --format=esm --target=node20 --log-level=warning --external:bufferutil --external:utf-8-validate)
 banner="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
-npx esbuild src/cli/main.ts --bundle --platform=node --format=esm --target=node20 --log-level=warning \
+npx esbuild src/cli/main.ts "${opts[@]}" \
   "--banner:js=$banner" --outfile="$out/berth.js"
-npx esbuild src/daemon/main.ts --bundle --platform=node --format=esm --target=node20 --log-level=warning \
+npx esbuild src/daemon/main.ts "${opts[@]}" \
   "--banner:js=$banner" --outfile="$out/berthd.js"
 cp src/containers/seccomp-default.json "$out/"
 for test in "$@"; do
   name=$(basename "$test" .ts)
-  npx esbuild "$test" --bundle --platform=node --format=esm --target=node20 --log-level=warning \
+  npx esbuild "$test" "${opts[@]}" \
     "--banner:js=$banner" --outfile="$out/$name.mjs"
 done

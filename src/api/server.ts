@@ -24,6 +24,8 @@ export interface RequestContext {
   hijack(contentType?: string): Duplex;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
+  /** The raw socket of a request that asked to upgrade (websocket routes take it over themselves). */
+  upgradedSocket: Duplex | undefined;
 }
 
 export type Handler = (context: RequestContext) => Promise<void> | void;
@@ -171,7 +173,7 @@ export class ApiServer {
     let hijacked: Duplex | undefined;
     const context: RequestContext = {
       method: request.method ?? 'GET', path, params: [], query: url.searchParams, version, request, response,
-      signal: controller.signal,
+      signal: controller.signal, upgradedSocket: upgraded,
       hijack: (contentType = 'application/vnd.docker.raw-stream') => {
         if (hijacked) return hijacked;
         if (upgraded) {

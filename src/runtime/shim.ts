@@ -26,6 +26,8 @@ export interface ShimCreateOptions {
   socketDir: string;
   terminal: boolean;
   stdin: boolean;
+  /** Keep the container's stdin open when an attached client disconnects (all but StdinOnce without a TTY). */
+  leaveStdinOpen: boolean;
 }
 
 export class ShimError extends Error {}
@@ -44,6 +46,7 @@ export function createWithShim(options: ShimCreateOptions): Promise<{ pid: numbe
     ...options.runtime.globalArgs.flatMap((arg) => ['--runtime-arg', arg]),
     ...(options.terminal ? ['-t'] : []),
     ...(options.stdin ? ['-i'] : []),
+    ...(options.stdin && options.leaveStdinOpen ? ['--leave-stdin-open'] : []),
   ];
   return new Promise((resolve, reject) => {
     const child = spawn(CONMON_BINARY, args, {

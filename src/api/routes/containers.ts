@@ -7,8 +7,10 @@ import type { ContainerRecord } from '../../containers/record.js';
 import type { ImageService } from '../../images/service.js';
 import { encodeFrame, STDERR, STDOUT } from '../stdcopy.js';
 import { badParameter } from '../errors.js';
+import { runAttachSession } from '../attach-session.js';
+import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../util/detach-keys.js';
 import {
-  assertFilterKeys, boolParam, filtersParam, intParam, readJson, sendJson, sendNoContent, startStream,
+  assertFilterKeys, boolParam, compareVersions, filtersParam, intParam, readJson, sendJson, sendNoContent, startStream,
   type RequestContext, type RouteTable,
 } from '../server.js';
 
@@ -60,6 +62,11 @@ export function containerRoutes(containers: ContainerService, images: ImageServi
     }],
     ['GET', new RegExp(`^/containers/${ID}/logs$`), (context) => streamLogs(containers, context)],
     ['POST', new RegExp(`^/containers/${ID}/attach$`), (context) => attach(containers, context)],
+    ['GET', new RegExp(`^/containers/${ID}/attach/ws$`), (context) => attachWebsocket(containers, context)],
+    ['POST', new RegExp(`^/containers/${ID}/resize$`), async (context) => {
+      await containers.resize(context.params[0], intParam(context.query, 'h') ?? 0, intParam(context.query, 'w') ?? 0);
+      sendNoContent(context, 200);
+    }],
   ];
 }
 
@@ -139,28 +146,61 @@ function secondsToNs(value: string | null): bigint | undefined {
   return BigInt(seconds) * 1_000_000_000n + BigInt(fraction.padEnd(9, '0').slice(0, 9) || '0');
 }
 
+/** POST /containers/{id}/attach: the hijacked connection carries the session. */
 async function attach(containers: ContainerService, context: RequestContext): Promise<void> {
   const record = containers.get(context.params[0]);
-  const { query } = context;
+  const detachKeys = detachKeysParam(context.query);
   const tty = !!record.config.Tty;
-  const connection: Duplex = context.hijack(tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
-  if (boolParam(query, 'stdin') && record.config.OpenStdin) {
+  const connection = context.hijack(tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
+  await attachSession(containers, record, context, connection, detachKeys, {
+    stdin: boolParam(context.query, 'stdin'), stdout: boolParam(context.query, 'stdout'), stderr: boolParam(context.query, 'stderr'),
+    multiplex: true,
+  });
+}
+
+/** GET /containers/{id}/attach/ws: the same session over a websocket, never multiplexed. */
+async function attachWebsocket(containers: ContainerService, context: RequestContext): Promise<void> {
+  const record = containers.get(context.params[0]);
+  const detachKeys = detachKeysParam(context.query);
+  const socket = context.upgradedSocket;
+  if (!socket || context.request.headers.upgrade?.toLowerCase() !== 'websocket') throw badParameter('websocket: the client is not using the websocket protocol');
+  const { WebSocketServer, createWebSocketStream } = await import('ws');
+  const server = new WebSocketServer({ noServer: true });
+  const websocket = await new Promise<import('ws').WebSocket>((resolve) => server.handleUpgrade(context.request, socket, Buffer.alloc(0), resolve));
+  const connection = createWebSocketStream(websocket);
+  connection.on('error', () => undefined);
+  // Before API 1.42 the websocket carried every stream whatever the query said.
+  const old = compareVersions(context.version, '1.42') < 0;
+  await attachSession(containers, record, context, connection, detachKeys, {
+    stdin: old || boolParam(context.query, 'stdin'), stdout: old || boolParam(context.query, 'stdout'), stderr: old || boolParam(context.query, 'stderr'),
+    multiplex: false,
+  });
+}
+
+async function attachSession(
+  containers: ContainerService, record: ContainerRecord, context: RequestContext, connection: Duplex, detachKeys: number[],
+  streams: { stdin: boolean; stdout: boolean; stderr: boolean; multiplex: boolean },
+): Promise<void> {
+  const { query } = context;
+  const wantsStdin = streams.stdin && !!record.config.OpenStdin;
+  const outputOptions = { stdout: streams.stdout, stderr: streams.stderr, logs: boolParam(query, 'logs'), stream: boolParam(query, 'stream') };
+  containers.publishEvent(record, 'attach');
+  const ending = await runAttachSession({
+    connection, tty: !!record.config.Tty, multiplex: streams.multiplex, detachKeys,
+    closeStdinOnEof: !!record.config.StdinOnce,
+    output: (signal) => containers.attachOutput(record.id, outputOptions, signal),
     // Not read until the container runs: what the client sends meanwhile waits in the socket.
-    void containers.openStdin(record.id, context.signal).then((stdin) => {
-      if (stdin) connection.pipe(stdin);
-      else connection.resume();
-    });
-  } else {
-    connection.resume();
-  }
-  const write = entryWriter(connection, tty, false);
+    stdin: wantsStdin ? containers.openStdin(record.id, context.signal) : undefined,
+    signal: context.signal,
+  });
+  if (ending === 'detached') containers.publishEvent(record, 'detach');
+}
+
+function detachKeysParam(query: URLSearchParams): number[] {
+  const text = query.get('detachKeys') || DEFAULT_DETACH_KEYS;
   try {
-    for await (const entry of containers.attachOutput(record.id, {
-      stdout: boolParam(query, 'stdout'), stderr: boolParam(query, 'stderr'), logs: boolParam(query, 'logs'), stream: boolParam(query, 'stream'),
-    }, context.signal)) {
-      if (!write(entry)) await new Promise((resolve) => connection.once('drain', resolve));
-    }
-  } finally {
-    connection.end();
+    return parseDetachKeys(text);
+  } catch {
+    throw badParameter(`Invalid detach keys (${text}) provided`);
   }
 }

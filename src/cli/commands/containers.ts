@@ -45,6 +45,52 @@ async function startAttached(invocation: Invocation): Promise<number> {
   }
 }
 
+async function runAttach(invocation: Invocation): Promise<number> {
+  const { flags, args } = invocation;
+  const client = invocation.ctx.client();
+  const container = await client.containerInspect(args[0]!);
+  if (!container.State.Running) throw new StatusError(1, 'You cannot attach to a stopped container, start it first');
+  if (container.State.Paused) throw new StatusError(1, 'You cannot attach to a paused container, unpause it first');
+  if (container.State.Restarting) throw new StatusError(1, 'You cannot attach to a restarting container, wait until it is running');
+  const tty = Boolean(container.Config.Tty);
+  const stdin = !boolFlag(flags, 'no-stdin') && Boolean(container.Config.OpenStdin);
+  if (tty && stdin && !process.stdin.isTTY) throw new StatusError(1, 'the input device is not a TTY');
+  const detachKeys = stringFlag(flags, 'detach-keys') || undefined;
+  const wait = client.containerWait(container.Id, 'next-exit');
+  const status = wait.result.then((result) => (result.Error?.Message ? 125 : result.StatusCode), () => 125);
+  const socket = await client.containerAttach(container.Id, { stream: true, stdin, stdout: true, stderr: true, detachKeys });
+  const stopForwarding = flags['sig-proxy'] !== false && !tty ? forwardSignals(client, container.Id) : () => undefined;
+  const streams = pumpAttachedStreams(socket, { tty, stdin, stdout: true, stderr: true, ...(detachKeys ? { detachKeys } : {}) });
+  const stopResize = tty ? monitorTtySize(client, container.Id) : () => undefined;
+  try {
+    const outcome = await Promise.race([streams.outputDone.then(() => 'output' as const), streams.detached.then(() => 'detached' as const)]);
+    // The docker CLI reports a detach from `attach` as the error of its stream.
+    if (outcome === 'detached') throw new StatusError(1, 'read escape sequence');
+    // The stream ended: the container stopped (docker attach exits with its code), or another client detached it.
+    const inspected = await client.containerInspect(container.Id).catch(() => undefined);
+    if (inspected?.State.Running) return 0;
+    return await status;
+  } finally {
+    streams.restore();
+    stopResize();
+    stopForwarding();
+  }
+}
+
+export const attachCommand: CommandSpec = {
+  name: 'attach',
+  usage: '[OPTIONS] CONTAINER',
+  description: 'Attach local standard input, output, and error streams to a running container',
+  aliases: ['container attach', 'attach'],
+  flags: [
+    { name: 'detach-keys', type: 'string', description: 'Override the key sequence for detaching a container' },
+    { name: 'no-stdin', type: 'bool', description: 'Do not attach STDIN' },
+    { name: 'sig-proxy', type: 'bool', default: true, description: 'Proxy all received signals to the process' },
+  ],
+  args: { min: 1, max: 1 },
+  run: runAttach,
+};
+
 export const startCommand: CommandSpec = {
   name: 'start',
   usage: '[OPTIONS] CONTAINER [CONTAINER...]',

@@ -1,0 +1,106 @@
+// One client attached to a container (or exec) session: copies the container's output to the
+// client's connection (stdcopy frames, or raw with a TTY) and the client's input to the
+// container's stdin, with Docker's rules for the ends:
+//   - with a TTY, the detach keys (ctrl-p ctrl-q unless told otherwise) end the session and
+//     leave the process running; the client's EOF ends the session too;
+//   - without a TTY, the client's EOF closes the container's stdin when `closeStdinOnEof`
+//     (StdinOnce) and the output goes on until the process ends.
+import type { Duplex, Writable } from 'node:stream';
+import type { LogEntry } from '../containers/logs.js';
+import { EscapeProxy } from '../util/detach-keys.js';
+import { encodeFrame, STDERR, STDOUT } from './stdcopy.js';
+
+export interface AttachSessionOptions {
+  connection: Duplex;
+  tty: boolean;
+  /** Frames (stdcopy) or raw bytes: the websocket variant never multiplexes. */
+  multiplex: boolean;
+  timestamps?: boolean;
+  /** Output entries; must stop when `signal` aborts. */
+  output: (signal: AbortSignal) => AsyncIterable<LogEntry>;
+  /** The process's stdin, when the client sends input; resolves undefined when there is none. */
+  stdin?: Promise<Writable | undefined>;
+  detachKeys: number[];
+  closeStdinOnEof: boolean;
+  /** The client went away. */
+  signal: AbortSignal;
+}
+
+/** Runs the session to its end; says whether the client detached. */
+export async function runAttachSession(options: AttachSessionOptions): Promise<'detached' | 'ended'> {
+  const { connection, tty } = options;
+  const outputControl = new AbortController();
+  const stopOutput = () => outputControl.abort();
+  options.signal.addEventListener('abort', stopOutput, { once: true });
+  let detached = false;
+
+  if (options.stdin) {
+    void options.stdin.then((stdin) => {
+      if (!stdin) {
+        connection.resume();
+        return;
+      }
+      const escape = tty ? new EscapeProxy(options.detachKeys) : undefined;
+      const finishInput = () => {
+        connection.off('data', onData);
+        stdin.end();
+      };
+      const onData = (chunk: Buffer) => {
+        if (!escape) {
+          if (!stdin.write(chunk)) {
+            connection.pause();
+            stdin.once('drain', () => connection.resume());
+          }
+          return;
+        }
+        const { forward, detach } = escape.feed(chunk);
+        if (forward.length > 0) stdin.write(forward);
+        if (detach) {
+          detached = true;
+          finishInput();
+          stopOutput();
+        }
+      };
+      connection.on('data', onData);
+      connection.once('end', () => {
+        finishInput();
+        // Docker ends a TTY session, or one whose stdin stays open, when the client's input ends.
+        if (tty || !options.closeStdinOnEof) stopOutput();
+      });
+      connection.once('close', finishInput);
+      stdin.on('error', () => undefined);
+    });
+  } else {
+    connection.resume();
+  }
+
+  const write = (entry: LogEntry): boolean => {
+    const text = options.timestamps ? `${entry.timestamp} ${entry.text}` : entry.text;
+    if (!options.multiplex || tty) return connection.write(text);
+    return connection.write(encodeFrame(entry.stream === 'stderr' ? STDERR : STDOUT, text));
+  };
+  try {
+    for await (const entry of options.output(outputControl.signal)) {
+      if (outputControl.signal.aborted) break;
+      if (!write(entry)) await drainOrAbort(connection, outputControl.signal);
+    }
+  } finally {
+    options.signal.removeEventListener('abort', stopOutput);
+    connection.end();
+  }
+  return detached ? 'detached' : 'ended';
+}
+
+function drainOrAbort(connection: Duplex, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      connection.off('drain', done);
+      connection.off('close', done);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    connection.once('drain', done);
+    connection.once('close', done);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
