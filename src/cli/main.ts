@@ -20,6 +20,7 @@ interface TopCommand {
 const run: Loader = () => import('./commands/run.js').then((m) => m.runCommand);
 const create: Loader = () => import('./commands/run.js').then((m) => m.createCommand);
 const ps: Loader = () => import('./commands/ps.js').then((m) => m.psCommand);
+const attach: Loader = () => import('./commands/containers.js').then((m) => m.attachCommand);
 const start: Loader = () => import('./commands/containers.js').then((m) => m.startCommand);
 const stop: Loader = () => import('./commands/containers.js').then((m) => m.stopCommand);
 const kill: Loader = () => import('./commands/containers.js').then((m) => m.killCommand);
@@ -54,6 +55,7 @@ const COMMANDS: Record<string, TopCommand> = {
     summary: 'Manage containers',
     category: 'management',
     sub: {
+      attach: { summary: 'Attach local standard input, output, and error streams to a running container', load: attach },
       create: { summary: 'Create a new container', load: create },
       inspect: { summary: 'Display detailed information on one or more containers', load: containerInspect },
       kill: { summary: 'Kill one or more running containers', load: kill },
@@ -95,6 +97,7 @@ const COMMANDS: Record<string, TopCommand> = {
       info: { summary: 'Display system-wide information', load: info },
     },
   },
+  attach: { summary: 'Attach local standard input, output, and error streams to a running container', category: 'other', load: attach },
   create: { summary: 'Create a new container', category: 'other', load: create },
   events: { summary: 'Get real time events from the server', category: 'other', load: events },
   history: { summary: 'Show the history of an image', category: 'other', load: history },

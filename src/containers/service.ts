@@ -26,6 +26,7 @@ import type { OciRuntime } from '../runtime/oci-runtime.js';
 import { createWithShim, ShimError } from '../runtime/shim.js';
 import { ExitWatcher } from '../runtime/exit-watcher.js';
 import { openStdinRelay } from '../runtime/stdin-relay.js';
+import { resizeTerminal } from '../runtime/console.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { KeyedLock } from '../util/keyed-lock.js';
 import { parseSignal } from '../util/signals.js';
@@ -266,6 +267,7 @@ export class ContainerService {
         id: record.id, name: record.name.slice(1), bundle: join(directory, 'bundle'), runtime, logPath,
         exitDir: this.exitWatcher.directory, shimDir, socketDir: this.socketRoot,
         terminal: !!record.config.Tty, stdin: !!record.config.OpenStdin,
+        leaveStdinOpen: !!record.config.Tty || !record.config.StdinOnce,
       });
       this.armExit(record.id);
       try {
@@ -526,6 +528,14 @@ export class ContainerService {
     if (!record.config.OpenStdin) return undefined;
     if (!record.state.Running && (await this.nextStart(record.id, signal)) === undefined) return undefined;
     return openStdinRelay(join(this.socketRoot, record.id, 'attach'));
+  }
+
+  /** Sets the size of the container's terminal (nothing to do without one, as containerd answers). */
+  async resize(reference: string, height: number, width: number): Promise<void> {
+    const record = this.get(reference);
+    if (!record.state.Running || record.state.Restarting) throw conflict(`container ${record.id} is not running`);
+    if (record.config.Tty) await resizeTerminal(this.paths(record).bundle, height, width);
+    this.publish(record, 'resize', { height: String(height), width: String(width) });
   }
 
   /** The log offset of the container's next start; undefined when it is removed first or the reader leaves. */
