@@ -4,10 +4,10 @@
 
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { isIP } from 'node:net';
-import type { ContainerCreateRequest, HostConfig, RestartPolicy } from '../../api/types.js';
+import type { ContainerCreateRequest, HealthConfig, HostConfig, RestartPolicy } from '../../api/types.js';
 import { FlagError } from '../flags.js';
 import type { FlagSpec, FlagValues } from '../flags.js';
-import { parseBytes, parseCpus } from '../../util/units.js';
+import { parseBytes, parseCpus, parseGoDuration } from '../../util/units.js';
 
 /** Flags shared by run and create (docker's addFlags plus createOptions). */
 export const CONTAINER_FLAGS: FlagSpec[] = [
@@ -43,6 +43,12 @@ export const CONTAINER_FLAGS: FlagSpec[] = [
   { name: 'name', type: 'string', description: 'Assign a name to the container' },
   { name: 'network', type: 'string', description: 'Connect a container to a network' },
   { name: 'net', type: 'string', description: 'Connect a container to a network', hidden: true },
+  { name: 'health-cmd', type: 'string', description: 'Command to run to check health' },
+  { name: 'health-interval', type: 'string', valueName: 'duration', default: '0s', description: 'Time between running the check (ms|s|m|h) (default 0s)' },
+  { name: 'health-retries', type: 'int', description: 'Consecutive failures needed to report unhealthy' },
+  { name: 'health-start-interval', type: 'string', valueName: 'duration', default: '0s', description: 'Time between running the check during the start period (ms|s|m|h) (default 0s)' },
+  { name: 'health-start-period', type: 'string', valueName: 'duration', default: '0s', description: 'Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)' },
+  { name: 'health-timeout', type: 'string', valueName: 'duration', default: '0s', description: 'Maximum time to allow one check to run (ms|s|m|h) (default 0s)' },
   { name: 'no-healthcheck', type: 'bool', description: 'Disable any container-specified HEALTHCHECK' },
   { name: 'oom-kill-disable', type: 'bool', description: 'Disable OOM Killer' },
   { name: 'pid', type: 'string', description: 'PID namespace to use' },
@@ -565,7 +571,8 @@ export function buildCreateRequest(flags: FlagValues, positional: string[], envi
   if (stopSignal) request.StopSignal = stopSignal;
   const stopTimeout = int(flags, 'stop-timeout');
   if (stopTimeout !== undefined && (changed.has('stop-timeout') || environment.changed === undefined)) request.StopTimeout = stopTimeout;
-  if (bool(flags, 'no-healthcheck')) request.Healthcheck = { Test: ['NONE'] };
+  const healthcheck = healthConfig(flags, changed);
+  if (healthcheck) request.Healthcheck = healthcheck;
 
   const pull = str(flags, 'pull') ?? 'missing';
   if (!['always', 'missing', 'never', ''].includes(pull)) {
@@ -580,5 +587,36 @@ export function buildCreateRequest(flags: FlagValues, positional: string[], envi
     quiet: bool(flags, 'quiet'),
     autoRemove,
     request,
+  };
+}
+
+/** The docker CLI's health options: --no-healthcheck, or the --health-* settings as a HealthConfig (durations in ns). */
+function healthConfig(flags: FlagValues, changed: ReadonlySet<string>): HealthConfig | undefined {
+  const durationNames = ['health-interval', 'health-timeout', 'health-start-period', 'health-start-interval'] as const;
+  const nanoseconds = (name: string): number => {
+    const text = str(flags, name) ?? '0s';
+    try {
+      return Math.round(parseGoDuration(text) * 1e6);
+    } catch (error) {
+      throw new CreateOptionsError(`invalid argument "${text}" for "--${name}" flag: ${(error as Error).message}`);
+    }
+  };
+  const haveSettings = changed.has('health-cmd') || changed.has('health-retries') || durationNames.some((name) => changed.has(name));
+  if (bool(flags, 'no-healthcheck')) {
+    if (haveSettings) throw new CreateOptionsError('--no-healthcheck conflicts with --health-* options');
+    return { Test: ['NONE'] };
+  }
+  if (!haveSettings) return undefined;
+  const [interval, timeout, startPeriod, startInterval] = durationNames.map(nanoseconds) as [number, number, number, number];
+  const retries = int(flags, 'health-retries') ?? 0;
+  if (interval < 0) throw new CreateOptionsError('--health-interval cannot be negative');
+  if (timeout < 0) throw new CreateOptionsError('--health-timeout cannot be negative');
+  if (retries < 0) throw new CreateOptionsError('--health-retries cannot be negative');
+  if (startPeriod < 0) throw new CreateOptionsError('--health-start-period cannot be negative');
+  if (startInterval < 0) throw new CreateOptionsError('--health-start-interval cannot be negative');
+  const command = str(flags, 'health-cmd');
+  return {
+    ...(command ? { Test: ['CMD-SHELL', command] } : {}),
+    Interval: interval, Timeout: timeout, StartPeriod: startPeriod, StartInterval: startInterval, Retries: retries,
   };
 }
