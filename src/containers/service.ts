@@ -36,6 +36,7 @@ import { logSize, readLog, type LogEntry, type LogReadOptions } from './logs.js'
 import { assertHasCommand, commandLine, mergeImageConfig } from './merge-config.js';
 import { randomName, VALID_NAME } from './names.js';
 import { ContainerRecordStore, initialState, type ContainerRecord } from './record.js';
+import { exitedAfterRestarting, killCancelsRestart, RestartManager, restartingState, startsAtDaemonStart, type RestartDecision } from './restart-policy.js';
 import type { DockerSeccompProfile } from './seccomp.js';
 import { applyHostConfigDefaults, buildOciSpec, validateHostConfig } from './spec.js';
 import { resolveUser } from './user.js';
@@ -74,6 +75,7 @@ export class ContainerService {
    */
   readonly lifecycle = new EventEmitter();
   private readonly exitWatcher: ExitWatcher;
+  private readonly restarts = new RestartManager();
   private readonly shimRoot: string;
   private readonly socketRoot: string;
 
@@ -99,18 +101,38 @@ export class ContainerService {
     await this.exitWatcher.start();
     for (const record of this.records.values()) {
       if (!record.state.Running) continue;
+      if (record.state.Restarting) {
+        // The daemon stopped during the back-off: the restart it owed is done now.
+        this.restarts.schedule(record.id, 0, () => this.restartAfterDelay(record));
+        continue;
+      }
       this.armExit(record.id);
       if (await this.exitWatcher.readExitCode(record.id) !== undefined) continue;
       const runtime = this.runtimeOf(record);
       const state = await runtime.state(record.id);
-      if (state && (state.status === 'running' || state.status === 'paused' || state.status === 'created')) continue;
+      if (state && (state.status === 'running' || state.status === 'paused' || state.status === 'created')) {
+        // The freezer is the truth about pause (a crash may fall between it and the record).
+        const paused = state.status === 'paused';
+        if (record.state.Paused !== paused) {
+          record.state = { ...record.state, Paused: paused, Status: paused ? 'paused' : 'running' };
+          await this.store.save(record);
+        }
+        continue;
+      }
       // Neither running nor an exit file: the shim died with the container (or the host rebooted).
       await this.handleExit(record.id, 255);
     }
+    // As dockerd at boot: stopped containers whose restart policy wants them running are started.
+    await Promise.all(this.all().filter(startsAtDaemonStart).map((record) => this.lock.run(record.id, async () => {
+      if (record.state.Running || !this.records.has(record.id)) return;
+      record.restartCount = 0;
+      await this.startLocked(record);
+    }).catch(() => undefined)));
   }
 
   shutdown(): void {
     this.exitWatcher.stop();
+    this.restarts.shutdown();
   }
 
   // ---- lookup ------------------------------------------------------------------------------
@@ -217,6 +239,9 @@ export class ContainerService {
         if (record.state.Paused) throw conflict('cannot start a paused container, try unpause instead');
         if (record.state.Running) throw notModified();
         startFailed = true;
+        // A start by the user begins the restart policy afresh (dockerd's ResetRestartManager).
+        this.restarts.reset(record.id);
+        record.restartCount = 0;
         await this.startLocked(record);
         startFailed = false;
       });
@@ -286,8 +311,10 @@ export class ContainerService {
       this.lifecycle.emit('started', record.id, logOffset);
     } catch (error) {
       // A failed create can leave the runtime's record or cgroup behind (crun does).
-      if (!record.state.Running) await runtime.delete(record.id, true).catch(() => undefined);
-      if (mounted && !record.state.Running) await unmount(merged).catch(() => undefined);
+      // A container waiting out its restart back-off counts as running without a process.
+      const started = record.state.Running && !record.state.Restarting;
+      if (!started) await runtime.delete(record.id, true).catch(() => undefined);
+      if (mounted && !started) await unmount(merged).catch(() => undefined);
       await rm(shimDir, { recursive: true, force: true });
       if (error instanceof ApiError) throw error;
       const message = startErrorMessage(error);
@@ -316,17 +343,24 @@ export class ContainerService {
       await this.exitWatcher.clear(id);
       return;
     }
+    let decision: RestartDecision = { restart: false, delayMs: 0 };
     await this.lock.run(id, async () => {
-      if (!record.state.Running) return;
+      if (!record.state.Running || record.state.Restarting) return;
       const runtime = this.runtimeOf(record);
       const shimDir = join(this.shimRoot, id);
       const oomKilled = await exists(join(shimDir, 'oom'));
       await runtime.delete(id, true).catch(() => undefined);
       await unmount(join(this.store.directory(id), 'fs', 'merged')).catch(() => undefined);
-      record.state = {
-        ...record.state, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0,
-        ExitCode: exitCode, OOMKilled: oomKilled, FinishedAt: exitedAt.toISOString(),
-      };
+      decision = this.restarts.onExit(record, exitCode, exitedAt);
+      if (decision.restart) {
+        record.restartCount++;
+        record.state = restartingState(record.state, { exitCode, oomKilled, exitedAt });
+      } else {
+        record.state = {
+          ...record.state, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0,
+          ExitCode: exitCode, OOMKilled: oomKilled, FinishedAt: exitedAt.toISOString(),
+        };
+      }
       await this.store.save(record);
       await this.exitWatcher.clear(id);
       await rm(shimDir, { recursive: true, force: true });
@@ -335,10 +369,44 @@ export class ContainerService {
       this.notifyWaiters(id, ['not-running', 'next-exit'], exitCode);
       this.lifecycle.emit('exited', id, exitCode);
     });
-    if (record.hostConfig.AutoRemove) {
+    if (decision.restart) {
+      this.restarts.schedule(id, decision.delayMs, () => this.restartAfterDelay(record));
+    } else if (record.hostConfig.AutoRemove) {
       await settlesWithin(Promise.all(this.attachReaders.get(id) ?? []), 5000);
       await this.remove(id, { force: true, volumes: true }).catch(() => undefined);
     }
+  }
+
+  /** The end of a restart back-off: the container runs again (events die, then start), or is left exited. */
+  private async restartAfterDelay(record: ContainerRecord): Promise<void> {
+    await this.lock.run(record.id, async () => {
+      if (!record.state.Restarting || !this.records.has(record.id)) return;
+      const exitCode = record.state.ExitCode;
+      try {
+        if (this.restarts.isCanceled(record.id)) throw new Error('restart canceled');
+        await this.startLocked(record);
+      } catch {
+        // As dockerd: the failed start's message stays in State.Error, the exit code is the last run's.
+        record.state = { ...exitedAfterRestarting(record.state), ExitCode: exitCode };
+        await this.store.save(record).catch(() => undefined);
+        this.exits.get(record.id)?.resolve();
+        this.notifyWaiters(record.id, ['not-running', 'next-exit'], exitCode);
+      }
+    }).catch(() => undefined);
+  }
+
+  /**
+   * stop/kill/rm of a container waiting out its restart back-off (after restarts.cancel): it is
+   * left exited. False when it is not restarting (it runs again, or never was restarting).
+   */
+  private async abandonRestart(record: ContainerRecord): Promise<boolean> {
+    return this.lock.run(record.id, async () => {
+      if (!record.state.Restarting) return false;
+      record.state = exitedAfterRestarting(record.state);
+      await this.store.save(record);
+      this.notifyWaiters(record.id, ['not-running', 'next-exit'], record.state.ExitCode);
+      return true;
+    });
   }
 
   // ---- stop / kill / restart ------------------------------------------------------------------
@@ -348,11 +416,17 @@ export class ContainerService {
     const signal = parseSignal(signalText, 'SIGKILL');
     if (signal === undefined) throw badParameter(`Invalid signal: ${signalText}`);
     if (!record.state.Running) throw conflict(`Cannot kill container: ${reference}: Container ${record.id} is not running`);
-    if (signal === 9 || signal === 15 || signal === 2) record.stoppedByUser = true;
+    // As dockerd: any kill counts as stopped by the user; SIGKILL and the stop signal cancel the restart policy.
+    record.stoppedByUser = true;
+    const cancels = killCancelsRestart(signal, record.config.StopSignal ? parseSignal(record.config.StopSignal) : undefined);
+    if (cancels) this.restarts.cancel(record.id);
+    await this.store.save(record);
+    // Waiting out a restart back-off there is no process to signal.
+    if (record.state.Restarting && (!cancels || await this.abandonRestart(record))) return;
     const exited = this.exited(record.id);
     await this.signal(record, signal);
     // Like Docker, SIGKILL waits for the exit, so that `docker kill x && docker rm x` works.
-    if (signal === 9) await settlesWithin(exited, 10_000);
+    if (signal === 9 && await settlesWithin(exited, 10_000)) await this.abandonRestart(record);
   }
 
   private async signal(record: ContainerRecord, signal: number): Promise<void> {
@@ -363,6 +437,18 @@ export class ContainerService {
       // The process may have exited between our check and the signal: that is a success.
       if (record.state.Running && !(await this.hasExitFile(record.id))) throw serverError(startErrorMessage(error));
     }
+    // A frozen process gets its signal once thawed: like Docker, resume a paused container
+    // after SIGKILL or its stop signal (any signal when it has none of its own).
+    const stopSignal = record.config.StopSignal ? parseSignal(record.config.StopSignal) : undefined;
+    if (record.state.Paused && (signal === 9 || stopSignal === undefined || stopSignal === signal)) {
+      await this.lock.run(record.id, async () => {
+        if (!record.state.Paused || !record.state.Running) return;
+        await this.runtimeOf(record).resume(record.id).catch(() => undefined);
+        record.state = { ...record.state, Paused: false, Status: 'running' };
+        await this.store.save(record);
+        this.publish(record, 'unpause');
+      });
+    }
   }
 
   async stop(reference: string, options: { signal?: string; timeoutSeconds?: number }): Promise<void> {
@@ -372,6 +458,12 @@ export class ContainerService {
     if (stopSignal === undefined) throw badParameter(`Invalid signal: ${options.signal}`);
     const timeout = options.timeoutSeconds ?? record.config.StopTimeout ?? 10;
     record.stoppedByUser = true;
+    this.restarts.cancel(record.id);
+    await this.store.save(record);
+    if (await this.abandonRestart(record)) {
+      this.publish(record, 'stop');
+      return;
+    }
     const exited = this.exited(record.id);
     await this.signal(record, stopSignal);
     if (timeout < 0) {
@@ -380,6 +472,8 @@ export class ContainerService {
       await this.signal(record, 9);
       await exited;
     }
+    // An exit already on its way when the policy was cancelled may have been taken for a restart.
+    await this.abandonRestart(record);
     this.publish(record, 'stop');
   }
 
@@ -389,7 +483,10 @@ export class ContainerService {
       if (!(error instanceof ApiError && error.status === 304)) throw error;
     });
     await this.lock.run(record.id, async () => {
-      if (!record.state.Running) await this.startLocked(record);
+      if (record.state.Running) return;
+      this.restarts.reset(record.id);
+      record.restartCount = 0;
+      await this.startLocked(record);
     });
     this.publish(record, 'restart');
   }
@@ -424,12 +521,16 @@ export class ContainerService {
     const record = this.get(reference);
     if (record.state.Running) {
       if (!options.force) {
-        throw conflict(`You cannot remove a running container ${record.id}. Stop the container before attempting removal or force remove`);
+        throw conflict(`You cannot remove a ${record.state.Restarting ? 'restarting' : 'running'} container ${record.id}. Stop the container before attempting removal or force remove`);
       }
-      const exited = this.exited(record.id);
       record.stoppedByUser = true;
-      await this.signal(record, 9);
-      await exited;
+      this.restarts.cancel(record.id);
+      if (!(await this.abandonRestart(record))) {
+        const exited = this.exited(record.id);
+        await this.signal(record, 9);
+        await exited;
+        await this.abandonRestart(record);
+      }
     }
     await this.lock.run(record.id, async () => {
       if (!this.records.has(record.id)) return;
@@ -439,6 +540,7 @@ export class ContainerService {
       this.records.delete(record.id);
       this.names.delete(record.name);
       this.exits.delete(record.id);
+      this.restarts.forget(record.id);
       this.publish(record, 'destroy');
       this.lifecycle.emit('removed', record.id);
       this.notifyWaiters(record.id, ['not-running', 'next-exit', 'removed'], record.state.ExitCode);

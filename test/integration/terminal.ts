@@ -42,7 +42,7 @@ export class Terminal {
   async waitFor(pattern: RegExp, timeoutMs = 10_000): Promise<string> {
     return eventually(() => {
       const text = this.screen();
-      return pattern.test(text) ? text : undefined;
+      return pattern.test(text) ? text : '';
     }, timeoutMs, `terminal to show ${pattern}; it shows:\n${this.screen()}`);
   }
 
