@@ -5,7 +5,7 @@
 # every step first checks whether it has anything to do.
 #
 #   scripts/setup.sh [--test] [--bench] [--no-build]
-#     --test    also what the tests need: tmux, docker-registry, a docker CLI
+#     --test    also what the tests need: tmux, docker-registry, openssl, docker (CLI and dockerd)
 #     --bench   also Debian's docker engine (dockerd), the peer the benchmarks run against
 #   The same extras can be asked for with BERTH_SETUP_EXTRAS="test bench".
 #
@@ -43,10 +43,12 @@ say() { echo "setup: $*" >&2; }
 # stdin relay to conmon's SEQPACKET attach socket (which Node cannot open).
 packages=(runc crun conmon iptables iproute2 busybox-static tini attr xz-utils bzip2 zstd python3)
 if $want_test; then
-  # tmux: interactive (-it) tests drive a real terminal; docker-registry: pull/push tests.
-  packages+=(tmux docker-registry)
-  # The compatibility tests use the real docker CLI; these machines may already have one.
-  command -v docker >/dev/null 2>&1 || packages+=(docker.io)
+  # tmux: interactive (-it) tests drive a real terminal; docker-registry: pull/push tests;
+  # openssl: the key and certificate of the registry-auth test's token server.
+  packages+=(tmux docker-registry openssl)
+  # The compatibility tests use the real docker CLI (these machines may already have one),
+  # and the image-archive tests exchange images with Debian's dockerd.
+  command -v dockerd >/dev/null 2>&1 && command -v docker >/dev/null 2>&1 || packages+=(docker.io)
 fi
 if $want_bench; then
   command -v dockerd >/dev/null 2>&1 && command -v docker >/dev/null 2>&1 || packages+=(docker.io)
