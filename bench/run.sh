@@ -11,6 +11,11 @@
 #   BENCH_NETWORK=none             --network for `run` on both sides: with none, both create
 #                                  a network namespace with loopback alone (the bench
 #                                  dockerd has no bridge); '' leaves each engine's default
+#   BENCH_DIST=DIR                 berth from DIR (e.g. scripts/dev-bundle.sh's) instead of dist/,
+#                                  which is then not rebuilt
+#   BENCH_HOOK=SCRIPT              run SCRIPT instead of bench/compare.mjs, with BERTH_CLI and
+#                                  DOCKER_CLI (each side's CLI command, '' when skipped) set
+#                                  (bench/stats.sh does so)
 set -euo pipefail
 
 cd "$(dirname -- "${BASH_SOURCE[0]}")/.."
@@ -29,7 +34,8 @@ for side in $sides; do
   esac
 done
 
-if $want_berth; then
+dist=${BENCH_DIST:-$repo/dist}
+if $want_berth && [ -z "${BENCH_DIST:-}" ]; then
   bash scripts/setup.sh --bench
 else
   bash scripts/setup.sh --bench --no-build
@@ -53,7 +59,7 @@ cleanup() {
   for proc_dir in /proc/[0-9]*; do
     pid=${proc_dir#/proc/}
     [ "$pid" != $$ ] || continue
-    cmdline=$(tr '\0' ' ' < "$proc_dir/cmdline" 2>/dev/null) || continue
+    cmdline=$(tr '\0' ' ' 2>/dev/null < "$proc_dir/cmdline") || continue
     if [[ $cmdline == *"$root/"* ]]; then
       echo "bench: stopping leftover process $pid: $cmdline" >&2
       kill -KILL "$pid" 2>/dev/null || true
@@ -110,13 +116,13 @@ fi
 berth_cli=''
 if $want_berth; then
   mkdir -p "$root/berth/data" "$root/berth/exec"
-  node "$repo/dist/berthd.js" \
+  node "$dist/berthd.js" \
     --data-root "$root/berth/data" --exec-root "$root/berth/exec" \
     --pidfile "$root/berth/berthd.pid" -H "unix://$root/berth/berth.sock" \
     --cgroup-parent "$cgroup_parent" \
     > "$root/berth/berthd.log" 2>&1 < /dev/null &
   daemon_pids+=($!)
-  berth_cli="node $repo/dist/berth.js -H unix://$root/berth/berth.sock"
+  berth_cli="node $dist/berth.js -H unix://$root/berth/berth.sock"
   wait_for_daemon berthd "$root/berth/berth.sock" "$root/berth/berthd.log"
   $berth_cli import -c 'CMD ["sh"]' "$rootfs" busybox:latest >/dev/null
   # Were it missing, `run` would try to pull busybox from Docker Hub.
@@ -125,5 +131,9 @@ fi
 
 echo "bench: $(nproc) cores; docker: $(dockerd --version 2>/dev/null | head -1 || echo none);" \
   "berth: $(node -p "require('./package.json').version")"
+if [ -n "${BENCH_HOOK:-}" ]; then
+  BERTH_CLI=$berth_cli DOCKER_CLI=$docker_cli BENCH_RUNS=$runs BENCH_WARMUP=$warmup bash "$BENCH_HOOK"
+  exit
+fi
 node bench/compare.mjs --berth "$berth_cli" --docker "$docker_cli" \
   --runs "$runs" --warmup "$warmup" --network "$network"

@@ -2,11 +2,20 @@
 // namespaces and cgroups are entered. Each daemon keeps the runtime's state under its own root
 // (<exec-root>/runtime/<name>), so two daemons never see each other's containers.
 import { existsSync, readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { OciSpec } from '../containers/oci-types.js';
 import { run, CommandError } from '../util/exec.js';
 
 export interface RuntimeState { status: 'creating' | 'created' | 'running' | 'paused' | 'stopped'; pid: number }
+
+/** The OCI LinuxResources fields `runtime update` changes; what is left out stays as it is. */
+export interface RuntimeResourceUpdate {
+  memory?: { limit?: number; reservation?: number; swap?: number };
+  cpu?: { shares?: number; quota?: number; period?: number; cpus?: string; mems?: string };
+  pids?: { limit: number };
+  blockIO?: { weight?: number };
+}
 
 export class OciRuntime {
   /** The program that is executed: the runtime itself, or a launcher that ends by exec'ing it. */
@@ -71,6 +80,23 @@ export class OciRuntime {
 
   resume(id: string): Promise<string> {
     return run(this.executable, [...this.globalArgs, 'resume', id]);
+  }
+
+  /** Changes a running container's cgroup limits: the resources JSON on stdin (runc) or in a file (crun). */
+  async update(id: string, resources: RuntimeResourceUpdate): Promise<void> {
+    const json = JSON.stringify(resources);
+    if (basename(this.binary).startsWith('runc')) {
+      await run(this.executable, [...this.globalArgs, 'update', '--resources', '-', id], { input: json });
+      return;
+    }
+    // crun opens a path, and /dev/stdin is not one when stdin is a socket (as Node's pipes are).
+    const file = join(dirname(this.stateRoot), `update-${id}-${process.pid}-${Date.now()}.json`);
+    await writeFile(file, json);
+    try {
+      await run(this.executable, [...this.globalArgs, 'update', '--resources', file, id]);
+    } finally {
+      await rm(file, { force: true });
+    }
   }
 }
 
