@@ -26,7 +26,7 @@ export interface LayerInfo {
   /** "sha256:<hex>": diffId for a base layer, else sha256(parentChainId + " " + diffId). */
   chainId: string;
   parent: string | null;
-  /** Bytes of the regular files in the layer. */
+  /** Bytes of the regular files (and symlink targets) in the layer, as Docker's directory size counts them. */
   size: number;
   /** Name of the link under <root>/l/ pointing at this layer's diff directory. */
   shortId: string;
@@ -313,6 +313,8 @@ async function extractTar(plain: AsyncIterable<Buffer>, dir: string): Promise<Ta
 
 function recordEntry(scan: TarScan, header: tarStream.Header): void {
   if (header.type === 'file' || header.type === 'contiguous-file') scan.size += header.size ?? 0;
+  // Docker's layer size counts what lstat reports for every non-directory: a symlink is its target's length.
+  else if (header.type === 'symlink') scan.size += Buffer.byteLength(header.linkname ?? '');
   const path = posix.normalize(header.name.replace(/^\/+/, '')).replace(/\/+$/, '');
   if (path === '' || path === '.' || path === '..' || path.startsWith('../')) return;
   const base = posix.basename(path);
