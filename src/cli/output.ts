@@ -4,6 +4,7 @@
 
 import type { JsonMessage } from '../client/engine-client.js';
 import { FlagError } from './flags.js';
+import { ProgressRenderer, renderJsonMessages, UNKNOWN_WIDTH } from './progress.js';
 import { formatTable } from './table.js';
 import { formatGoG } from '../util/units.js';
 import { compileTemplate, HEADER_FUNCTIONS, isTableFormat, prepareFormat } from './template.js';
@@ -143,32 +144,25 @@ export function splitTimeNano(timeNano: string): { seconds: number; nanos: numbe
 }
 
 /**
- * jsonmessage.Display for a non-terminal: progress bars are skipped, other messages print as
- * "id: status". An error message ends the display with that error.
+ * Shows a pull/push/import/load progress stream as the docker CLI does (src/cli/progress.ts):
+ * rewritten in place when `output` is a terminal, plain lines otherwise (also when no output is
+ * given). An error in the stream becomes exit status `errorStatus`, or a plain Error.
  */
-/** Shows a pull/push/import progress stream; an error in it becomes exit status `errorStatus`, or a plain Error. */
-export async function displayProgressStream(messages: AsyncIterable<{ value: JsonMessage }>, write: (text: string) => void, errorStatus?: number): Promise<void> {
+export async function displayProgressStream(
+  messages: AsyncIterable<{ value: JsonMessage }>, write: (text: string) => void, errorStatus?: number,
+  output?: { isTTY?: boolean; columns?: number },
+): Promise<void> {
   try {
-    for await (const { value } of messages) displayProgressMessage(value, write);
+    await renderJsonMessages(messages, write, { terminal: output?.isTTY === true, width: () => output?.columns ?? UNKNOWN_WIDTH });
   } catch (err) {
     if (errorStatus === undefined || err instanceof StatusError) throw err;
     throw new StatusError(errorStatus, (err as Error).message);
   }
 }
 
+/** One message of a progress stream, as a non-terminal shows it; throws for an error message. */
 export function displayProgressMessage(message: JsonMessage, write: (text: string) => void): void {
-  if (message.error !== undefined || message.errorDetail?.message !== undefined) {
-    if (message.errorDetail?.code === 401) throw new Error('authentication is required');
-    throw new Error(message.errorDetail?.message ?? message.error ?? '');
-  }
-  const hasProgress = (message.progress !== undefined && message.progress !== '') || (message.progressDetail?.total ?? 0) > 0;
-  if (hasProgress && !message.stream) return;
-  let line = '';
-  if (message.id) line += `${message.id}: `;
-  if (message.from) line += `(from ${message.from}) `;
-  if (message.stream) line += message.stream;
-  else line += `${message.status ?? ''}\n`;
-  write(line);
+  new ProgressRenderer(write, { terminal: false }).render(message);
 }
 
 // ---- formatter (docker's cli/command/formatter.Context) ----

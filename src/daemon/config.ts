@@ -11,6 +11,10 @@ export interface DaemonConfig {
   cgroupParent: string;
   debug: boolean;
   seccompProfile: string;
+  /** Pull-through mirrors of Docker Hub, tried in order. */
+  registryMirrors: string[];
+  /** Registries (host[:port] or CIDR) reached over plain HTTP or unverified HTTPS. */
+  insecureRegistries: string[];
 }
 
 export const DEFAULT_CONFIG: DaemonConfig = {
@@ -24,6 +28,8 @@ export const DEFAULT_CONFIG: DaemonConfig = {
   cgroupParent: 'berth',
   debug: false,
   seccompProfile: 'builtin',
+  registryMirrors: [],
+  insecureRegistries: [],
 };
 
 export class ConfigError extends Error {}
@@ -37,6 +43,8 @@ const FLAGS: Record<string, { key: keyof DaemonConfig; kind: 'string' | 'list' |
   '--default-runtime': { key: 'defaultRuntime', kind: 'string' }, '--runtime': { key: 'defaultRuntime', kind: 'string' },
   '--cgroup-parent': { key: 'cgroupParent', kind: 'string' },
   '--seccomp-profile': { key: 'seccompProfile', kind: 'string' },
+  '--registry-mirror': { key: 'registryMirrors', kind: 'list' },
+  '--insecure-registry': { key: 'insecureRegistries', kind: 'list' },
   '-D': { key: 'debug', kind: 'bool' }, '--debug': { key: 'debug', kind: 'bool' },
 };
 
@@ -77,11 +85,14 @@ interface DaemonJson {
   'cgroup-parent'?: string;
   debug?: boolean;
   'seccomp-profile'?: string;
+  'registry-mirrors'?: string[];
+  'insecure-registries'?: string[];
 }
 
 const JSON_KEYS: Record<keyof DaemonJson, keyof DaemonConfig> = {
   hosts: 'hosts', 'data-root': 'dataRoot', 'exec-root': 'execRoot', pidfile: 'pidfile', 'default-runtime': 'defaultRuntime',
   runtimes: 'runtimes', 'cgroup-parent': 'cgroupParent', debug: 'debug', 'seccomp-profile': 'seccompProfile',
+  'registry-mirrors': 'registryMirrors', 'insecure-registries': 'insecureRegistries',
 };
 
 /** Docker refuses a setting given both as a flag and in daemon.json; so do we. */
@@ -121,7 +132,9 @@ Options:
       --default-runtime string   Default OCI runtime for containers (default "runc")
       --exec-root string         Root directory for execution state files (default "/run/berth")
   -H, --host list                Daemon socket(s) to connect to (default unix:///run/berth/berth.sock)
+      --insecure-registry list   Enable insecure registry communication
   -p, --pidfile string           Path to use for daemon PID file (default "/run/berth/berthd.pid")
+      --registry-mirror list     Preferred registry mirror
       --seccomp-profile string   Path to seccomp profile, or "unconfined" (default "builtin")
   -v, --version                  Print version information and quit
 `;

@@ -3,7 +3,8 @@
 // blob of every layer is kept in the content store: the one downloaded by a pull as it came,
 // and a gzip of the tar an import unpacked. The index (distribution/layer-blobs.json) maps a
 // diff ID to those blobs; push uploads them as they are, so a pulled image pushes with the
-// digests it was pulled with.
+// digests it was pulled with. Each blob also lists the repositories known to hold it, so
+// that a push to another repository of the same registry can mount it instead of uploading.
 //
 // Lifecycle of an entry: recorded once its layer is in the layer store; dropped (with its
 // blob) by prune() once no layer has that diff ID any more (after rmi).
@@ -20,6 +21,15 @@ export interface KeptBlob {
   digest: string;
   size: number;
   mediaType: string;
+  /** Repositories ("host/path") known to hold the blob, newest first: where a push can mount it from. */
+  repositories?: string[];
+}
+
+const MAX_KNOWN_REPOSITORIES = 16;
+
+function mergeRepositories(newer: readonly string[] | undefined, older: readonly string[] | undefined): string[] | undefined {
+  const merged = [...new Set([...(newer ?? []), ...(older ?? [])])].slice(0, MAX_KNOWN_REPOSITORIES);
+  return merged.length > 0 ? merged : undefined;
 }
 
 /** What the image store calls while it unpacks an imported tar (see ImageStoreOptions.layerBlobs). */
@@ -60,9 +70,27 @@ export class LayerBlobIndex {
 
   record(diffId: string, blob: KeptBlob): Promise<void> {
     return this.serialize(async () => {
-      const others = (this.entries.get(diffId) ?? []).filter((known) => known.digest !== blob.digest);
-      this.entries.set(diffId, [blob, ...others]);
+      const known = this.entries.get(diffId) ?? [];
+      const previous = known.find((entry) => entry.digest === blob.digest);
+      const others = known.filter((entry) => entry.digest !== blob.digest);
+      const repositories = mergeRepositories(blob.repositories, previous?.repositories);
+      this.entries.set(diffId, [{ ...blob, ...(repositories ? { repositories } : {}) }, ...others]);
       await this.save();
+    });
+  }
+
+  /** Notes that a repository holds a blob (it was pulled from, pushed or mounted there). */
+  addRepository(digest: string, repository: string): Promise<void> {
+    return this.serialize(async () => {
+      let changed = false;
+      for (const blobs of this.entries.values()) {
+        for (const blob of blobs) {
+          if (blob.digest !== digest || blob.repositories?.[0] === repository) continue;
+          blob.repositories = mergeRepositories([repository], blob.repositories);
+          changed = true;
+        }
+      }
+      if (changed) await this.save();
     });
   }
 

@@ -1,42 +1,62 @@
 // The distribution service: docker pull and docker push against a registry (API v2), with
 // Docker's progress messages.
 //
-// Pull: manifest (a list/index resolves to linux/<host arch>), verified config, layers
-// downloaded in parallel (at most PARALLEL_TRANSFERS) into the content store, each verified
-// against its digest as it streams in, then unpacked in order by the layer store; a layer whose
-// chain exists already is not fetched. Only then is the image stored, tagged, and its repo
-// digest recorded. Any failure removes what this pull added: layers, blobs, nothing is left.
-// Push: each layer's kept compressed blob (see layer-blobs.ts) is uploaded unless the
-// registry has it (HEAD), then the config blob, then a Docker schema 2 manifest per tag.
+// Pull: one tag, or every tag of the repository (a name without tag or digest); for each, the
+// manifest (a list/index resolves to the requested platform, linux/<host arch> by default),
+// the verified config (nothing more when an image with that config is here already), then the
+// layers (pull-layers.ts: shared with concurrent pulls, downloaded in parallel, resumed after
+// a broken connection, unpacked in order). Only then is the image stored, tagged, and its repo
+// digest recorded. A failure, or the client going away, removes what the pull added.
+// Push: the layers' kept compressed blobs (push-layers.ts: skipped when the registry has
+// them, mounted from another repository of the registry when possible, uploaded otherwise),
+// then the config blob, then a manifest per tag.
 import { ApiError, badParameter, notFound } from '../api/errors.js';
-import type { ImageConfigFile } from '../api/types.js';
+import type { AuthConfig, ImageConfigFile } from '../api/types.js';
 import type { ContentStore } from '../content/store.js';
-import { DigestMismatchError } from '../content/store.js';
 import type { Publish } from '../events/bus.js';
 import {
   familiarName, familiarString, fullString, normalizeTagged, parseReference, type Reference, ReferenceError, validateTag,
 } from '../images/reference.js';
 import type { ImageRecord, ImageService } from '../images/service.js';
 import { hostArchitecture } from '../images/store.js';
-import { chainIdsOf, type LayerStore } from '../layers/store.js';
+import type { LayerStore } from '../layers/store.js';
 import { LayerBlobIndex, type KeptBlob } from './layer-blobs.js';
 import {
-  buildManifest, checkConfigMatchesManifest, type Descriptor, type ImageManifest, ManifestError, parseManifest, type Platform,
+  buildManifest, checkConfigMatchesManifest, type ImageManifest, ManifestError, parseManifest, type Platform,
   platformString, selectPlatform, sha256Digest,
 } from './manifest.js';
-import { RegistryClient, RegistryError } from './registry-client.js';
+import { parsePlatform, PlatformError } from './platform.js';
+import { type Progress, statusMessage } from './progress.js';
+import { LayerPuller } from './pull-layers.js';
+import { LayerPusher, type PushLayer, type PushTarget } from './push-layers.js';
+import { repositoryScope, TokenCache } from './auth.js';
+import { RegistryClient, type RegistryClientOptions, RegistryError } from './registry-client.js';
+import { RegistryHosts } from './registry-hosts.js';
 
-const PARALLEL_TRANSFERS = 3;
+/** Docker's max-concurrent-downloads and max-concurrent-uploads defaults. */
+const CONCURRENT_DOWNLOADS = 3;
+const CONCURRENT_UPLOADS = 5;
 
-/** One message of Docker's JSON progress stream (jsonmessage.JSONMessage). */
-export interface ProgressMessage {
-  status?: string;
-  id?: string;
-  progressDetail?: Record<string, never>;
-  aux?: { Tag: string; Digest: string; Size: number };
+export type { Progress, ProgressMessage } from './progress.js';
+export { shortDigest } from './pull-layers.js';
+
+export interface PullOptions {
+  /** The API's `platform` ("linux/arm64", "arm64"...): what a manifest list resolves to; the daemon's own by default. */
+  platform?: string;
+  /** Aborted when the client goes away: the pull stops and leaves nothing behind. */
+  signal?: AbortSignal;
 }
 
-export type Progress = (message: ProgressMessage) => void;
+export interface PushOptions {
+  /** Aborted when the client goes away: the push stops. */
+  signal?: AbortSignal;
+}
+
+/** What pulling one tag did: the image, and whether the tag now names another image than before. */
+interface PulledTag {
+  image: ImageRecord;
+  changed: boolean;
+}
 
 /** What distribution needs from the image store (createFromConfig with the config's exact bytes). */
 export type DistributionImages = Pick<ImageService, 'resolve' | 'list' | 'tag' | 'addRepoDigest'> & {
@@ -51,17 +71,20 @@ export interface DistributionOptions {
   publish: Publish;
   /** The platform a manifest list resolves to; linux/<host arch> by default. */
   platform?: Platform;
+  /** Endpoint selection (mirrors, insecure registries); Docker's defaults when not given. */
+  hosts?: RegistryHosts;
+  /** Bearer tokens shared by all pulls and pushes. */
+  tokens?: TokenCache;
   /** Makes the client for a registry domain (tests may point it elsewhere). */
-  clientFor?: (domain: string) => RegistryClient;
+  clientFor?: (domain: string, options: RegistryClientOptions) => RegistryClient;
 }
 
-/** The first 12 hex digits, as Docker's progress ids show a blob. */
-export function shortDigest(digest: string): string {
-  return digest.replace(/^sha256:/, '').slice(0, 12);
-}
-
-/** Docker's pull reference from fromImage + tag: a tag that is a digest pins it. */
-export function pullReference(fromImage: string, tag: string | undefined): Reference {
+/**
+ * Docker's pull reference from fromImage + tag: a tag that is a digest pins it. Neither a tag
+ * nor a digest means "latest", or with `allTags` (the API's meaning) every tag: the reference
+ * is then returned without either.
+ */
+export function pullReference(fromImage: string, tag: string | undefined, options: { allTags?: boolean } = {}): Reference {
   try {
     let reference = parseReference(fromImage);
     if (tag) {
@@ -72,27 +95,12 @@ export function pullReference(fromImage: string, tag: string | undefined): Refer
         reference = { ...reference, tag };
       }
     }
+    if (options.allTags && reference.tag === undefined && reference.digest === undefined) return reference;
     return normalizeTagged(reference);
   } catch (error) {
     if (error instanceof ReferenceError) throw badParameter(error.message);
     throw error;
   }
-}
-
-/** Runs tasks with at most `limit` at a time. */
-function limiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const queue: Array<() => void> = [];
-  return async <T>(task: () => Promise<T>): Promise<T> => {
-    if (active >= limit) await new Promise<void>((resolve) => queue.push(resolve));
-    active++;
-    try {
-      return await task();
-    } finally {
-      active--;
-      queue.shift()?.();
-    }
-  };
 }
 
 function apiErrorOf(error: unknown): unknown {
@@ -108,7 +116,11 @@ export class DistributionService {
   private readonly blobs: LayerBlobIndex;
   private readonly publish: Publish;
   private readonly platform: Platform;
-  private readonly clientFor: (domain: string) => RegistryClient;
+  private readonly clientFor: (domain: string, options: RegistryClientOptions) => RegistryClient;
+  private readonly hosts: RegistryHosts;
+  private readonly tokens: TokenCache;
+  private readonly puller: LayerPuller;
+  private readonly pusher: LayerPusher;
 
   constructor(options: DistributionOptions) {
     this.images = options.images;
@@ -117,7 +129,13 @@ export class DistributionService {
     this.blobs = options.blobs;
     this.publish = options.publish;
     this.platform = options.platform ?? { os: 'linux', architecture: hostArchitecture() };
-    this.clientFor = options.clientFor ?? ((domain) => new RegistryClient(domain));
+    this.clientFor = options.clientFor ?? ((domain, clientOptions) => new RegistryClient(domain, clientOptions));
+    this.hosts = options.hosts ?? new RegistryHosts();
+    this.tokens = options.tokens ?? new TokenCache();
+    this.puller = new LayerPuller({
+      layers: this.layers, content: this.content, blobs: this.blobs, images: this.images, concurrency: CONCURRENT_DOWNLOADS,
+    });
+    this.pusher = new LayerPusher({ content: this.content, blobs: this.blobs, concurrency: CONCURRENT_UPLOADS });
   }
 
   /** Drops kept blobs of layers that are gone (call after images are deleted). */
@@ -129,136 +147,131 @@ export class DistributionService {
    * docker pull. Errors before the first progress message (unknown manifest, unreachable
    * registry) are thrown as ApiErrors; the route turns later ones into stream errors.
    */
-  async pull(reference: Reference, progress: Progress): Promise<ImageRecord> {
-    const client = this.clientFor(reference.domain);
-    try {
-      return await this.pullWith(client, reference, progress);
-    } catch (error) {
-      throw apiErrorOf(error);
-    } finally {
-      client.close();
+  async pull(reference: Reference, progress: Progress, auth: AuthConfig = {}, options: PullOptions = {}): Promise<ImageRecord | undefined> {
+    const platform = this.pullPlatform(options.platform);
+    // Mirrors first: any failure there falls back to the next, as Docker does. Mirrors get no credentials.
+    const groups = await this.hosts.endpointGroups(reference.domain, 'pull');
+    for (let index = 0; ; index++) {
+      const endpoints = groups[index]!;
+      const client = this.clientFor(reference.domain, {
+        endpoints, credentials: endpoints[0]!.mirror ? undefined : auth, scopes: [repositoryScope(reference.path, ['pull'])], tokens: this.tokens,
+      });
+      try {
+        return await this.pullTags(client, reference, progress, platform, options.signal);
+      } catch (error) {
+        if (!endpoints[0]!.mirror || index + 1 === groups.length) throw apiErrorOf(error);
+      } finally {
+        client.close();
+      }
     }
   }
 
-  private async pullWith(client: RegistryClient, reference: Reference, progress: Progress): Promise<ImageRecord> {
+  /** The platform of a pull: the API's `platform` parsed, else the daemon's. */
+  private pullPlatform(specifier: string | undefined): Platform {
+    if (!specifier) return this.platform;
+    try {
+      return parsePlatform(specifier, this.platform);
+    } catch (error) {
+      if (error instanceof PlatformError) throw badParameter(error.message);
+      throw error;
+    }
+  }
+
+  /**
+   * One tag or digest, or every tag when the reference names neither (docker pull -a), then
+   * Docker's status line. Resolves with the image of the last tag (none when the repository has no tags).
+   */
+  private async pullTags(
+    client: RegistryClient, reference: Reference, progress: Progress, platform: Platform, signal: AbortSignal | undefined,
+  ): Promise<ImageRecord | undefined> {
+    if (reference.tag !== undefined || reference.digest !== undefined) {
+      const pulled = await this.pullWith(client, reference, progress, platform, signal);
+      progress(statusMessage(pullStatus(pulled.changed, familiarString(reference))));
+      return pulled.image;
+    }
+    await client.ping();
+    let tags: string[];
+    try {
+      tags = await client.listTags(reference.path, signal);
+    } catch (error) {
+      if (error instanceof RegistryError && (error.code === 'NAME_UNKNOWN' || error.status === 404)) {
+        throw notFound(`repository ${familiarName(reference)} not found: ${error.message}`);
+      }
+      throw error;
+    }
+    let changed = false;
+    let image: ImageRecord | undefined;
+    for (const tag of tags) {
+      const pulled = await this.pullWith(client, { ...reference, tag }, progress, platform, signal);
+      changed ||= pulled.changed;
+      image = pulled.image;
+    }
+    progress(statusMessage(pullStatus(changed, familiarName(reference))));
+    return image;
+  }
+
+  private async pullWith(
+    client: RegistryClient, reference: Reference, progress: Progress, platform: Platform, signal: AbortSignal | undefined,
+  ): Promise<PulledTag> {
     const repository = reference.path;
     const shown = familiarString(reference);
     await client.ping();
     const tagOrDigest = reference.digest ?? reference.tag ?? 'latest';
     let fetched;
     try {
-      fetched = await client.getManifest(repository, tagOrDigest);
+      fetched = await client.getManifest(repository, tagOrDigest, signal);
     } catch (error) {
       if (error instanceof RegistryError && (error.code === 'MANIFEST_UNKNOWN' || error.code === 'NAME_UNKNOWN' || error.status === 404)) {
         throw notFound(`manifest for ${shown} not found: ${error.message}`);
+      }
+      if (error instanceof RegistryError && error.code === 'DENIED') {
+        throw notFound(`pull access denied for ${familiarName(reference)}, repository does not exist or may require 'docker login': ${error.message}`);
       }
       throw error;
     }
     const topDigest = manifestDigest(fetched.bytes, reference.digest, fetched.digestHeader);
     let parsed = parseManifest(fetched.bytes, fetched.contentType);
+    // Docker says where it pulls from before it looks into a manifest list.
+    progress(statusMessage(`Pulling from ${repository}`, tagOrDigest));
     if (parsed.kind === 'list') {
-      const entry = selectPlatform(parsed.manifests, this.platform);
-      if (!entry) throw notFound(`no matching manifest for ${platformString(this.platform)} in the manifest list entries`);
-      const platformManifest = await client.getManifest(repository, entry.digest);
+      const entry = selectPlatform(parsed.manifests, platform);
+      if (!entry) throw notFound(`no matching manifest for ${platformString(platform)} in the manifest list entries`);
+      const platformManifest = await client.getManifest(repository, entry.digest, signal);
       manifestDigest(platformManifest.bytes, entry.digest, undefined);
       parsed = parseManifest(platformManifest.bytes, platformManifest.contentType);
       if (parsed.kind === 'list') throw new ManifestError('invalid manifest list: an entry is itself a list');
     }
     const manifest: ImageManifest = parsed;
-    progress({ status: `Pulling from ${repository}`, id: tagOrDigest });
-
-    const rawConfig = await client.getBlobBuffer(repository, manifest.config.digest);
-    if (sha256Digest(rawConfig) !== manifest.config.digest) {
-      throw new Error(`image config verification failed for digest ${manifest.config.digest}`);
-    }
-    const config = parseConfig(rawConfig);
-    checkConfigMatchesManifest(config.rootfs.diff_ids, manifest);
     const previous = this.images.resolve(shown)?.id;
 
-    await this.fetchLayers(client, repository, manifest.layers, config.rootfs.diff_ids, progress);
-
-    const record = await this.images.createFromConfig(config, rawConfig);
+    // An image with this config is here already: nothing to fetch (Docker shows no layers then).
+    let record = this.images.resolve(manifest.config.digest);
+    let labels = record?.config.config?.Labels ?? {};
+    if (!record) {
+      const rawConfig = await client.getBlobBuffer(repository, manifest.config.digest, signal);
+      if (sha256Digest(rawConfig) !== manifest.config.digest) {
+        throw new Error(`image config verification failed for digest ${manifest.config.digest}`);
+      }
+      const config = parseConfig(rawConfig);
+      checkConfigMatchesManifest(config.rootfs.diff_ids, manifest);
+      const source = { client, repository, name: `${reference.domain}/${repository}` };
+      await this.puller.fetch(source, manifest.layers, config.rootfs.diff_ids, progress, signal);
+      record = await this.images.createFromConfig(config, rawConfig);
+      labels = config.config?.Labels ?? {};
+    }
     const name = familiarName(reference);
     if (reference.digest === undefined) await this.images.tag(record.id, name, reference.tag ?? 'latest');
     await this.images.addRepoDigest(record.id, name, topDigest);
-    this.publish('image', 'pull', shown, { ...(config.config?.Labels ?? {}), name });
-    progress({ status: `Digest: ${topDigest}` });
-    progress({ status: previous === record.id ? `Status: Image is up to date for ${shown}` : `Status: Downloaded newer image for ${shown}` });
-    return this.images.resolve(record.id) ?? record;
-  }
-
-  /** Downloads the missing layers (in parallel) and applies them in order; on failure removes what it added. */
-  private async fetchLayers(client: RegistryClient, repository: string, descriptors: Descriptor[], diffIds: string[], progress: Progress): Promise<void> {
-    const chain = chainIdsOf(diffIds);
-    const preexisting = new Set(this.layers.list().map((layer) => layer.chainId));
-    let firstMissing = chain.findIndex((chainId) => !preexisting.has(chainId));
-    if (firstMissing === -1) firstMissing = chain.length;
-    for (let i = 0; i < firstMissing; i++) progress({ status: 'Already exists', id: shortDigest(descriptors[i]!.digest) });
-    const missing = descriptors.slice(firstMissing);
-    for (const layer of missing) progress({ status: 'Pulling fs layer', id: shortDigest(layer.digest) });
-
-    const abort = new AbortController();
-    const ingested = new Set<string>();
-    const created: string[] = [];
-    const limit = limiter(PARALLEL_TRANSFERS);
-    const downloads = new Map<string, Promise<void>>();
-    for (const layer of missing) {
-      if (downloads.has(layer.digest)) continue;
-      const download = limit(() => this.download(client, repository, layer, abort.signal, ingested, progress));
-      download.catch(() => undefined);
-      downloads.set(layer.digest, download);
-    }
-    try {
-      let parent: string | null = firstMissing > 0 ? chain[firstMissing - 1]! : null;
-      for (let i = firstMissing; i < descriptors.length; i++) {
-        const layer = descriptors[i]!;
-        const id = shortDigest(layer.digest);
-        await downloads.get(layer.digest);
-        progress({ status: 'Extracting', id });
-        const applied = await this.layers.apply(parent, this.content.createReadStream(layer.digest));
-        if (!preexisting.has(applied.chainId) && !created.includes(applied.chainId)) created.push(applied.chainId);
-        if (applied.chainId !== chain[i]) {
-          throw new Error(`layer ${layer.digest} has diff ID ${applied.diffId}, but the image config expects ${diffIds[i]}`);
-        }
-        await this.blobs.record(applied.diffId, { digest: layer.digest, size: layer.size, mediaType: layer.mediaType });
-        progress({ status: 'Pull complete', id });
-        parent = applied.chainId;
-      }
-    } catch (error) {
-      abort.abort();
-      await Promise.allSettled(downloads.values());
-      for (const chainId of created.reverse()) await this.layers.remove(chainId).catch(() => undefined);
-      await this.pruneBlobs().catch(() => undefined);
-      for (const digest of ingested) if (!this.blobs.isKept(digest)) await this.content.delete(digest).catch(() => undefined);
-      throw error;
-    }
-  }
-
-  private async download(
-    client: RegistryClient, repository: string, layer: Descriptor, signal: AbortSignal, ingested: Set<string>, progress: Progress,
-  ): Promise<void> {
-    const id = shortDigest(layer.digest);
-    signal.throwIfAborted();
-    if (!(await this.content.has(layer.digest))) {
-      progress({ status: 'Downloading', id });
-      const { stream } = await client.getBlob(repository, layer.digest, signal);
-      ingested.add(layer.digest);
-      try {
-        await this.content.ingest(stream, layer.digest);
-      } catch (error) {
-        if (error instanceof DigestMismatchError) throw new Error(`filesystem layer verification failed for digest ${layer.digest}`);
-        throw error;
-      }
-      progress({ status: 'Verifying Checksum', id });
-    }
-    progress({ status: 'Download complete', id });
+    this.publish('image', 'pull', shown, { ...labels, name });
+    progress(statusMessage(`Digest: ${topDigest}`));
+    return { image: this.images.resolve(record.id) ?? record, changed: previous !== record.id };
   }
 
   /**
    * docker push of one tag, or of every local tag of the repository when tag is undefined.
    * Throws (before any message) when no such image exists locally.
    */
-  async push(name: string, tag: string | undefined, progress: Progress): Promise<void> {
+  async push(name: string, tag: string | undefined, progress: Progress, auth: AuthConfig = {}, options: PushOptions = {}): Promise<void> {
     let reference: Reference;
     try {
       reference = parseReference(name);
@@ -286,12 +299,13 @@ export class DistributionService {
     }
     if (targets.length === 0) throw notFound(`An image does not exist locally with the tag: ${repositoryShown}`);
 
-    const client = this.clientFor(reference.domain);
+    const [endpoints] = await this.hosts.endpointGroups(reference.domain, 'push');
+    const client = this.clientFor(reference.domain, { endpoints, credentials: auth, scopes: [repositoryScope(reference.path, ['pull', 'push'])], tokens: this.tokens });
     try {
       progress({ status: `The push refers to repository [${fullString({ domain: reference.domain, path: reference.path })}]` });
       await client.ping();
       for (const { tag: pushedTag, image } of targets) {
-        await this.pushImage(client, reference.path, repositoryShown, pushedTag, image, progress);
+        await this.pushImage({ client, domain: reference.domain, repository: reference.path }, repositoryShown, pushedTag, image, progress, options.signal);
       }
     } catch (error) {
       throw apiErrorOf(error);
@@ -300,36 +314,18 @@ export class DistributionService {
     }
   }
 
-  private async pushImage(client: RegistryClient, repository: string, name: string, tag: string, image: ImageRecord, progress: Progress): Promise<void> {
-    const diffIds = image.config.rootfs.diff_ids;
-    const blobs: KeptBlob[] = [];
-    for (const diffId of diffIds) {
+  private async pushImage(target: PushTarget, name: string, tag: string, image: ImageRecord, progress: Progress, signal: AbortSignal | undefined): Promise<void> {
+    const { client, repository } = target;
+    const layers: PushLayer[] = [];
+    for (const diffId of image.config.rootfs.diff_ids) {
       const [kept] = await this.blobs.lookup(diffId);
       if (!kept) throw new Error(`cannot push layer ${diffId}: berth keeps no compressed blob for it (it was stored before berth kept layer blobs)`);
-      blobs.push(kept);
+      layers.push({ diffId, blob: kept });
     }
-    // Docker lists the layers top first.
-    const unique = [...new Map(blobs.map((blob) => [blob.digest, blob])).values()].reverse();
-    for (const blob of unique) progress({ status: 'Preparing', id: shortDigest(blob.digest) });
-    const limit = limiter(PARALLEL_TRANSFERS);
-    const uploads = unique.map((blob) => limit(async () => {
-      const id = shortDigest(blob.digest);
-      if (await client.blobExists(repository, blob.digest)) {
-        progress({ status: 'Layer already exists', id });
-        return;
-      }
-      progress({ status: 'Pushing', id });
-      await client.uploadBlob(repository, blob.digest, blob.size, () => this.content.createReadStream(blob.digest));
-      progress({ status: 'Pushed', id });
-    }));
-    const results = await Promise.allSettled(uploads);
-    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-    if (failed) throw failed.reason;
-
+    const blobs: KeptBlob[] = layers.map((layer) => layer.blob);
+    await this.pusher.push(target, layers, progress, signal);
     const rawConfig = await this.content.readBuffer(image.id);
-    if (!(await client.blobExists(repository, image.id))) {
-      await client.uploadBlob(repository, image.id, rawConfig.length, () => this.content.createReadStream(image.id));
-    }
+    await this.pusher.pushConfig(target, image.id, rawConfig.length, signal);
     const manifest = buildManifest({ digest: image.id, size: rawConfig.length }, blobs);
     const digest = (await client.putManifest(repository, tag, manifest.mediaType, manifest.bytes)) ?? sha256Digest(manifest.bytes);
     await this.images.addRepoDigest(image.id, name, digest);
@@ -337,6 +333,11 @@ export class DistributionService {
     progress({ status: `${tag}: digest: ${digest} size: ${manifest.bytes.length}` });
     progress({ progressDetail: {}, aux: { Tag: tag, Digest: digest, Size: manifest.bytes.length } });
   }
+}
+
+/** The last line of a pull: whether a tag now names another image than before. */
+function pullStatus(changed: boolean, shown: string): string {
+  return changed ? `Status: Downloaded newer image for ${shown}` : `Status: Image is up to date for ${shown}`;
 }
 
 /** The digest of manifest bytes; checked against the digest pulled by, or the registry's header. */

@@ -5,19 +5,30 @@ import type { ContainerService } from '../../containers/service.js';
 import type { ImageSummary } from '../../api/types.js';
 import type { DistributionService, ProgressMessage } from '../../distribution/service.js';
 import { pullReference } from '../../distribution/service.js';
+import { decodeRegistryAuth } from '../../distribution/auth.js';
 import type { ServerResponse } from 'node:http';
+import { goJson, type ArchiveMessage, type ImageArchive } from '../../images/archive.js';
+import type { ImagePruner } from '../../images/prune.js';
 import { ApiError } from '../errors.js';
 import { assertFilterKeys, boolParam, filtersParam, sendJson, startStream, type RequestContext, type RouteTable } from '../server.js';
 
-export function imageRoutes(images: ImageService, containers: ContainerService, distribution?: DistributionService): RouteTable {
+export function imageRoutes(images: ImageService, containers: ContainerService, distribution?: DistributionService, housekeeping?: ImageHousekeeping): RouteTable {
   // images.get words a miss as Docker does ("No such image: name:latest") and rejects invalid references.
   const get = (reference: string) => images.get(reference);
   return [
+    ['GET', /^\/images\/get$/, (context) => saveImages(housekeeping, context, context.query.getAll('names'))],
+    ['GET', /^\/images\/(.+)\/get$/, (context) => saveImages(housekeeping, context, [context.params[0]])],
+    ['POST', /^\/images\/load$/, (context) => loadImages(housekeeping, context)],
+    ['POST', /^\/images\/prune$/, async (context) => {
+      if (!housekeeping) throw new ApiError(501, 'berthd cannot prune images');
+      const used = new Set(containers.all().map((record) => record.image));
+      sendJson(context, 200, await housekeeping.pruner.prune(filtersParam(context.query), (id) => used.has(id)));
+    }],
     ['POST', /^\/images\/create$/, (context) => createImage(images, context, distribution)],
     ['POST', /^\/images\/(.+)\/push$/, async (context) => {
       if (!distribution) throw new ApiError(501, 'berthd cannot push to registries');
       const progress = lazyProgressStream(context);
-      await distribution.push(context.params[0], context.query.get('tag') || undefined, progress.write);
+      await unlessClientLeft(context, distribution.push(context.params[0], context.query.get('tag') || undefined, progress.write, decodeRegistryAuth(context.request.headers['x-registry-auth']), { signal: context.signal }));
       progress.end();
     }],
     ['GET', /^\/images\/json$/, (context) => sendJson(context, 200, listImages(images, containers, context))],
@@ -28,9 +39,21 @@ export function imageRoutes(images: ImageService, containers: ContainerService, 
       sendJson(context, 201, null);
     }],
     ['DELETE', /^\/images\/(.+)$/, async (context) => {
-      sendJson(context, 200, await images.remove(context.params[0], { force: boolParam(context.query, 'force'), noPrune: boolParam(context.query, 'noprune') }));
+      const removed = await images.remove(context.params[0], { force: boolParam(context.query, 'force'), noPrune: boolParam(context.query, 'noprune') });
+      // The compressed blobs kept for push go with their layers (a later pull fetches them again, as Docker does).
+      await distribution?.pruneBlobs();
+      sendJson(context, 200, removed);
     }],
   ];
+}
+
+/** A pull or push abandoned by its client ends quietly (it has cleaned up): there is nobody to tell. */
+async function unlessClientLeft(context: RequestContext, operation: Promise<unknown>): Promise<void> {
+  try {
+    await operation;
+  } catch (error) {
+    if (!context.signal.aborted) throw error;
+  }
 }
 
 /** A JSON progress stream whose headers go out with the first message: earlier errors get a plain HTTP status. */
@@ -39,7 +62,8 @@ function lazyProgressStream(context: RequestContext): { write: (message: Progres
   return {
     write: (message) => {
       response ??= startStream(context, 'application/json');
-      response.write(JSON.stringify(message) + '\n');
+      // Docker ends each message with CRLF.
+      response.write(JSON.stringify(message) + '\r\n');
     },
     end: () => {
       (response ?? startStream(context, 'application/json')).end();
@@ -53,9 +77,12 @@ async function createImage(images: ImageService, context: RequestContext, distri
   if (source === null) {
     const name = query.get('fromImage') ?? '';
     if (!distribution) throw new ApiError(501, `pull access denied for ${name}: berthd cannot pull from registries`);
-    const reference = pullReference(name, query.get('tag') || undefined);
+    // No tag (and none in fromImage) pulls every tag, as Docker's API does.
+    const reference = pullReference(name, query.get('tag') || undefined, { allTags: true });
     const progress = lazyProgressStream(context);
-    await distribution.pull(reference, progress.write);
+    await unlessClientLeft(context, distribution.pull(reference, progress.write, decodeRegistryAuth(context.request.headers['x-registry-auth']), {
+      platform: query.get('platform') || undefined, signal: context.signal,
+    }));
     progress.end();
     return;
   }
@@ -105,4 +132,41 @@ function referenceMatches(pattern: string, tag: string): boolean {
   const glob = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '.')}$`);
   const withoutTag = tag.replace(/:[^:/]+$/, '');
   return glob.test(tag) || glob.test(withoutTag);
+}
+
+/** save/load and prune: the image archive and the pruner (src/images/archive.ts, prune.ts). */
+export interface ImageHousekeeping { archive: ImageArchive; pruner: ImagePruner }
+
+/** GET /images/get, /images/{name}/get: every name is resolved and every layer checked before the tar starts. */
+async function saveImages(housekeeping: ImageHousekeeping | undefined, context: RequestContext, names: string[]): Promise<void> {
+  if (!housekeeping) throw new ApiError(501, 'berthd cannot save images');
+  const prepared = await housekeeping.archive.prepareSave(names);
+  try {
+    await housekeeping.archive.writeSave(prepared, startStream(context, 'application/x-tar'));
+  } catch (error) {
+    // A client that stops reading (`save | head`) is no daemon error.
+    if (!context.signal.aborted) throw error;
+  }
+}
+
+/** POST /images/load: always 200, as Docker answers; a failure is the stream's last message. */
+async function loadImages(housekeeping: ImageHousekeeping | undefined, context: RequestContext): Promise<void> {
+  if (!housekeeping) throw new ApiError(501, 'berthd cannot load images');
+  let response: ServerResponse | undefined;
+  const write = (message: ArchiveMessage) => {
+    response ??= startStream(context, 'application/json');
+    response.write(goJson(message) + '\r\n');
+  };
+  try {
+    await housekeeping.archive.load(context.request, { quiet: boolParam(context.query, 'quiet', true) }, write);
+  } catch (error) {
+    // Read what the client still sends, so that it sees the answer rather than a broken pipe.
+    if (!context.request.readableEnded) {
+      context.request.resume();
+      await new Promise((resolve) => context.request.once('end', resolve).once('close', resolve));
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    write({ errorDetail: { message }, error: message });
+  }
+  (response ?? startStream(context, 'application/json')).end();
 }

@@ -1,7 +1,7 @@
 // /_ping, /version, /info and /events.
 import { cpus, hostname, release, totalmem } from 'node:os';
 import type { ServerResponse } from 'node:http';
-import type { EventMessage, VersionResponse } from '../../api/types.js';
+import type { EventMessage, RegistryServiceConfig, VersionResponse } from '../../api/types.js';
 import type { EventBus } from '../../events/bus.js';
 import type { ContainerService } from '../../containers/service.js';
 import type { ImageService } from '../../images/service.js';
@@ -18,6 +18,7 @@ export interface SystemFacts {
   cgroupVersion: '1' | '2';
   debug: boolean;
   startedAt: Date;
+  registryConfig: RegistryServiceConfig;
 }
 
 const GO_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' };
@@ -45,7 +46,7 @@ export function systemRoutes(facts: SystemFacts, events: EventBus, containers: C
         NFd: 0, OomKillDisable: true, NGoroutines: 0, SystemTime: new Date().toISOString(), LoggingDriver: 'k8s-file',
         CgroupDriver: 'cgroupfs', CgroupVersion: facts.cgroupVersion, NEventsListener: 0, KernelVersion: release(),
         OperatingSystem: 'berth', OSVersion: '', OSType: 'linux', Architecture: UNAME_ARCH[process.arch] ?? process.arch,
-        IndexServerAddress: 'https://index.docker.io/v1/', RegistryConfig: { IndexConfigs: {}, InsecureRegistryCIDRs: ['127.0.0.0/8'], Mirrors: [] },
+        IndexServerAddress: 'https://index.docker.io/v1/', RegistryConfig: facts.registryConfig,
         NCPU: cpus().length, MemTotal: totalmem(), GenericResources: null, DockerRootDir: facts.dataRoot,
         HttpProxy: '', HttpsProxy: '', NoProxy: '', Name: hostname(), Labels: [], ExperimentalBuild: false,
         ServerVersion: BERTH_VERSION, Runtimes: facts.runtimes, DefaultRuntime: facts.defaultRuntime,
