@@ -7,6 +7,7 @@ export interface HealthConfig {
   Timeout?: number;
   Retries?: number;
   StartPeriod?: number;
+  StartInterval?: number;
 }
 
 /** The image's and the container's run configuration ("Config" in both inspect outputs). */
@@ -73,6 +74,8 @@ export interface HostConfig {
   CpuPeriod?: number;
   CpuQuota?: number;
   CpusetCpus?: string;
+  CpusetMems?: string;
+  BlkioWeight?: number;
   PidsLimit?: number | null;
   OomKillDisable?: boolean | null;
   Ulimits?: Array<{ Name: string; Soft: number; Hard: number }> | null;
@@ -230,6 +233,12 @@ export interface ImageSummary {
   Containers: number;
 }
 
+/** POST /images/prune: what went ({Untagged} or {Deleted} per item; null when nothing did) and the bytes freed. */
+export interface ImagePruneReport {
+  ImagesDeleted: Array<{ Untagged?: string; Deleted?: string }> | null;
+  SpaceReclaimed: number;
+}
+
 export interface ImageHistoryItem {
   Id: string;
   Created: number;
@@ -266,4 +275,175 @@ export interface VersionResponse {
   Arch: string;
   KernelVersion: string;
   BuildTime: string;
+}
+
+/** Registry credentials: the POST /auth body and the JSON inside X-Registry-Auth (registry.AuthConfig). */
+export interface AuthConfig {
+  username?: string;
+  password?: string;
+  /** base64("user:password"), as config.json stores it; older clients may send only this. */
+  auth?: string;
+  email?: string;
+  serveraddress?: string;
+  /** A refresh token the registry's token server handed out at login, used instead of the password. */
+  identitytoken?: string;
+  /** A bearer token for the registry itself, sent as is. */
+  registrytoken?: string;
+}
+
+export interface AuthResponse { Status: string; IdentityToken?: string }
+
+/** One GET /images/search result (Docker Hub's shape). */
+export interface ImageSearchResult {
+  name: string;
+  description: string;
+  star_count: number;
+  is_official: boolean;
+  /** Deprecated by Docker Hub; always false there now. */
+  is_automated: boolean;
+}
+
+/** /info's RegistryConfig (registry.ServiceConfig). */
+export interface RegistryServiceConfig {
+  AllowNondistributableArtifactsCIDRs: string[];
+  AllowNondistributableArtifactsHostnames: string[];
+  InsecureRegistryCIDRs: string[];
+  IndexConfigs: Record<string, { Name: string; Mirrors: string[]; Secure: boolean; Official: boolean }>;
+  Mirrors: string[];
+}
+
+// ---- process control: top, stats, update ----
+
+export interface ContainerTopResponse { Titles: string[]; Processes: string[][] }
+
+/** POST /containers/{id}/update: the resource fields (0 or "" leaves a value as it is) and RestartPolicy. */
+export interface ContainerUpdateRequest {
+  Memory?: number;
+  MemorySwap?: number;
+  MemoryReservation?: number;
+  NanoCpus?: number;
+  CpuShares?: number;
+  CpuPeriod?: number;
+  CpuQuota?: number;
+  CpusetCpus?: string;
+  CpusetMems?: string;
+  PidsLimit?: number | null;
+  BlkioWeight?: number;
+  RestartPolicy?: RestartPolicy;
+}
+
+export interface ContainerUpdateResponse { Warnings: string[] | null }
+
+export interface BlkioStatEntry { major: number; minor: number; op: string; value: number }
+
+/** Docker's BlkioStats; null where the cgroup driver has no such counter. */
+export interface BlkioStats {
+  io_service_bytes_recursive: BlkioStatEntry[] | null;
+  io_serviced_recursive: BlkioStatEntry[] | null;
+  io_queue_recursive: BlkioStatEntry[] | null;
+  io_service_time_recursive: BlkioStatEntry[] | null;
+  io_wait_time_recursive: BlkioStatEntry[] | null;
+  io_merged_recursive: BlkioStatEntry[] | null;
+  io_time_recursive: BlkioStatEntry[] | null;
+  sectors_recursive: BlkioStatEntry[] | null;
+}
+
+export interface CpuStats {
+  cpu_usage: { total_usage: number; percpu_usage?: number[]; usage_in_kernelmode: number; usage_in_usermode: number };
+  system_cpu_usage?: number;
+  online_cpus?: number;
+  throttling_data: { periods: number; throttled_periods: number; throttled_time: number };
+}
+
+export interface MemoryStats {
+  usage?: number;
+  max_usage?: number;
+  stats?: Record<string, number>;
+  failcnt?: number;
+  limit?: number;
+}
+
+export interface NetworkStats {
+  rx_bytes: number;
+  rx_packets: number;
+  rx_errors: number;
+  rx_dropped: number;
+  tx_bytes: number;
+  tx_packets: number;
+  tx_errors: number;
+  tx_dropped: number;
+}
+
+/** GET /containers/{id}/stats: one sample, keys in Docker's order (types.StatsJSON). */
+export interface ContainerStatsResponse {
+  read: string;
+  preread: string;
+  pids_stats: { current?: number; limit?: number };
+  blkio_stats: BlkioStats;
+  num_procs: number;
+  storage_stats: Record<string, never>;
+  cpu_stats: CpuStats;
+  precpu_stats: CpuStats;
+  memory_stats: MemoryStats;
+  name: string;
+  id: string;
+  networks?: Record<string, NetworkStats>;
+}
+
+/** HEAD/GET /containers/{id}/archive: the X-Docker-Container-Path-Stat header (base64 JSON, keys in Docker's order). */
+export interface ContainerPathStat {
+  name: string;
+  size: number;
+  /** Go's os.FileMode bits (ModeDir 1<<31, ModeSymlink 1<<27, ...), not the Unix st_mode. */
+  mode: number;
+  /** RFC 3339 with nanoseconds. */
+  mtime: string;
+  /** For a symlink: its target fully resolved inside the container; "" otherwise. */
+  linkTarget: string;
+}
+
+/** GET /containers/{id}/changes: Kind 0 modified, 1 added, 2 deleted. */
+export interface FilesystemChange {
+  Path: string;
+  Kind: 0 | 1 | 2;
+}
+
+/** POST /containers/{id}/exec (Docker's ExecConfig / ExecOptions). */
+export interface ExecCreateRequest {
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
+  /** [height, width]; API 1.42+. */
+  ConsoleSize?: [number, number] | null;
+  DetachKeys?: string;
+  Tty?: boolean;
+  Env?: string[] | null;
+  Cmd?: string[] | null;
+  Privileged?: boolean;
+  User?: string;
+  WorkingDir?: string;
+}
+
+/** POST /exec/{id}/start. */
+export interface ExecStartRequest {
+  Detach?: boolean;
+  Tty?: boolean;
+  ConsoleSize?: [number, number] | null;
+}
+
+/** GET /exec/{id}/json. */
+export interface ExecInspectResponse {
+  ID: string;
+  Running: boolean;
+  /** null until the process has ended. */
+  ExitCode: number | null;
+  ProcessConfig: { tty: boolean; entrypoint: string; arguments: string[]; privileged: boolean; user: string };
+  OpenStdin: boolean;
+  OpenStderr: boolean;
+  OpenStdout: boolean;
+  CanRemove: boolean;
+  ContainerID: string;
+  /** The detach key bytes, base64-encoded as Go encodes a []byte. */
+  DetachKeys: string;
+  Pid: number;
 }

@@ -18,6 +18,7 @@ interface TopCommand {
 }
 
 const run: Loader = () => import('./commands/run.js').then((m) => m.runCommand);
+const exec: Loader = () => import('./commands/exec.js').then((m) => m.execCommand);
 const create: Loader = () => import('./commands/run.js').then((m) => m.createCommand);
 const ps: Loader = () => import('./commands/ps.js').then((m) => m.psCommand);
 const attach: Loader = () => import('./commands/containers.js').then((m) => m.attachCommand);
@@ -37,18 +38,37 @@ const importImage: Loader = () => import('./commands/images.js').then((m) => m.i
 const tag: Loader = () => import('./commands/images.js').then((m) => m.tagCommand);
 const rmi: Loader = () => import('./commands/images.js').then((m) => m.rmiCommand);
 const history: Loader = () => import('./commands/images.js').then((m) => m.historyCommand);
+const save: Loader = () => import('./commands/images.js').then((m) => m.saveCommand);
+const load: Loader = () => import('./commands/images.js').then((m) => m.loadCommand);
+const imagePrune: Loader = () => import('./commands/images.js').then((m) => m.imagePruneCommand);
 const pull: Loader = () => import('./commands/distribution.js').then((m) => m.pullCommand);
 const push: Loader = () => import('./commands/distribution.js').then((m) => m.pushCommand);
+const login: Loader = () => import('./commands/login.js').then((m) => m.loginCommand);
+const logout: Loader = () => import('./commands/login.js').then((m) => m.logoutCommand);
+const search: Loader = () => import('./commands/login.js').then((m) => m.searchCommand);
 const version: Loader = () => import('./commands/system.js').then((m) => m.versionCommand);
 const info: Loader = () => import('./commands/system.js').then((m) => m.infoCommand);
 const events: Loader = () => import('./commands/system.js').then((m) => m.eventsCommand);
+const pause: Loader = () => import('./commands/process.js').then((m) => m.pauseCommand);
+const unpause: Loader = () => import('./commands/process.js').then((m) => m.unpauseCommand);
+const topCommand: Loader = () => import('./commands/process.js').then((m) => m.topCommand);
+const stats: Loader = () => import('./commands/process.js').then((m) => m.statsCommand);
+const update: Loader = () => import('./commands/process.js').then((m) => m.updateCommand);
+const cp: Loader = () => import('./commands/files.js').then((m) => m.cpCommand);
+const diff: Loader = () => import('./commands/files.js').then((m) => m.diffCommand);
+const exportContainer: Loader = () => import('./commands/files.js').then((m) => m.exportCommand);
+const port: Loader = () => import('./commands/files.js').then((m) => m.portCommand);
 
 const COMMANDS: Record<string, TopCommand> = {
   run: { summary: 'Create and run a new container from an image', category: 'common', load: run },
+  exec: { summary: 'Execute a command in a running container', category: 'common', load: exec },
   ps: { summary: 'List containers', category: 'common', load: ps },
   images: { summary: 'List images', category: 'common', load: images },
   pull: { summary: 'Download an image from a registry', category: 'common', load: pull },
   push: { summary: 'Upload an image to a registry', category: 'common', load: push },
+  login: { summary: 'Authenticate to a registry', category: 'common', load: login },
+  logout: { summary: 'Log out from a registry', category: 'common', load: logout },
+  search: { summary: 'Search Docker Hub for images', category: 'common', load: search },
   version: { summary: 'Show the Docker version information', category: 'common', load: version },
   info: { summary: 'Display system-wide information', category: 'common', load: info },
   container: {
@@ -56,11 +76,17 @@ const COMMANDS: Record<string, TopCommand> = {
     category: 'management',
     sub: {
       attach: { summary: 'Attach local standard input, output, and error streams to a running container', load: attach },
+      cp: { summary: 'Copy files/folders between a container and the local filesystem', load: cp },
       create: { summary: 'Create a new container', load: create },
+      diff: { summary: "Inspect changes to files or directories on a container's filesystem", load: diff },
+      exec: { summary: 'Execute a command in a running container', load: exec },
+      export: { summary: "Export a container's filesystem as a tar archive", load: exportContainer },
       inspect: { summary: 'Display detailed information on one or more containers', load: containerInspect },
       kill: { summary: 'Kill one or more running containers', load: kill },
       logs: { summary: 'Fetch the logs of a container', load: logs },
       ls: { summary: 'List containers', load: ps },
+      pause: { summary: 'Pause all processes within one or more containers', load: pause },
+      port: { summary: 'List port mappings or a specific mapping for the container', load: port },
       list: { summary: 'List containers', load: ps, hidden: true },
       ps: { summary: 'List containers', load: ps, hidden: true },
       rename: { summary: 'Rename a container', load: rename },
@@ -69,7 +95,11 @@ const COMMANDS: Record<string, TopCommand> = {
       remove: { summary: 'Remove one or more containers', load: rm, hidden: true },
       run: { summary: 'Create and run a new container from an image', load: run },
       start: { summary: 'Start one or more stopped containers', load: start },
+      stats: { summary: 'Display a live stream of container(s) resource usage statistics', load: stats },
       stop: { summary: 'Stop one or more running containers', load: stop },
+      top: { summary: 'Display the running processes of a container', load: topCommand },
+      unpause: { summary: 'Unpause all processes within one or more containers', load: unpause },
+      update: { summary: 'Update configuration of one or more containers', load: update },
       wait: { summary: 'Block until one or more containers stop, then print their exit codes', load: wait },
     },
   },
@@ -80,12 +110,15 @@ const COMMANDS: Record<string, TopCommand> = {
       history: { summary: 'Show the history of an image', load: history },
       import: { summary: 'Import the contents from a tarball to create a filesystem image', load: importImage },
       inspect: { summary: 'Display detailed information on one or more images', load: imageInspect },
+      load: { summary: 'Load an image from a tar archive or STDIN', load },
       ls: { summary: 'List images', load: images },
+      prune: { summary: 'Remove unused images', load: imagePrune },
       pull: { summary: 'Download an image from a registry', load: pull },
       push: { summary: 'Upload an image to a registry', load: push },
       list: { summary: 'List images', load: images, hidden: true },
       rm: { summary: 'Remove one or more images', load: rmi },
       remove: { summary: 'Remove one or more images', load: rmi, hidden: true },
+      save: { summary: 'Save one or more images to a tar archive (streamed to STDOUT by default)', load: save },
       tag: { summary: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE', load: tag },
     },
   },
@@ -98,20 +131,31 @@ const COMMANDS: Record<string, TopCommand> = {
     },
   },
   attach: { summary: 'Attach local standard input, output, and error streams to a running container', category: 'other', load: attach },
+  cp: { summary: 'Copy files/folders between a container and the local filesystem', category: 'other', load: cp },
   create: { summary: 'Create a new container', category: 'other', load: create },
+  diff: { summary: "Inspect changes to files or directories on a container's filesystem", category: 'other', load: diff },
   events: { summary: 'Get real time events from the server', category: 'other', load: events },
+  export: { summary: "Export a container's filesystem as a tar archive", category: 'other', load: exportContainer },
   history: { summary: 'Show the history of an image', category: 'other', load: history },
   import: { summary: 'Import the contents from a tarball to create a filesystem image', category: 'other', load: importImage },
   inspect: { summary: 'Return low-level information on Docker objects', category: 'other', load: inspect },
   kill: { summary: 'Kill one or more running containers', category: 'other', load: kill },
+  load: { summary: 'Load an image from a tar archive or STDIN', category: 'other', load },
   logs: { summary: 'Fetch the logs of a container', category: 'other', load: logs },
+  pause: { summary: 'Pause all processes within one or more containers', category: 'other', load: pause },
+  port: { summary: 'List port mappings or a specific mapping for the container', category: 'other', load: port },
   rename: { summary: 'Rename a container', category: 'other', load: rename },
   restart: { summary: 'Restart one or more containers', category: 'other', load: restart },
   rm: { summary: 'Remove one or more containers', category: 'other', load: rm },
   rmi: { summary: 'Remove one or more images', category: 'other', load: rmi },
+  save: { summary: 'Save one or more images to a tar archive (streamed to STDOUT by default)', category: 'other', load: save },
   start: { summary: 'Start one or more stopped containers', category: 'other', load: start },
+  stats: { summary: 'Display a live stream of container(s) resource usage statistics', category: 'other', load: stats },
   stop: { summary: 'Stop one or more running containers', category: 'other', load: stop },
   tag: { summary: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE', category: 'other', load: tag },
+  top: { summary: 'Display the running processes of a container', category: 'other', load: topCommand },
+  unpause: { summary: 'Unpause all processes within one or more containers', category: 'other', load: unpause },
+  update: { summary: 'Update configuration of one or more containers', category: 'other', load: update },
   wait: { summary: 'Block until one or more containers stop, then print their exit codes', category: 'other', load: wait },
 };
 
@@ -192,6 +236,8 @@ async function dispatch(argv: string[]): Promise<number> {
   const hosts = Array.isArray(flags.host) ? flags.host : [];
   if (hosts.length > 1) throw new ExitError(1, 'Specify only one -H');
   const debug = flags.debug === true;
+  // Commands find the client config directory (credentials) through the environment, as docker's DOCKER_CONFIG.
+  if (typeof flags.config === 'string' && flags.config !== '') process.env.BERTH_CONFIG = flags.config;
   let client: EngineClient | undefined;
   const { EngineClient: ClientClass, resolveHost } = await import('../client/engine-client.js');
   const host = resolveHost(hosts[0]);

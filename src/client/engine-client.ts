@@ -7,6 +7,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Readable } from 'node:stream';
 import type {
+  AuthConfig,
+  AuthResponse,
+  ImageSearchResult,
   ContainerCreateRequest,
   ContainerInspect,
   ContainerSummary,
@@ -466,6 +469,138 @@ export class EngineClient {
   ): Promise<AsyncGenerator<{ value: JsonMessage; raw: string }>> {
     const res = await this.request('POST', '/images/create', { query, body });
     return readJsonLines<JsonMessage>(res);
+  }
+
+  // ---- registries ----
+
+  /** POST /auth: the daemon checks the credentials against the registry. */
+  registryLogin(auth: AuthConfig): Promise<AuthResponse> {
+    return this.json<AuthResponse>('POST', '/auth', { body: auth });
+  }
+
+  /** GET /images/search; registryAuth is the X-Registry-Auth value (base64url JSON). */
+  imageSearch(term: string, options: { limit?: number; filters?: string; registryAuth?: string } = {}): Promise<ImageSearchResult[]> {
+    const headers: Record<string, string> = options.registryAuth ? { 'X-Registry-Auth': options.registryAuth } : {};
+    return this.json<ImageSearchResult[]>('GET', '/images/search', { query: { term, limit: options.limit || undefined, filters: options.filters }, headers });
+  }
+
+  // ---- process control: pause, unpause, top, stats, update ----
+
+  async containerPause(id: string): Promise<void> {
+    await this.call('POST', `/containers/${encodeURIComponent(id)}/pause`);
+  }
+
+  async containerUnpause(id: string): Promise<void> {
+    await this.call('POST', `/containers/${encodeURIComponent(id)}/unpause`);
+  }
+
+  /** GET /containers/{id}/top; the ps arguments are joined with spaces, as the docker CLI sends them. */
+  containerTop(id: string, psArgs: string[] = []): Promise<import('../api/types.js').ContainerTopResponse> {
+    return this.json('GET', `/containers/${encodeURIComponent(id)}/top`, { query: { ps_args: psArgs.length > 0 ? psArgs.join(' ') : undefined } });
+  }
+
+  /** GET /containers/{id}/stats: one JSON value per line (one in all with stream=false). */
+  async containerStats(id: string, options: { stream: boolean; oneShot?: boolean }): Promise<AsyncGenerator<{ value: import('../api/types.js').ContainerStatsResponse; raw: string }>> {
+    const res = await this.request('GET', `/containers/${encodeURIComponent(id)}/stats`, {
+      query: { stream: options.stream ? '1' : '0', 'one-shot': options.oneShot ? '1' : undefined },
+    });
+    return readJsonLines(res);
+  }
+
+  containerUpdate(id: string, update: import('../api/types.js').ContainerUpdateRequest): Promise<import('../api/types.js').ContainerUpdateResponse> {
+    return this.json('POST', `/containers/${encodeURIComponent(id)}/update`, { body: update });
+  }
+
+  // ---- image archives and prune ----
+
+  /** GET /images/get?names=...: the tar stream of `docker save`. */
+  imageSave(names: string[]): Promise<IncomingMessage> {
+    return this.request('GET', '/images/get', { query: { names } });
+  }
+
+  /** POST /images/load with a tar body; the answer is a JSON message stream (its last message may be an error). */
+  async imageLoad(body: Readable, quiet: boolean): Promise<AsyncGenerator<{ value: JsonMessage; raw: string }>> {
+    const res = await this.request('POST', '/images/load', { query: { quiet: quiet ? '1' : '0' }, body, headers: { 'Content-Type': 'application/x-tar' } });
+    return readJsonLines<JsonMessage>(res);
+  }
+
+  /** POST /images/prune; filters is the API's filters JSON. */
+  imagePrune(filters: string | undefined): Promise<import('../api/types.js').ImagePruneReport> {
+    return this.json('POST', '/images/prune', { query: { filters } });
+  }
+
+  // ---- container files ----
+
+  /** HEAD /containers/{id}/archive: the stat of a path in the container (ClientError 404 when missing). */
+  async containerStatPath(id: string, path: string): Promise<import('../api/types.js').ContainerPathStat> {
+    const res = await this.request('HEAD', `/containers/${encodeURIComponent(id)}/archive`, { query: { path } });
+    res.resume();
+    return decodePathStatHeader(res);
+  }
+
+  /** GET /containers/{id}/archive: a tar of the path, with its stat. */
+  async containerArchive(id: string, path: string): Promise<{ stat: import('../api/types.js').ContainerPathStat; content: IncomingMessage }> {
+    const res = await this.request('GET', `/containers/${encodeURIComponent(id)}/archive`, { query: { path } });
+    try {
+      return { stat: decodePathStatHeader(res), content: res };
+    } catch (err) {
+      res.destroy();
+      throw new Error(`unable to get resource stat from response: ${(err as Error).message}`);
+    }
+  }
+
+  /** PUT /containers/{id}/archive: a tar extracted into the directory `path` of the container. */
+  async containerPutArchive(id: string, path: string, content: Readable, options: { noOverwriteDirNonDir?: boolean; copyUIDGID?: boolean } = {}): Promise<void> {
+    await this.call('PUT', `/containers/${encodeURIComponent(id)}/archive`, {
+      query: { path, noOverwriteDirNonDir: options.noOverwriteDirNonDir ? 'true' : undefined, copyUIDGID: options.copyUIDGID ? 'true' : undefined },
+      body: content,
+      headers: { 'Content-Type': 'application/x-tar' },
+    });
+  }
+
+  /** GET /containers/{id}/changes (the daemon sends null for none). */
+  async containerChanges(id: string): Promise<import('../api/types.js').FilesystemChange[]> {
+    return (await this.json<import('../api/types.js').FilesystemChange[] | null>('GET', `/containers/${encodeURIComponent(id)}/changes`)) ?? [];
+  }
+
+  /** GET /containers/{id}/export: the container's root filesystem as a tar stream. */
+  containerExport(id: string): Promise<IncomingMessage> {
+    return this.request('GET', `/containers/${encodeURIComponent(id)}/export`);
+  }
+
+  // ---- exec ----
+
+  execCreate(container: string, config: import('../api/types.js').ExecCreateRequest): Promise<{ Id: string }> {
+    return this.json<{ Id: string }>('POST', `/containers/${encodeURIComponent(container)}/exec`, { body: config });
+  }
+
+  /** POST /exec/{id}/start with Detach: returns once the process runs. */
+  async execStartDetached(id: string, options: { Tty?: boolean; ConsoleSize?: [number, number] | null } = {}): Promise<void> {
+    await this.call('POST', `/exec/${encodeURIComponent(id)}/start`, { body: { Detach: true, ...options } });
+  }
+
+  /** POST /exec/{id}/start, hijacked: the socket carries the session (multiplexed unless Tty). */
+  execAttach(id: string, options: { Tty?: boolean; ConsoleSize?: [number, number] | null } = {}): Promise<Duplex> {
+    return this.hijack(`/exec/${encodeURIComponent(id)}/start`, undefined, { Detach: false, ...options });
+  }
+
+  execInspect(id: string): Promise<import('../api/types.js').ExecInspectResponse> {
+    return this.json<import('../api/types.js').ExecInspectResponse>('GET', `/exec/${encodeURIComponent(id)}/json`);
+  }
+
+  async execResize(id: string, height: number, width: number): Promise<void> {
+    await this.call('POST', `/exec/${encodeURIComponent(id)}/resize`, { query: { h: height, w: width } });
+  }
+}
+
+/** The X-Docker-Container-Path-Stat header: base64 of the stat's JSON. */
+function decodePathStatHeader(res: IncomingMessage): import('../api/types.js').ContainerPathStat {
+  const header = res.headers['x-docker-container-path-stat'];
+  const text = Buffer.from(Array.isArray(header) ? header[0] ?? '' : header ?? '', 'base64').toString('utf8');
+  try {
+    return JSON.parse(text) as import('../api/types.js').ContainerPathStat;
+  } catch (err) {
+    throw new Error(`unable to decode container path stat header: ${(err as Error).message}`);
   }
 }
 

@@ -51,6 +51,8 @@ export interface ContainerServiceOptions {
   hostCapabilities: string[];
   seccompProfile: DockerSeccompProfile | 'unconfined';
   publish: Publish;
+  /** The container's exec sessions that have not ended (inspect's ExecIDs); late-bound by the daemon. */
+  execIds?: (containerId: string) => string[];
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
@@ -668,7 +670,7 @@ export class ContainerService {
       Id: record.id, Created: record.created, Path: record.path, Args: record.args, State: record.state,
       Image: record.image, ResolvConfPath: paths.resolvConf, HostnamePath: paths.hostname, HostsPath: paths.hosts,
       LogPath: this.logPath(record), Name: record.name, RestartCount: record.restartCount, Driver: 'overlay2',
-      Platform: 'linux', MountLabel: '', ProcessLabel: '', AppArmorProfile: '', ExecIDs: null,
+      Platform: 'linux', MountLabel: '', ProcessLabel: '', AppArmorProfile: '', ExecIDs: nonEmptyOrNull(this.options.execIds?.(record.id)),
       HostConfig: record.hostConfig,
       GraphDriver: {
         Name: 'overlay2',
@@ -790,6 +792,10 @@ export class ContainerService {
 
 // ---- pure helpers ---------------------------------------------------------------------------------
 
+
+function nonEmptyOrNull(ids: string[] | undefined): string[] | null {
+  return ids && ids.length > 0 ? ids : null;
+}
 
 /** Docker words a failed start this way; the CLI derives its exit code (125/126/127) from it. */
 export function startErrorMessage(error: unknown): string {

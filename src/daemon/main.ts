@@ -7,12 +7,23 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ApiServer } from '../api/server.js';
 import { containerRoutes } from '../api/routes/containers.js';
+import { execRoutes } from '../api/routes/exec.js';
+import { fileRoutes } from '../api/routes/files.js';
+import { processRoutes } from '../api/routes/process.js';
 import { imageRoutes } from '../api/routes/images.js';
+import { ImageArchive } from '../images/archive.js';
+import { ImagePruner } from '../images/prune.js';
 import { BERTH_VERSION, systemRoutes } from '../api/routes/system.js';
 import { ContentStore } from '../content/store.js';
 import { ContainerService } from '../containers/service.js';
+import { ProcessControl } from '../containers/process-control.js';
+import { ExecService } from '../containers/exec.js';
+import { StatsService } from '../containers/stats.js';
 import { LayerBlobIndex } from '../distribution/layer-blobs.js';
 import { DistributionService } from '../distribution/service.js';
+import { RegistryConfigError, RegistryHosts } from '../distribution/registry-hosts.js';
+import { RegistryService } from '../distribution/search.js';
+import { distributionRoutes } from '../api/routes/distribution.js';
 import { loadDefaultProfile, parseSeccompProfile } from '../containers/seccomp.js';
 import { capabilitiesFromMask } from '../containers/spec.js';
 import { EventBus } from '../events/bus.js';
@@ -107,12 +118,21 @@ async function main(): Promise<void> {
     containersUsing: (imageId) => containersRef?.containersUsingImage(imageId) ?? [],
     layerBlobs,
   });
-  const distribution = new DistributionService({ images, layers, content, blobs: layerBlobs, publish: events.publish });
+  let registryHosts: RegistryHosts;
+  try {
+    registryHosts = new RegistryHosts({ mirrors: config.registryMirrors, insecureRegistries: config.insecureRegistries });
+  } catch (error) {
+    if (error instanceof RegistryConfigError) throw new ConfigError(error.message);
+    throw error;
+  }
+  const distribution = new DistributionService({ images, layers, content, blobs: layerBlobs, publish: events.publish, hosts: registryHosts });
   const seccompProfile = config.seccompProfile === 'unconfined' ? 'unconfined' as const
     : config.seccompProfile === 'builtin' ? loadDefaultProfile() : parseSeccompProfile(await readFile(config.seccompProfile, 'utf8'));
+  let execsRef: ExecService | undefined;
   const containers = new ContainerService({
     dataRoot: config.dataRoot, execRoot: config.execRoot, images, runtimes, defaultRuntime: config.defaultRuntime,
     cgroupParent: config.cgroupParent, hostCapabilities: await hostCapabilities(), seccompProfile, publish: events.publish,
+    execIds: (id) => execsRef?.execIds(id) ?? [],
   });
   containersRef = containers;
   await content.init();
@@ -120,18 +140,27 @@ async function main(): Promise<void> {
   await layerBlobs.init();
   await images.init();
   await distribution.pruneBlobs();
+  const imageArchive = new ImageArchive({ images, layers, content, blobs: layerBlobs, publish: events.publish, tmpDir: join(config.dataRoot, 'tmp') });
+  await imageArchive.init();
   await containers.init();
+  const execs = new ExecService({ containers, hostCapabilities: await hostCapabilities() });
+  execsRef = execs;
+  await execs.init();
 
   const facts = {
     daemonId: await daemonId(config.dataRoot), dataRoot: config.dataRoot, defaultRuntime: config.defaultRuntime,
     runtimes: Object.fromEntries([...runtimes].map(([name, runtime]) => [name, { path: runtime.binary }])),
     cgroupVersion: existsSync('/sys/fs/cgroup/cgroup.controllers') ? '2' as const : '1' as const,
-    debug: config.debug, startedAt: new Date(),
+    debug: config.debug, startedAt: new Date(), registryConfig: registryHosts.serviceConfig(),
   };
   const server = new ApiServer([
     ...systemRoutes(facts, events, containers, images),
     ...containerRoutes(containers, images),
-    ...imageRoutes(images, containers, distribution),
+    ...execRoutes(execs),
+    ...fileRoutes(containers, images),
+    ...processRoutes(new ProcessControl(containers, { cgroupParent: config.cgroupParent }), new StatsService(containers, { cgroupParent: config.cgroupParent })),
+    ...distributionRoutes(new RegistryService(registryHosts)),
+    ...imageRoutes(images, containers, distribution, { archive: imageArchive, pruner: new ImagePruner({ images, layers, publish: events.publish }) }),
   ], config.debug);
   await server.listen(config.hosts);
   process.stderr.write(`berthd ${BERTH_VERSION} listening on ${config.hosts.join(', ')} (data root ${config.dataRoot})\n`);
@@ -141,6 +170,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     containers.shutdown();
+    execs.shutdown();
     await server.close();
     for (const host of config.hosts) if (host.startsWith('unix://')) await rm(host.slice(7), { force: true });
     await rm(config.pidfile, { force: true });

@@ -107,6 +107,7 @@ function matchesFilters(record: ContainerRecord, filters: Map<string, string[]>,
       return rest.length === 0 ? key in labels : labels[key] === rest.join('=');
     }))
     && any('status', (value) => record.state.Status === value)
+    && any('health', (value) => (record.state.Health?.Status ?? 'none') === value)
     && any('exited', (value) => !record.state.Running && record.state.StartedAt !== '0001-01-01T00:00:00Z' && record.state.ExitCode === Number(value))
     && (ancestorIds.length === 0 || ancestorIds.includes(record.image));
 }

@@ -115,12 +115,13 @@ export function forwardSignals(client: EngineClient, containerId: string): () =>
   };
 }
 
-/** Keep the container's TTY the size of ours (MonitorTtySize); returns the stop function. */
-export function monitorTtySize(client: EngineClient, containerId: string): () => void {
+/** Keep the container's (or, with `isExec`, the exec session's) TTY the size of ours (MonitorTtySize); returns the stop function. */
+export function monitorTtySize(client: EngineClient, containerId: string, isExec = false): () => void {
   if (!process.stdout.isTTY) return () => undefined;
   const resize = (): void => {
     const { rows, columns } = process.stdout;
-    if (rows && columns) client.containerResize(containerId, rows, columns).catch(() => undefined);
+    if (!rows || !columns) return;
+    (isExec ? client.execResize(containerId, rows, columns) : client.containerResize(containerId, rows, columns)).catch(() => undefined);
   };
   resize();
   process.stdout.on('resize', resize);

@@ -1,14 +1,17 @@
-// Image commands: images (image ls), import, tag, rmi (image rm) and history, with docker's
-// table layouts and messages.
+// Image commands: images (image ls), import, tag, rmi (image rm), history, save, load and
+// image prune, with docker's table layouts and messages.
 
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, statSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { ImageHistoryItem, ImageSummary } from '../../api/types.js';
 import { boolFlag, forEachTarget, listFlag, stringFlag } from '../command.js';
 import type { CommandSpec } from '../command.js';
-import { chooseFormat, displayProgressStream, displaySize, formatGoTime, formatRfc3339, renderFormatted, sortedJson, StatusError, truncateId, ellipsis } from '../output.js';
+import { chooseFormat, displayProgressStream, displaySize, flushStdout, formatGoTime, formatRfc3339, renderFormatted, sortedJson, StatusError, truncateId, ellipsis } from '../output.js';
 import { familiarName, parseReference, ReferenceError, tagTarget } from '../reference.js';
-import { humanDuration } from '../../util/units.js';
+import { humanDuration, humanSize } from '../../util/units.js';
 import { FORMAT_HELP, filtersQuery } from './ps.js';
 
 export const DEFAULT_IMAGES_FORMAT = 'table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}';
@@ -307,6 +310,153 @@ export const importCommand: CommandSpec = {
       body,
     );
     await displayProgressStream(messages, (text) => process.stdout.write(text), 1);
+    return 0;
+  },
+};
+
+// ---- save, load, image prune ----
+
+export const saveCommand: CommandSpec = {
+  name: 'save',
+  usage: '[OPTIONS] IMAGE [IMAGE...]',
+  description: 'Save one or more images to a tar archive (streamed to STDOUT by default)',
+  aliases: ['image save', 'save'],
+  flags: [{ name: 'output', short: 'o', type: 'string', description: 'Write to a file, instead of STDOUT' }],
+  args: { min: 1 },
+  async run(invocation) {
+    const output = stringFlag(invocation.flags, 'output') ?? '';
+    if (output === '' && process.stdout.isTTY) {
+      throw new StatusError(1, 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
+    }
+    if (output !== '') checkSaveDestination(output);
+    const response = await invocation.ctx.client().imageSave(invocation.args);
+    if (output === '') {
+      try {
+        await pipeline(response, process.stdout, { end: false });
+        await flushStdout();
+      } catch (err) {
+        // The reader of our stdout went away (`berth save x | head`): nothing more to say.
+        if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
+      }
+      return 0;
+    }
+    // Like docker's atomic writer: a failed save leaves the old file (or none), never half a tar.
+    const temp = join(dirname(output), `.${basename(output)}.${process.pid}.tmp`);
+    try {
+      await pipeline(response, createWriteStream(temp, { mode: 0o600 }));
+      await rename(temp, output);
+    } catch (err) {
+      await rm(temp, { force: true });
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') throw new StatusError(1, `failed to save image: ${(err as Error).message}`);
+      throw err;
+    }
+    return 0;
+  },
+};
+
+/** atomicwriter's checks, made before anything is asked of the daemon (docker's wording). */
+function checkSaveDestination(output: string): void {
+  const dir = dirname(output);
+  let dirStat;
+  try {
+    dirStat = statSync(dir);
+  } catch (err) {
+    throw new StatusError(1, `failed to save image: invalid output path: stat ${dir}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`);
+  }
+  if (!dirStat.isDirectory()) throw new StatusError(1, `failed to save image: invalid output path: stat ${dir}: not a directory`);
+  let target;
+  try {
+    target = statSync(output);
+  } catch {
+    return;
+  }
+  if (target.isDirectory()) throw new StatusError(1, 'failed to save image: cannot write to a directory');
+  if (!target.isFile()) throw new StatusError(1, 'failed to save image: cannot write to a special file');
+}
+
+export const loadCommand: CommandSpec = {
+  name: 'load',
+  usage: '[OPTIONS]',
+  description: 'Load an image from a tar archive or STDIN',
+  aliases: ['image load', 'load'],
+  flags: [
+    { name: 'input', short: 'i', type: 'string', description: 'Read from tar archive file, instead of STDIN' },
+    { name: 'quiet', short: 'q', type: 'bool', description: 'Suppress the load output' },
+  ],
+  args: { max: 0 },
+  async run(invocation) {
+    const input = stringFlag(invocation.flags, 'input') ?? '';
+    let body: Readable;
+    if (input === '') {
+      if (process.stdin.isTTY) throw new StatusError(1, 'requested load from stdin, but stdin is empty');
+      body = process.stdin;
+    } else {
+      try {
+        statSync(input);
+      } catch {
+        throw new StatusError(1, `open ${input}: no such file or directory`);
+      }
+      body = createReadStream(input);
+    }
+    const quiet = boolFlag(invocation.flags, 'quiet') || !process.stdout.isTTY;
+    const messages = await invocation.ctx.client().imageLoad(body, quiet);
+    await displayProgressStream(messages, (text) => process.stdout.write(text), 1, process.stdout);
+    return 0;
+  },
+};
+
+const PRUNE_ALL_WARNING = 'WARNING! This will remove all images without at least one container associated to them.\nAre you sure you want to continue?';
+const PRUNE_DANGLING_WARNING = 'WARNING! This will remove all dangling images.\nAre you sure you want to continue?';
+
+/** prompt.Confirm: prints the question with " [y/N] ", reads one line; only "y"/"Y" is yes, and end of input is no. */
+export async function confirm(message: string, input: Readable = process.stdin, write: (text: string) => void = (text) => process.stdout.write(text)): Promise<boolean> {
+  write(`${message} [y/N] `);
+  const answer = await new Promise<string>((resolve) => {
+    let text = '';
+    const finish = () => {
+      input.off('data', onData);
+      input.off('end', finish);
+      input.off('error', finish);
+      input.pause();
+      resolve(text.split('\n')[0]!.trim());
+    };
+    const onData = (chunk: Buffer | string) => {
+      text += chunk.toString();
+      if (text.includes('\n')) finish();
+    };
+    input.on('data', onData);
+    input.once('end', finish);
+    input.once('error', finish);
+  });
+  return answer.toLowerCase() === 'y';
+}
+
+export const imagePruneCommand: CommandSpec = {
+  name: 'prune',
+  usage: '[OPTIONS]',
+  description: 'Remove unused images',
+  flags: [
+    { name: 'all', short: 'a', type: 'bool', description: 'Remove all unused images, not just dangling ones' },
+    { name: 'filter', type: 'list', valueName: 'filter', description: 'Provide filter values (e.g. "until=<timestamp>")' },
+    { name: 'force', short: 'f', type: 'bool', description: 'Do not prompt for confirmation' },
+  ],
+  args: { max: 0 },
+  async run(invocation) {
+    const all = boolFlag(invocation.flags, 'all');
+    const filters = [...listFlag(invocation.flags, 'filter'), `dangling=${all ? 'false' : 'true'}`];
+    const query = filtersQuery(filters);
+    // A cancelled prune ends quietly with status 0, as docker's does.
+    if (!boolFlag(invocation.flags, 'force') && !(await confirm(all ? PRUNE_ALL_WARNING : PRUNE_DANGLING_WARNING))) return 0;
+    const report = await invocation.ctx.client().imagePrune(query);
+    let output = '';
+    const deleted = report.ImagesDeleted ?? [];
+    if (deleted.length > 0) {
+      output = 'Deleted Images:\n';
+      for (const item of deleted) output += item.Untagged ? `untagged: ${item.Untagged}\n` : `deleted: ${item.Deleted ?? ''}\n`;
+      output += '\n';
+    }
+    process.stdout.write(`${output}Total reclaimed space: ${humanSize(report.SpaceReclaimed)}\n`);
     return 0;
   },
 };

@@ -58,7 +58,7 @@ function plan(invocation: Invocation): CreatePlan {
 
 async function pullImage(client: EngineClient, image: string, quiet: boolean): Promise<void> {
   const messages = await client.imageCreate(pullQuery(image));
-  await displayProgressStream(messages, (text) => { if (!quiet) process.stderr.write(text); });
+  await displayProgressStream(messages, (text) => { if (!quiet) process.stderr.write(text); }, undefined, process.stderr);
 }
 
 /** createContainer: create, and on "No such image" pull it and try once more. */

@@ -1,0 +1,93 @@
+// /containers/{id}/exec and /exec/*: thin routes over the exec service. As in Docker, a start
+// with a client hijacks the connection first; what goes wrong after that (already started, the
+// command cannot run) is written into the stream, not answered with an HTTP status.
+import { once } from 'node:events';
+import type { Duplex } from 'node:stream';
+import type { ExecCreateRequest, ExecStartRequest } from '../types.js';
+import type { ExecService } from '../../containers/exec.js';
+import { ApiError, badParameter } from '../errors.js';
+import { encodeFrame, STDOUT } from '../stdcopy.js';
+import { compareVersions, readJson, sendJson, sendNoContent, type RequestContext, type RouteTable } from '../server.js';
+
+const ID = '([^/]+)';
+
+export function execRoutes(execs: ExecService): RouteTable {
+  return [
+    ['POST', new RegExp(`^/containers/${ID}/exec$`), async (context) => {
+      const request = await readJson<ExecCreateRequest>(context);
+      if (!request.Cmd || request.Cmd.length === 0) throw badParameter('No exec command specified');
+      if (compareVersions(context.version, '1.42') < 0) request.ConsoleSize = null;
+      sendJson(context, 201, await execs.create(context.params[0], request));
+    }],
+    ['POST', new RegExp(`^/exec/${ID}/start$`), (context) => startExec(execs, context)],
+    ['POST', new RegExp(`^/exec/${ID}/resize$`), async (context) => {
+      await execs.resize(context.params[0], sizeParam(context.query, 'h', 'height'), sizeParam(context.query, 'w', 'width'));
+      sendNoContent(context, 200);
+    }],
+    ['GET', new RegExp(`^/exec/${ID}/json$`), (context) => sendJson(context, 200, execs.inspect(context.params[0]))],
+  ];
+}
+
+async function startExec(execs: ExecService, context: RequestContext): Promise<void> {
+  const id = context.params[0];
+  const request = await readStartRequest(context);
+  execs.usable(id);
+  const tty = !!request.Tty;
+  // The console size of the start request counts only with a TTY, and from API 1.42.
+  const consoleSize = tty && compareVersions(context.version, '1.42') >= 0 ? request.ConsoleSize ?? null : null;
+  if (request.Detach) {
+    await execs.start(id, { consoleSize });
+    sendNoContent(context, 200);
+    return;
+  }
+  const multiplexed = !tty && compareVersions(context.version, '1.42') >= 0 && !!context.upgradedSocket;
+  const connection = context.hijack(multiplexed ? 'application/vnd.docker.multiplexed-stream' : 'application/vnd.docker.raw-stream');
+  try {
+    await execs.startAttached(id, { consoleSize, tty, connection, signal: context.signal });
+  } catch (error) {
+    if (!(error instanceof ApiError)) process.stderr.write(`berthd: exec ${id}: ${error instanceof Error ? error.stack : String(error)}\n`);
+    const text = `${error instanceof Error ? error.message : String(error)}\r\n`;
+    connection.end(tty ? text : encodeFrame(STDOUT, text));
+  }
+}
+
+/** The start request's JSON: on an upgraded connection the body arrives on the raw socket. */
+async function readStartRequest(context: RequestContext): Promise<ExecStartRequest> {
+  const socket = context.upgradedSocket;
+  if (!socket) return readJson<ExecStartRequest>(context);
+  const length = Number.parseInt(String(context.request.headers['content-length'] ?? '0'), 10) || 0;
+  if (length === 0) return {};
+  const body = await readExactly(socket, length);
+  try {
+    return JSON.parse(body.toString('utf8')) as ExecStartRequest;
+  } catch (error) {
+    throw new ApiError(400, `invalid character in JSON body: ${(error as Error).message}`);
+  }
+}
+
+/** Reads `length` bytes without setting the socket flowing: what follows is the client's stdin. */
+async function readExactly(socket: Duplex, length: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  while (size < length) {
+    const chunk = socket.read() as Buffer | null;
+    if (chunk === null) {
+      if (socket.readableEnded || socket.destroyed) break;
+      await Promise.race([once(socket, 'readable'), once(socket, 'close')]);
+      continue;
+    }
+    chunks.push(chunk);
+    size += chunk.length;
+  }
+  const all = Buffer.concat(chunks);
+  if (all.length > length) socket.unshift(all.subarray(length));
+  return all.subarray(0, length);
+}
+
+function sizeParam(query: URLSearchParams, name: string, what: string): number {
+  const text = query.get(name) ?? '';
+  if (!/^\d+$/.test(text) || Number(text) > 0xffffffff) {
+    throw badParameter(`invalid resize ${what} "${text}": strconv.ParseUint: parsing "${text}": invalid syntax`);
+  }
+  return Number(text);
+}
