@@ -18,6 +18,7 @@ import { ContentStore } from '../content/store.js';
 import { ContainerService } from '../containers/service.js';
 import { ProcessControl } from '../containers/process-control.js';
 import { ExecService } from '../containers/exec.js';
+import { HealthMonitor } from '../containers/health.js';
 import { StatsService } from '../containers/stats.js';
 import { LayerBlobIndex } from '../distribution/layer-blobs.js';
 import { DistributionService } from '../distribution/service.js';
@@ -146,6 +147,8 @@ async function main(): Promise<void> {
   const execs = new ExecService({ containers, hostCapabilities: await hostCapabilities() });
   execsRef = execs;
   await execs.init();
+  const health = new HealthMonitor(containers, (record, command, timeoutMs) => execs.run(record.id, command, { timeoutMs }));
+  health.start();
 
   const facts = {
     daemonId: await daemonId(config.dataRoot), dataRoot: config.dataRoot, defaultRuntime: config.defaultRuntime,
@@ -169,6 +172,7 @@ async function main(): Promise<void> {
   const stop = async () => {
     if (stopping) return;
     stopping = true;
+    health.shutdown();
     containers.shutdown();
     execs.shutdown();
     await server.close();
