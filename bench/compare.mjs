@@ -30,7 +30,17 @@ const networkArgs = options.network ? ['--network', options.network] : [];
 const cases = [
   { label: `run --rm ${networkArgs.join(' ')} busybox true`.replace(/\s+/g, ' '), args: ['run', '--rm', ...networkArgs, 'busybox', 'true'] },
   { label: 'version', args: ['version'] },
+  { label: 'exec (running container) true', args: ['exec', 'berth-bench-exec', 'true'] },
 ];
+
+// The exec case needs a running container on each side; it is removed at the end.
+for (const side of sides) {
+  const started = spawnSync(side.cli[0], [...side.cli.slice(1), 'run', '-d', '--name', 'berth-bench-exec', ...networkArgs, 'busybox', 'sleep', '3600'], { encoding: 'utf8' });
+  if (started.status !== 0) console.error(`${side.name}: could not start the exec container: ${started.stderr.trim()}`);
+}
+process.on('exit', () => {
+  for (const side of sides) spawnSync(side.cli[0], [...side.cli.slice(1), 'rm', '-f', 'berth-bench-exec'], { stdio: 'ignore' });
+});
 
 function splitCommand(text) {
   return text.split(' ').filter((word) => word.length > 0);
