@@ -24,7 +24,7 @@ import { execAttachSocket, execWithShim, removeExecSessionFiles, type ExecShimPr
 import { ShimError } from '../runtime/shim.js';
 import { openStdinRelay } from '../runtime/stdin-relay.js';
 import { writeJsonAtomic } from '../util/atomic.js';
-import { parseDetachKeys } from '../util/detach-keys.js';
+import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../util/detach-keys.js';
 import { readLog } from './logs.js';
 import type { OciProcess, OciUser } from './oci-types.js';
 import type { ContainerRecord } from './record.js';
@@ -206,9 +206,8 @@ export class ExecService {
    * The exec, when its container can run it now (Docker's getExecConfig): the checks that
    * `start` and `resize` answer with an HTTP error before anything else happens.
    */
-  usable(id: string): { tty: boolean } {
-    const { exec } = this.lookUp(id);
-    return { tty: exec.tty };
+  assertUsable(id: string): void {
+    this.lookUp(id);
   }
 
   private lookUp(id: string): { exec: ExecRecord; record: ContainerRecord } {
@@ -243,7 +242,9 @@ export class ExecService {
     const reading = this.trackReader(exec);
     try {
       const session = runAttachSession({
-        connection: options.connection, tty: exec.tty, multiplex: !options.tty, detachKeys: exec.detachKeys, closeStdinOnEof: true,
+        connection: options.connection, tty: exec.tty, multiplex: !options.tty, closeStdinOnEof: true,
+        // Docker records no keys when none were given, and then detaches on the default ones.
+        detachKeys: exec.detachKeys.length > 0 ? exec.detachKeys : parseDetachKeys(DEFAULT_DETACH_KEYS),
         output: (signal) => readLog(join(exec.sessionDir, 'log'), { stdout: exec.openStdout, stderr: exec.openStderr }, { done: exec.finished.promise, signal }),
         stdin, signal: options.signal,
       });

@@ -539,6 +539,8 @@ export class ContainerService {
       if (record.state.Running) throw conflict(`You cannot remove a running container ${record.id}. Stop the container before attempting removal or force remove`);
       await unmount(join(this.store.directory(record.id), 'fs', 'merged')).catch(() => undefined);
       await this.store.remove(record.id);
+      // conmon's link from the socket directory to the bundle outlives conmon.
+      await rm(join(this.socketRoot, record.id), { force: true });
       this.records.delete(record.id);
       this.names.delete(record.name);
       this.exits.delete(record.id);

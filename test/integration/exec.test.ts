@@ -3,10 +3,14 @@
 // with the docker CLI and through the API; and no exec session leaves anything behind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { EngineClient } from '../../src/client/engine-client.js';
+import { ExecService, MAX_PROBE_OUTPUT } from '../../src/containers/exec.js';
+import type { ContainerService } from '../../src/containers/service.js';
+import { OciRuntime } from '../../src/runtime/oci-runtime.js';
 import { StreamDemuxer } from '../../src/api/stdcopy.js';
 import { BERTH, eventually, processAlive, useDaemon } from './harness.js';
 import { Terminal } from './terminal.js';
@@ -36,17 +40,17 @@ async function inspectExec(id: string): Promise<Record<string, any>> {
   return (await daemon.api('GET', `/exec/${id}/json`)).json();
 }
 
-/** Exec session directories and attach-socket links of a container: none once its execs ended. */
-function sessionLeftovers(containerId: string): string[] {
+/** Exec session directories and attach-socket links of a container (of some of its execs): none once they ended. */
+function sessionLeftovers(containerId: string, execIds?: string[]): string[] {
   const sessions = join(daemon.execRoot, 'shims', containerId, 'execs');
   const left = existsSync(sessions) ? readdirSync(sessions) : [];
   const sockets = join(daemon.execRoot, 'sockets');
   for (const name of existsSync(sockets) ? readdirSync(sockets) : []) {
     try {
-      if (readlinkSync(join(sockets, name)).includes('/execs/')) left.push(`socket link ${name}`);
+      if (readlinkSync(join(sockets, name)).includes(`/${containerId}/execs/`)) left.push(name);
     } catch { /* not a link */ }
   }
-  return left;
+  return execIds ? left.filter((name) => execIds.includes(name)) : left;
 }
 
 function collect(socket: Duplex): Promise<Buffer> {
@@ -183,7 +187,7 @@ test('API: inspect, ExecIDs, resize of a TTY exec, events', async () => {
   ]);
   assert.equal(events[2]!.Actor.Attributes.exitCode, '137');
   assert.equal(events[2]!.Actor.Attributes.name, 'box');
-  await eventually(() => sessionLeftovers(boxId).length === 0 || undefined, 5000, 'the session files to go');
+  await eventually(() => sessionLeftovers(boxId, [id]).length === 0 || undefined, 5000, 'the session files to go');
 });
 
 test('API: hijacked start, multiplexed and raw; server-side detach keys', async () => {
@@ -217,6 +221,7 @@ test('API: hijacked start, multiplexed and raw; server-side detach keys', async 
     const failure = demux(await collect(await api.execAttach(failing, { Tty: false })));
     assert.match(failure.stdout, /^OCI runtime exec failed: .*executable file not found in \$PATH: unknown\r\n$/);
     assert.equal((await inspectExec(failing)).ExitCode, 127);
+    await eventually(() => sessionLeftovers(boxId, [plain, withInput, tty, failing]).length === 0 || undefined, 5000, 'the session files to go');
   } finally {
     api.close();
   }
@@ -290,4 +295,39 @@ test('docker CLI: exec -it in a terminal', async () => {
   } finally {
     terminal.close();
   }
+});
+
+test('ExecService.run (health probes): exit code, output kept to 4 KiB, timeout kills the process', async () => {
+  const id = await box();
+  const record = (await daemon.api('GET', `/containers/${id}/json`)).json() as { Id: string; Name: string; State: Record<string, unknown>; Config: Record<string, unknown>; HostConfig: Record<string, unknown> };
+  const containerDir = join(daemon.dataRoot, 'containers', id);
+  const published: string[] = [];
+  // The service needs only these parts of the container service; they point at the test daemon's container.
+  const containers = {
+    lifecycle: new EventEmitter(),
+    get: () => ({ id, name: record.Name, state: record.State, config: record.Config, hostConfig: record.HostConfig }),
+    find: () => ({ id }),
+    all: () => [],
+    paths: () => ({
+      rootfs: join(containerDir, 'fs', 'merged'), bundle: join(containerDir, 'bundle'),
+      shimDir: join(daemon.execRoot, 'shims', id), socketRoot: join(daemon.execRoot, 'sockets'),
+    }),
+    publishEvent: (_record: unknown, action: string) => { published.push(action); },
+    runtimeOf: () => new OciRuntime('runc', '/usr/sbin/runc', join(daemon.execRoot, 'runtime', 'runc')),
+  } as unknown as ContainerService;
+  const execs = new ExecService({ containers, hostCapabilities: [] });
+
+  assert.deepEqual(await execs.run(id, ['sh', '-c', 'echo out; echo err >&2; exit 4'], { timeoutMs: 5000 }), { exitCode: 4, output: 'out\nerr\n' });
+  assert.deepEqual(await execs.run(id, ['sh', '-c', 'echo "$HC $(id -u)"'], { timeoutMs: 5000, env: ['HC=yes'], user: 'nobody' }), { exitCode: 0, output: 'yes 65534\n' });
+  const long = await execs.run(id, ['sh', '-c', 'head -c 10000 /dev/zero | tr "\\0" x'], { timeoutMs: 5000 });
+  assert.deepEqual([long.exitCode, long.output.length, /^x+$/.test(long.output)], [0, MAX_PROBE_OUTPUT, true]);
+
+  const started = Date.now();
+  const timedOut = await execs.run(id, ['sleep', '30'], { timeoutMs: 300 });
+  assert.deepEqual(timedOut, { exitCode: -1, output: 'Health check exceeded timeout (300ms)' });
+  assert.ok(Date.now() - started < 5000);
+  assert.doesNotMatch(await daemon.berthOk(['exec', 'box', 'ps']), /sleep 30/);
+  await assert.rejects(execs.run(id, ['nosuchprobe'], { timeoutMs: 5000 }), /executable file not found in \$PATH/);
+  assert.ok(published.includes('exec_die') && published.some((action) => action.startsWith('exec_create: sleep 30')));
+  assert.equal(execs.execIds(id).length, 0);
 });

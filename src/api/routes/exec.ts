@@ -31,7 +31,7 @@ export function execRoutes(execs: ExecService): RouteTable {
 async function startExec(execs: ExecService, context: RequestContext): Promise<void> {
   const id = context.params[0];
   const request = await readStartRequest(context);
-  execs.usable(id);
+  execs.assertUsable(id);
   const tty = !!request.Tty;
   // The console size of the start request counts only with a TTY, and from API 1.42.
   const consoleSize = tty && compareVersions(context.version, '1.42') >= 0 ? request.ConsoleSize ?? null : null;
@@ -73,7 +73,9 @@ async function readExactly(socket: Duplex, length: number): Promise<Buffer> {
     const chunk = socket.read() as Buffer | null;
     if (chunk === null) {
       if (socket.readableEnded || socket.destroyed) break;
-      await Promise.race([once(socket, 'readable'), once(socket, 'close')]);
+      const waiting = new AbortController();
+      await Promise.race([once(socket, 'readable', { signal: waiting.signal }), once(socket, 'close', { signal: waiting.signal })])
+        .finally(() => waiting.abort());
       continue;
     }
     chunks.push(chunk);
