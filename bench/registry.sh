@@ -30,41 +30,21 @@ dist=${BERTH_DIST:-$repo/dist}
 command -v docker-registry >/dev/null || { echo "bench: docker-registry is missing (scripts/setup.sh --test)" >&2; exit 2; }
 command -v dockerd >/dev/null || { echo "bench: dockerd is missing (scripts/setup.sh --bench)" >&2; exit 2; }
 
+source bench/lib.sh
 root=$(mktemp -d /var/tmp/berth-bench-registry.XXXXXX)
 daemon_pids=()
 registry_pid=''
 cgroup_parent="berthbench$$"
 
-# Stops what this run started and removes its folder (see bench/run.sh).
+# Stops what this run started and removes its folder (bench/lib.sh).
 cleanup() {
-  local status=$? pid mount_point proc_dir cmdline
+  local status=$?
   trap - EXIT INT TERM
   if [ -n "$registry_pid" ]; then
     kill -KILL "$registry_pid" 2>/dev/null || true
     wait "$registry_pid" 2>/dev/null || true
   fi
-  for pid in "${daemon_pids[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || continue
-    for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  for proc_dir in /proc/[0-9]*; do
-    pid=${proc_dir#/proc/}
-    [ "$pid" != $$ ] || continue
-    cmdline=$(tr '\0' ' ' < "$proc_dir/cmdline" 2>/dev/null) || continue
-    if [[ $cmdline == *"$root/"* ]]; then
-      echo "bench: stopping leftover process $pid: $cmdline" >&2
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-  done
-  while IFS= read -r mount_point; do
-    umount "$mount_point" 2>/dev/null || umount -l "$mount_point" 2>/dev/null || true
-  done < <(awk -v root="$root" 'index($5, root) == 1 { print $5 }' /proc/self/mountinfo | sort -r)
-  rm -rf "$root"
-  for dir in /sys/fs/cgroup/*/"$cgroup_parent" /sys/fs/cgroup/"$cgroup_parent"; do
-    [ -d "$dir" ] && rmdir "$dir" 2>/dev/null
-  done
+  bench_teardown "$root" "$cgroup_parent" "${daemon_pids[@]}"
   exit "$status"
 }
 trap cleanup EXIT

@@ -41,38 +41,15 @@ else
   bash scripts/setup.sh --bench --no-build
 fi
 
+source bench/lib.sh
 root=$(mktemp -d /var/tmp/berth-bench.XXXXXX)
 daemon_pids=()
 
-# Stops what this run started and removes its folder: the daemons by pid (SIGTERM, so they
-# unmount and stop their own shims; SIGKILL after 20 s), then any process still running
-# from inside $root, then mounts left under $root.
+# Stops what this run started and removes its folder (bench/lib.sh).
 cleanup() {
-  local status=$? pid mount_point proc_dir cmdline
+  local status=$?
   trap - EXIT INT TERM
-  for pid in "${daemon_pids[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || continue
-    for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  for proc_dir in /proc/[0-9]*; do
-    pid=${proc_dir#/proc/}
-    [ "$pid" != $$ ] || continue
-    cmdline=$(tr '\0' ' ' 2>/dev/null < "$proc_dir/cmdline") || continue
-    if [[ $cmdline == *"$root/"* ]]; then
-      echo "bench: stopping leftover process $pid: $cmdline" >&2
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-  done
-  while IFS= read -r mount_point; do
-    umount "$mount_point" 2>/dev/null || umount -l "$mount_point" 2>/dev/null || true
-  done < <(awk -v root="$root" 'index($5, root) == 1 { print $5 }' /proc/self/mountinfo | sort -r)
-  rm -rf "$root"
-  # The containers' cgroups went with them; their parent is ours to remove.
-  for dir in /sys/fs/cgroup/*/"$cgroup_parent" /sys/fs/cgroup/"$cgroup_parent"; do
-    [ -d "$dir" ] && rmdir "$dir" 2>/dev/null
-  done
+  bench_teardown "$root" "$cgroup_parent" "${daemon_pids[@]}"
   exit "$status"
 }
 cgroup_parent="berthbench$$"

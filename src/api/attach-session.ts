@@ -8,6 +8,7 @@
 import type { Duplex, Writable } from 'node:stream';
 import type { LogEntry } from '../containers/logs.js';
 import { EscapeProxy } from '../util/detach-keys.js';
+import { drained } from '../util/streams.js';
 import { encodeFrame, STDERR, STDOUT } from './stdcopy.js';
 
 export interface AttachSessionOptions {
@@ -82,7 +83,7 @@ export async function runAttachSession(options: AttachSessionOptions): Promise<'
   try {
     for await (const entry of options.output(outputControl.signal)) {
       if (outputControl.signal.aborted) break;
-      if (!write(entry)) await drainOrAbort(connection, outputControl.signal);
+      if (!write(entry)) await drained(connection, outputControl.signal);
     }
   } finally {
     options.signal.removeEventListener('abort', stopOutput);
@@ -91,16 +92,3 @@ export async function runAttachSession(options: AttachSessionOptions): Promise<'
   return detached ? 'detached' : 'ended';
 }
 
-function drainOrAbort(connection: Duplex, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      connection.off('drain', done);
-      connection.off('close', done);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    connection.once('drain', done);
-    connection.once('close', done);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}

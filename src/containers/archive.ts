@@ -31,6 +31,7 @@ import { decompressStream } from '../layers/decompress.js';
 import type { ContainerRecord } from './record.js';
 import type { ContainerService } from './service.js';
 import { parseGroup, parsePasswd } from './user.js';
+import { drained } from '../util/streams.js';
 
 // ---- Go's path semantics (path/filepath on Unix, moby's archive path helpers) ------------------
 
@@ -464,6 +465,7 @@ async function addFile(pack: tarStream.Pack, header: TarHeader, hostPath: string
 
 interface Emitter {
   on(event: string, listener: () => void): unknown;
+  once(event: string, listener: () => void): unknown;
   off(event: string, listener: () => void): unknown;
 }
 
@@ -476,22 +478,9 @@ interface WritableLike extends Emitter {
 /** Writes with backpressure; a stream destroyed meanwhile (its reader went away) is an error, not a wait forever. */
 async function writeTo(stream: WritableLike, chunk: Buffer): Promise<void> {
   if (stream.destroying || stream.destroyed) throw new Error('tar stream closed');
-  if (!stream.write(chunk)) await waitForDrain(stream);
+  if (!stream.write(chunk)) await drained(stream);
 }
 
-function waitForDrain(stream: Emitter): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      stream.off('drain', done);
-      stream.off('close', done);
-      stream.off('error', done);
-      resolve();
-    };
-    stream.on('drain', done);
-    stream.on('close', done);
-    stream.on('error', done);
-  });
-}
 
 // ---- reading ------------------------------------------------------------------------------------------
 

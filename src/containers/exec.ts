@@ -29,8 +29,10 @@ import { readLog } from './logs.js';
 import type { OciProcess, OciUser } from './oci-types.js';
 import type { ContainerRecord } from './record.js';
 import type { ContainerService } from './service.js';
-import { DEFAULT_PATH_ENV } from './spec.js';
-import { resolveUser } from './user.js';
+import { DEFAULT_PATH_ENV, replaceOrAppendEnv } from './spec.js';
+import { readContainerFile, resolveUser } from './user.js';
+
+export { replaceOrAppendEnv };
 
 /** Docker keeps the first 4 KiB of a health probe's output. */
 export const MAX_PROBE_OUTPUT = 4096;
@@ -493,22 +495,6 @@ export function execEnvironment(config: ContainerConfig, tty: boolean, execEnv: 
   return replaceOrAppendEnv(replaceOrAppendEnv(defaults, config.Env ?? []), execEnv);
 }
 
-/** moby's ReplaceOrAppendEnvValues. */
-export function replaceOrAppendEnv(defaults: string[], overrides: string[]): string[] {
-  const env = [...defaults];
-  const keyOf = (entry: string) => (entry.includes('=') ? entry.slice(0, entry.indexOf('=')) : entry);
-  for (const entry of overrides) {
-    const index = env.findIndex((existing) => existing !== '' && keyOf(existing) === keyOf(entry));
-    if (!entry.includes('=')) {
-      if (index >= 0) env[index] = '';
-    } else if (index >= 0) {
-      env[index] = entry;
-    } else {
-      env.push(entry);
-    }
-  }
-  return env.filter((entry) => entry !== '');
-}
 
 /**
  * How Docker reports an exec that could not start (setExitCodeFromError): the runtime's
@@ -577,16 +563,6 @@ async function readBundleProcess(bundle: string): Promise<OciProcess> {
   return spec.process;
 }
 
-/** Reads a file from the container's root without following a symlink that could lead out of it. */
-async function readContainerFile(root: string, relative: string): Promise<string | undefined> {
-  const path = join(root, relative);
-  try {
-    if ((await lstat(path)).isSymbolicLink()) return undefined;
-    return await readFile(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
 
 function killProcess(pid: number): void {
   if (pid <= 0) return;

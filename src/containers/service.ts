@@ -39,7 +39,7 @@ import { ContainerRecordStore, initialState, type ContainerRecord } from './reco
 import { exitedAfterRestarting, killCancelsRestart, RestartManager, restartingState, startsAtDaemonStart, type RestartDecision } from './restart-policy.js';
 import type { DockerSeccompProfile } from './seccomp.js';
 import { applyHostConfigDefaults, buildOciSpec, validateHostConfig } from './spec.js';
-import { resolveUser } from './user.js';
+import { readContainerFile, resolveUser } from './user.js';
 
 export interface ContainerServiceOptions {
   dataRoot: string;
@@ -812,16 +812,6 @@ export function exitCodeForStartError(message: string): number {
   return 128;
 }
 
-/** Reads a file from the container's root without following a symlink that could lead out of it. */
-async function readContainerFile(root: string, relative: string): Promise<string | undefined> {
-  const path = join(root, relative);
-  try {
-    if ((await lstat(path)).isSymbolicLink()) return undefined;
-    return await readFile(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
 
 async function exists(path: string): Promise<boolean> {
   try {

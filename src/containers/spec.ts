@@ -357,7 +357,7 @@ export function applyHostConfigDefaults(hc: HostConfig, defaults: { shmSize?: nu
 // Spec pieces
 
 /** Docker's ReplaceOrAppendEnvValues: same key replaces, "KEY" without "=" removes. */
-function replaceOrAppendEnv(defaults: string[], overrides: string[]): string[] {
+export function replaceOrAppendEnv(defaults: string[], overrides: string[]): string[] {
   const env = [...defaults];
   const keyOf = (entry: string) => (entry.includes('=') ? entry.slice(0, entry.indexOf('=')) : entry);
   for (const entry of overrides) {

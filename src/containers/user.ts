@@ -1,6 +1,8 @@
 // Resolves a container's `User` ("name", "uid", "name:group", "uid:gid", ...) against the
 // container's own /etc/passwd and /etc/group text, with runc's rules and error wording
 // (libcontainer/user GetExecUser, GetAdditionalGroups).
+import { lstat, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 
 export interface ResolvedUser {
   uid: number;
@@ -117,4 +119,15 @@ export function resolveAdditionalGroups(names: string[], group: string | undefin
     }
   }
   return gids;
+}
+
+/** Reads a file from the container's root without following a symlink that could lead out of it. */
+export async function readContainerFile(root: string, relative: string): Promise<string | undefined> {
+  const path = join(root, relative);
+  try {
+    if ((await lstat(path)).isSymbolicLink()) return undefined;
+    return await readFile(path, 'utf8');
+  } catch {
+    return undefined;
+  }
 }

@@ -18,6 +18,7 @@ import { join, posix } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import * as tarStream from 'tar-stream';
 import { syncDirectory, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { drained } from '../util/streams.js';
 import { decompressStream } from './decompress.js';
 
 export interface LayerInfo {
@@ -233,21 +234,6 @@ async function readMeta(path: string): Promise<LayerInfo | undefined> {
   }
 }
 
-/** Resolves once the stream can take more, or has failed/closed (its failure is reported elsewhere). */
-function writable(target: Writable | tarStream.Extract): Promise<void> {
-  const stream = target as unknown as NodeJS.EventEmitter;
-  return new Promise((resolve) => {
-    const done = () => {
-      stream.off('drain', done);
-      stream.off('close', done);
-      stream.off('error', done);
-      resolve();
-    };
-    stream.on('drain', done);
-    stream.on('close', done);
-    stream.on('error', done);
-  });
-}
 
 /**
  * Feeds the plain tar bytes to GNU tar (which extracts into `dir`) and to a tar-stream parser
@@ -292,8 +278,8 @@ async function extractTar(plain: AsyncIterable<Buffer>, dir: string): Promise<Ta
       const parserWants = parser.write(chunk);
       // Subscribe to both before waiting: one may drain while we wait for the other.
       const waits: Array<Promise<void>> = [];
-      if (!tarWants) waits.push(writable(gnuTar.stdin));
-      if (!parserWants) waits.push(writable(parser));
+      if (!tarWants) waits.push(drained(gnuTar.stdin));
+      if (!parserWants) waits.push(drained(parser as unknown as NodeJS.EventEmitter));
       if (waits.length > 0) await Promise.all(waits);
     }
     gnuTar.stdin.end();

@@ -18,7 +18,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { OciRuntime } from './oci-runtime.js';
-import { CONMON_BINARY, ShimError, cleanRuntimeMessage } from './shim.js';
+import { CONMON_BINARY, ShimError, cleanRuntimeMessage, conmonArgs } from './shim.js';
 
 export interface ExecShimOptions {
   containerId: string;
@@ -59,19 +59,13 @@ export async function removeExecSessionFiles(sessionDir: string, socketDir: stri
 export function execWithShim(options: ExecShimOptions): Promise<ExecShimProcess> {
   const { sessionDir } = options;
   const args = [
-    '--api-version', '1',
-    '-c', options.containerId, '-u', options.execId, '-n', options.containerName,
-    '-r', options.runtime.executable, '-b', sessionDir,
-    '-p', join(sessionDir, 'pidfile'), '-P', join(sessionDir, 'conmon.pid'),
-    '--exit-dir', join(sessionDir, 'exits'), '--persist-dir', sessionDir,
-    '--socket-dir-path', options.socketDir,
-    '-l', options.logPath ? `k8s-file:${options.logPath}` : 'none:',
-    '--log-level', 'error',
-    ...options.runtime.globalArgs.flatMap((arg) => ['--runtime-arg', arg]),
+    ...conmonArgs({
+      containerId: options.containerId, uuid: options.execId, name: options.containerName, runtime: options.runtime,
+      bundle: sessionDir, stateDir: sessionDir, exitDir: join(sessionDir, 'exits'), socketDir: options.socketDir,
+      logSpec: options.logPath ? `k8s-file:${options.logPath}` : 'none:',
+      terminal: options.terminal, stdin: options.stdin, leaveStdinOpen: options.leaveStdinOpen,
+    }),
     '--exec', '--exec-process-spec', options.processSpecPath,
-    ...(options.terminal ? ['-t'] : []),
-    ...(options.stdin ? ['-i'] : []),
-    ...(options.stdin && options.leaveStdinOpen ? ['--leave-stdin-open'] : []),
   ];
   return new Promise((resolve, reject) => {
     const child = spawn(CONMON_BINARY, args, {

@@ -32,22 +32,50 @@ export interface ShimCreateOptions {
 
 export class ShimError extends Error {}
 
+export interface ConmonArgsInput {
+  containerId: string;
+  /** Names the attach socket's directory under socketDir (the container's ID, or an exec session's). */
+  uuid: string;
+  name: string;
+  runtime: OciRuntime;
+  /** Where conmon finds config.json and makes its ctl/winsz FIFOs and attach socket. */
+  bundle: string;
+  /** conmon's pid files, persisted state and working directory. */
+  stateDir: string;
+  exitDir: string;
+  socketDir: string;
+  /** "k8s-file:<path>" or "none:". */
+  logSpec: string;
+  terminal: boolean;
+  stdin: boolean;
+  leaveStdinOpen: boolean;
+}
+
+/** conmon's command line shared by containers and exec sessions. */
+export function conmonArgs(input: ConmonArgsInput): string[] {
+  return [
+    '--api-version', '1',
+    '-c', input.containerId, '-u', input.uuid, '-n', input.name,
+    '-r', input.runtime.executable, '-b', input.bundle,
+    '-p', `${input.stateDir}/pidfile`, '-P', `${input.stateDir}/conmon.pid`,
+    '--exit-dir', input.exitDir, '--persist-dir', input.stateDir,
+    '--socket-dir-path', input.socketDir,
+    '-l', input.logSpec,
+    '--log-level', 'error',
+    ...input.runtime.globalArgs.flatMap((arg) => ['--runtime-arg', arg]),
+    ...(input.terminal ? ['-t'] : []),
+    ...(input.stdin ? ['-i'] : []),
+    ...(input.stdin && input.leaveStdinOpen ? ['--leave-stdin-open'] : []),
+  ];
+}
+
 /** Spawns conmon, which creates (not starts) the container. Resolves with the container's pid. */
 export function createWithShim(options: ShimCreateOptions): Promise<{ pid: number }> {
-  const args = [
-    '--api-version', '1',
-    '-c', options.id, '-u', options.id, '-n', options.name,
-    '-r', options.runtime.executable, '-b', options.bundle,
-    '-p', `${options.shimDir}/pidfile`, '-P', `${options.shimDir}/conmon.pid`,
-    '--exit-dir', options.exitDir, '--persist-dir', options.shimDir,
-    '--socket-dir-path', options.socketDir,
-    '-l', `k8s-file:${options.logPath}`,
-    '--log-level', 'error',
-    ...options.runtime.globalArgs.flatMap((arg) => ['--runtime-arg', arg]),
-    ...(options.terminal ? ['-t'] : []),
-    ...(options.stdin ? ['-i'] : []),
-    ...(options.stdin && options.leaveStdinOpen ? ['--leave-stdin-open'] : []),
-  ];
+  const args = conmonArgs({
+    containerId: options.id, uuid: options.id, name: options.name, runtime: options.runtime, bundle: options.bundle,
+    stateDir: options.shimDir, exitDir: options.exitDir, socketDir: options.socketDir, logSpec: `k8s-file:${options.logPath}`,
+    terminal: options.terminal, stdin: options.stdin, leaveStdinOpen: options.leaveStdinOpen,
+  });
   return new Promise((resolve, reject) => {
     const child = spawn(CONMON_BINARY, args, {
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],

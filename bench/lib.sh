@@ -1,0 +1,33 @@
+# Shared by the bench scripts (sourced).
+
+# bench_teardown ROOT CGROUP_PARENT [DAEMON_PID...]: stops the daemons by pid (SIGTERM, so
+# they unmount and stop their own shims; SIGKILL after 20 s), then any process still running
+# from inside ROOT, unmounts what is left under ROOT, removes ROOT and the cgroup parent
+# (the containers' cgroups went with them).
+bench_teardown() {
+  local root=$1 cgroup_parent=$2 pid mount_point proc_dir cmdline dir
+  shift 2
+  for pid in "$@"; do
+    kill -TERM "$pid" 2>/dev/null || continue
+    for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  for proc_dir in /proc/[0-9]*; do
+    pid=${proc_dir#/proc/}
+    [ "$pid" != $$ ] || continue
+    cmdline=$(tr '\0' ' ' 2>/dev/null < "$proc_dir/cmdline") || continue
+    if [[ $cmdline == *"$root/"* ]]; then
+      echo "bench: stopping leftover process $pid: $cmdline" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done
+  while IFS= read -r mount_point; do
+    umount "$mount_point" 2>/dev/null || umount -l "$mount_point" 2>/dev/null || true
+  done < <(awk -v root="$root" 'index($5, root) == 1 { print $5 }' /proc/self/mountinfo | sort -r)
+  rm -rf "$root"
+  for dir in /sys/fs/cgroup/*/"$cgroup_parent" /sys/fs/cgroup/"$cgroup_parent"; do
+    [ -d "$dir" ] && rmdir "$dir" 2>/dev/null
+  done
+  return 0
+}
