@@ -269,7 +269,7 @@ export class ContainerService {
         upper: join(directory, 'fs', 'upper'), work: join(directory, 'fs', 'work'), target: merged,
       });
       mounted = true;
-      const user = resolveUser(record.config.User, await readContainerFile(merged, 'etc/passwd'), await readContainerFile(merged, 'etc/group'));
+      const user = resolveUser(record.config.User, await readContainerFile(merged, 'etc/passwd'), await readContainerFile(merged, 'etc/group'), record.hostConfig.GroupAdd ?? []);
       const hostNetwork = record.hostConfig.NetworkMode === 'host';
       const paths = this.etcPaths(record);
       await writeFile(paths.hostname, `${record.config.Hostname}\n`);

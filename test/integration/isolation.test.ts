@@ -170,6 +170,7 @@ test('/dev/shm is a 64m tmpfs and the /etc files are generated', async () => {
 test('-u, -w, -e, --env-file, --entrypoint', async () => {
   assert.equal(await shOut(['-u', 'nobody'], 'id'), 'uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)\n');
   assert.equal(await shOut(['-u', '1000:1000'], 'id -u; id -g'), '1000\n1000\n');
+  assert.equal(await shOut(['--group-add', 'wheel', '--group-add', '27'], 'id'), 'uid=0(root) gid=0(root) groups=0(root),10(wheel),27\n');
   assert.equal(await shOut(['-w', '/tmp'], 'pwd'), '/tmp\n');
   assert.equal(await shOut(['-w', '/does/not/exist'], 'pwd'), '/does/not/exist\n');
   const envFile = join(daemon.root, 'env.list');
