@@ -40,7 +40,22 @@ export interface ContainerConfig {
 
 export interface RestartPolicy { Name: '' | 'no' | 'always' | 'unless-stopped' | 'on-failure'; MaximumRetryCount?: number }
 
-export interface HostConfig {
+/** The resources a container is created with and `update` changes (0 or "" leaves a value as it is in an update). */
+export interface ContainerResources {
+  Memory?: number;
+  MemorySwap?: number;
+  MemoryReservation?: number;
+  NanoCpus?: number;
+  CpuShares?: number;
+  CpuPeriod?: number;
+  CpuQuota?: number;
+  CpusetCpus?: string;
+  CpusetMems?: string;
+  BlkioWeight?: number;
+  PidsLimit?: number | null;
+}
+
+export interface HostConfig extends ContainerResources {
   Binds?: string[] | null;
   NetworkMode?: string;
   PortBindings?: Record<string, Array<{ HostIp?: string; HostPort?: string }>> | null;
@@ -65,18 +80,6 @@ export interface HostConfig {
   Sysctls?: Record<string, string> | null;
   Runtime?: string;
   Init?: boolean | null;
-  // Resources
-  Memory?: number;
-  MemorySwap?: number;
-  MemoryReservation?: number;
-  NanoCpus?: number;
-  CpuShares?: number;
-  CpuPeriod?: number;
-  CpuQuota?: number;
-  CpusetCpus?: string;
-  CpusetMems?: string;
-  BlkioWeight?: number;
-  PidsLimit?: number | null;
   OomKillDisable?: boolean | null;
   Ulimits?: Array<{ Name: string; Soft: number; Hard: number }> | null;
   Devices?: Array<{ PathOnHost: string; PathInContainer: string; CgroupPermissions: string }> | null;
@@ -316,19 +319,8 @@ export interface RegistryServiceConfig {
 
 export interface ContainerTopResponse { Titles: string[]; Processes: string[][] }
 
-/** POST /containers/{id}/update: the resource fields (0 or "" leaves a value as it is) and RestartPolicy. */
-export interface ContainerUpdateRequest {
-  Memory?: number;
-  MemorySwap?: number;
-  MemoryReservation?: number;
-  NanoCpus?: number;
-  CpuShares?: number;
-  CpuPeriod?: number;
-  CpuQuota?: number;
-  CpusetCpus?: string;
-  CpusetMems?: string;
-  PidsLimit?: number | null;
-  BlkioWeight?: number;
+/** POST /containers/{id}/update: the resource fields and RestartPolicy. */
+export interface ContainerUpdateRequest extends ContainerResources {
   RestartPolicy?: RestartPolicy;
 }
 
