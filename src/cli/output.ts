@@ -160,11 +160,6 @@ export async function displayProgressStream(
   }
 }
 
-/** One message of a progress stream, as a non-terminal shows it; throws for an error message. */
-export function displayProgressMessage(message: JsonMessage, write: (text: string) => void): void {
-  new ProgressRenderer(write, { terminal: false }).render(message);
-}
-
 // ---- formatter (docker's cli/command/formatter.Context) ----
 
 export interface FormatterOptions {

@@ -121,12 +121,6 @@ export function decodeRegistryAuth(header: string | string[] | undefined): AuthC
   }
 }
 
-/** AuthConfig -> X-Registry-Auth, padded base64url as Go's base64.URLEncoding writes it. */
-export function encodeRegistryAuth(config: AuthConfig): string {
-  const text = Buffer.from(JSON.stringify(config)).toString('base64url');
-  return text + '='.repeat((4 - (text.length % 4)) % 4);
-}
-
 /** The token scope for a repository: "repository:me/app:pull,push". */
 export function repositoryScope(repository: string, actions: string[]): string {
   return `repository:${repository}:${actions.join(',')}`;

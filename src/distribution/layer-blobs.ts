@@ -129,7 +129,8 @@ export class LayerBlobIndex {
       plain.on('error', (error) => gzip.destroy(error));
       return content.ingest(plain.pipe(gzip));
     })();
-    written.catch(() => undefined);
+    // A failed ingest leaves its branch of the tee unread; destroying it lets the layer's branch flow on.
+    written.catch(() => forBlob.destroy());
     return {
       stream: forLayer,
       commit: async (diffId) => {

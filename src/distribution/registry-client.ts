@@ -329,8 +329,10 @@ export class RegistryClient {
       if ((method === 'GET' || method === 'HEAD') && [301, 302, 303, 307, 308].includes(status) && location && redirects < MAX_REDIRECTS) {
         response.resume();
         url = new URL(location, url);
-        // Storage backends get no registry headers (the Authorization must not leak).
-        options = { signal: options.signal };
+        // Storage backends get no registry headers (the Authorization must not leak), but a
+        // resumed download keeps its Range.
+        const range = options.headers?.Range;
+        options = { signal: options.signal, ...(range ? { headers: { Range: range } } : {}) };
         continue;
       }
       return { response, url };

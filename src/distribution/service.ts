@@ -159,7 +159,8 @@ export class DistributionService {
       try {
         return await this.pullTags(client, reference, progress, platform, options.signal);
       } catch (error) {
-        if (!endpoints[0]!.mirror || index + 1 === groups.length) throw apiErrorOf(error);
+        // A client that went away ends the pull here, not at the next registry.
+        if (!endpoints[0]!.mirror || index + 1 === groups.length || options.signal?.aborted) throw apiErrorOf(error);
       } finally {
         client.close();
       }

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  decodeRegistryAuth, encodeRegistryAuth, normalizeAuthConfig, parseChallenges, parseTokenResponse, repositoryScope, TokenCache, tokenErrorMessage,
+  decodeRegistryAuth, normalizeAuthConfig, parseChallenges, parseTokenResponse, repositoryScope, TokenCache, tokenErrorMessage,
 } from '../../src/distribution/auth.js';
+import { encodeAuthHeader } from '../../src/cli/credentials.js';
 
 test('WWW-Authenticate: Bearer with quoted parameters, Basic, several challenges in one header', () => {
   assert.deepEqual(parseChallenges('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:samalba/my-app:pull,push"'), [
@@ -19,7 +20,7 @@ test('WWW-Authenticate: Bearer with quoted parameters, Basic, several challenges
 
 test('X-Registry-Auth: padded base64url JSON both ways; field names match case-insensitively; junk is no credentials', () => {
   const config = { username: 'alice', password: 's3cret?>>', serveraddress: '127.0.0.1:5000' };
-  const header = encodeRegistryAuth(config);
+  const header = encodeAuthHeader(config);
   assert.equal(header.length % 4, 0);
   assert.doesNotMatch(header, /[+/]/);
   assert.deepEqual(decodeRegistryAuth(header), config);

@@ -40,8 +40,6 @@ export function imageRoutes(images: ImageService, containers: ContainerService, 
     }],
     ['DELETE', /^\/images\/(.+)$/, async (context) => {
       const removed = await images.remove(context.params[0], { force: boolParam(context.query, 'force'), noPrune: boolParam(context.query, 'noprune') });
-      // The compressed blobs kept for push go with their layers (a later pull fetches them again, as Docker does).
-      await distribution?.pruneBlobs();
       sendJson(context, 200, removed);
     }],
   ];
