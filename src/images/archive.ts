@@ -29,10 +29,11 @@ import { pipeline } from 'node:stream/promises';
 import * as tarStream from 'tar-stream';
 import { ApiError, badParameter, notFound } from '../api/errors.js';
 import type { ImageConfigFile } from '../api/types.js';
-import type { ContentStore } from '../content/store.js';
+import { digestHex, type ContentStore } from '../content/store.js';
 import type { LayerBlobIndex } from '../distribution/layer-blobs.js';
 import { ByteProgress, type ProgressMessage } from '../distribution/progress.js';
-import { MEDIA_TYPES, parseManifest, selectPlatform, type Platform } from '../distribution/manifest.js';
+import { MEDIA_TYPES, parseManifest, selectPlatform, sha256Digest, type Platform } from '../distribution/manifest.js';
+import { shortDigest } from '../distribution/pull-layers.js';
 import type { Publish } from '../events/bus.js';
 import { decompressStream } from '../layers/decompress.js';
 import { chainIdsOf, type LayerStore } from '../layers/store.js';
@@ -105,15 +106,6 @@ export function goJson(value: unknown): string {
   return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-function sha256(data: Buffer | string): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
-}
-
-function hexOf(digest: string): string {
-  const match = DIGEST.exec(digest);
-  if (!match) throw new Error(`invalid digest: ${digest}`);
-  return match[1]!;
-}
 
 /** The image part of a legacy v1 layer JSON (image.V1Image, Go field order, omitempty as Go omits). */
 function v1ImageFields(config: ImageConfigFile | undefined): Record<string, unknown> {
@@ -150,8 +142,8 @@ export function legacyLayers(config: ImageConfigFile): Array<{ id: string; json:
     if (!top && config.os) fields.os = config.os;
     if (parent) forId.parent = parent;
     const sorted = Object.fromEntries(Object.entries(forId).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    const id = sha256(goJson(sorted));
-    const json = goJson({ id: hexOf(id), ...(parent ? { parent: hexOf(parent) } : {}), ...fields });
+    const id = sha256Digest(goJson(sorted));
+    const json = goJson({ id: digestHex(id), ...(parent ? { parent: digestHex(parent) } : {}), ...fields });
     result.push({ id, json });
     parent = id;
   }
@@ -175,16 +167,16 @@ export function buildArchiveMetadata(items: readonly SaveItem[], layerSizes: Rea
     if (diffIds.length === 0) throw new Error('empty export - not implemented');
     const created = item.config.created ?? EPOCH;
     for (const legacy of legacyLayers(item.config)) {
-      blobs.set(hexOf(sha256(legacy.json)), { data: Buffer.from(legacy.json), mtime: created });
+      blobs.set(digestHex(sha256Digest(legacy.json)), { data: Buffer.from(legacy.json), mtime: created });
     }
     const sources = new Map<string, LayerSource>();
     for (const diffId of diffIds) {
       const size = layerSizes.get(diffId);
       if (size === undefined) throw new Error(`no size known for layer ${diffId}`);
-      if (!layers.has(hexOf(diffId))) layers.set(hexOf(diffId), { diffId, size, mtime: created });
+      if (!layers.has(digestHex(diffId))) layers.set(digestHex(diffId), { diffId, size, mtime: created });
       sources.set(diffId, { mediaType: MEDIA_TYPES.ociLayer, size, digest: diffId });
     }
-    blobs.set(hexOf(item.id), { data: item.rawConfig, mtime: created });
+    blobs.set(digestHex(item.id), { data: item.rawConfig, mtime: created });
 
     const ociManifest = goJson({
       schemaVersion: 2,
@@ -192,15 +184,15 @@ export function buildArchiveMetadata(items: readonly SaveItem[], layerSizes: Rea
       config: { mediaType: MEDIA_TYPES.ociConfig, digest: item.id, size: item.rawConfig.length },
       layers: diffIds.map((diffId) => ({ mediaType: MEDIA_TYPES.ociLayer, digest: diffId, size: sources.get(diffId)!.size })),
     });
-    const manifestDigest = sha256(ociManifest);
-    blobs.set(hexOf(manifestDigest), { data: Buffer.from(ociManifest), mtime: EPOCH });
+    const manifestDigest = sha256Digest(ociManifest);
+    blobs.set(digestHex(manifestDigest), { data: Buffer.from(ociManifest), mtime: EPOCH });
     const descriptor = { mediaType: MEDIA_TYPES.ociManifest, digest: manifestDigest, size: Buffer.byteLength(ociManifest) };
 
     const repoTags: string[] = [];
     for (const tag of item.tags) {
       const name = familiarName(tag);
       const byTag = repositories.get(name) ?? new Map<string, string>();
-      byTag.set(tag.tag!, hexOf(diffIds[diffIds.length - 1]!));
+      byTag.set(tag.tag!, digestHex(diffIds[diffIds.length - 1]!));
       repositories.set(name, byTag);
       repoTags.push(familiarString(tag));
       indexManifests.push({ ...descriptor, annotations: { [ANNOTATION_IMAGE_NAME]: fullString(tag), [ANNOTATION_REF_NAME]: tag.tag! } });
@@ -208,9 +200,9 @@ export function buildArchiveMetadata(items: readonly SaveItem[], layerSizes: Rea
     if (item.tags.length === 0) indexManifests.push(descriptor);
 
     manifest.push({
-      Config: `blobs/sha256/${hexOf(item.id)}`,
+      Config: `blobs/sha256/${digestHex(item.id)}`,
       RepoTags: repoTags.length > 0 ? repoTags : null,
-      Layers: diffIds.map((diffId) => `blobs/sha256/${hexOf(diffId)}`),
+      Layers: diffIds.map((diffId) => `blobs/sha256/${digestHex(diffId)}`),
       LayerSources: sortedRecord(sources),
     });
   }
@@ -345,7 +337,7 @@ export async function planDockerArchive(files: ArchiveFiles): Promise<PlannedIma
     }
     const repoTags = Array.isArray(entry.RepoTags) ? entry.RepoTags : [];
     planned.push({
-      id: sha256(rawConfig),
+      id: sha256Digest(rawConfig),
       rawConfig,
       config,
       layers: (layerPaths as string[]).map((path) => ({ path })),
@@ -397,14 +389,14 @@ export function ociImageName(annotations: Record<string, string>): Reference | u
 }
 
 function blobPath(digest: string): string {
-  return `blobs/sha256/${hexOf(digest)}`;
+  return `blobs/sha256/${digestHex(digest)}`;
 }
 
 async function readBlob(files: ArchiveFiles, descriptor: Descriptor, what: string): Promise<Buffer> {
   const path = blobPath(descriptor.digest);
   if (!(await files.exists(path))) throw new Error(`invalid archive: ${what} ${descriptor.digest} not found`);
   const data = await files.read(path);
-  if (sha256(data) !== descriptor.digest) throw new Error(`invalid archive: ${what} ${descriptor.digest} does not match its content`);
+  if (sha256Digest(data) !== descriptor.digest) throw new Error(`invalid archive: ${what} ${descriptor.digest} does not match its content`);
   return data;
 }
 
@@ -614,9 +606,6 @@ function pipeStages(stages: Array<Readable | Transform>): Readable {
   return (streamPipeline as (...streams: unknown[]) => Readable)(first, ...rest, () => undefined);
 }
 
-function shortId(digest: string): string {
-  return digest.replace(/^sha256:/, '').slice(0, 12);
-}
 
 // ---- the service ----------------------------------------------------------------------------------
 
@@ -830,7 +819,7 @@ export class ImageArchive {
             if (!(await files.exists(layer.path))) throw new Error(`invalid archive: layer ${layer.path} not found`);
             const stages: Array<Readable | Transform> = [files.open(layer.path)];
             if (layer.blobDigest) stages.push(new VerifyDigest(layer.blobDigest, 'layer'));
-            if (!quiet) stages.push(new ByteProgress(write, shortId(diffIds[index]!), 'Loading layer', await files.size(layer.path)).meter());
+            if (!quiet) stages.push(new ByteProgress(write, shortDigest(diffIds[index]!), 'Loading layer', await files.size(layer.path)).meter());
             // Errors of any stage reach the last one, which the layer store reads.
             const source = stages.length === 1 ? stages[0]! as Readable : pipeStages(stages);
             const capture = blobs.capture(source);
