@@ -414,9 +414,20 @@ function headerOf(response: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** Manifests, configs and error bodies are read whole: a registry may not make us hold more (containerd's limit). */
+const MAX_BUFFERED_BODY = 4 * 1024 * 1024;
+
 async function readBuffer(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  let length = 0;
+  for await (const chunk of stream) {
+    length += (chunk as Buffer).length;
+    if (length > MAX_BUFFERED_BODY) {
+      stream.destroy();
+      throw new Error(`the registry's answer is larger than the ${MAX_BUFFERED_BODY} bytes a manifest or config may have`);
+    }
+    chunks.push(chunk as Buffer);
+  }
   return Buffer.concat(chunks);
 }
 
