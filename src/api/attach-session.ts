@@ -33,6 +33,7 @@ export async function runAttachSession(options: AttachSessionOptions): Promise<'
   const outputControl = new AbortController();
   const stopOutput = () => outputControl.abort();
   options.signal.addEventListener('abort', stopOutput, { once: true });
+  if (options.signal.aborted) stopOutput();
   let detached = false;
 
   if (options.stdin) {

@@ -248,8 +248,8 @@ export class ContainerChanges {
     return this.containers.locked(record, async () => {
       const { directory, upper } = this.containers.paths(record);
       const view = join(directory, `.diff-${randomBytes(6).toString('hex')}`);
-      await mountOverlay({ layersRoot: this.images.layersRoot, lowerDirs: await this.images.lowerDirs(record.topChainId), target: view, readonly: true });
       try {
+        await mountOverlay({ layersRoot: this.images.layersRoot, lowerDirs: await this.images.lowerDirs(record.topChainId), target: view, readonly: true });
         return await computeChanges(await scanUpper(upper), imageViewOf(view));
       } finally {
         await unmount(view).catch(() => undefined);

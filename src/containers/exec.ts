@@ -238,10 +238,16 @@ export class ExecService {
    */
   async startAttached(id: string, options: ExecAttachOptions): Promise<void> {
     const { exec, record } = this.lookUp(id);
-    await this.launch(exec, record, options.consoleSize ?? null, exec.openStdout || exec.openStderr);
+    // Registered before the launch: a fast process may end (and its files go) before launch returns.
+    const reading = this.trackReader(exec);
+    try {
+      await this.launch(exec, record, options.consoleSize ?? null, exec.openStdout || exec.openStderr);
+    } catch (error) {
+      reading.done();
+      throw error;
+    }
     let relay: Writable | undefined;
     const stdin = exec.openStdin ? Promise.resolve(relay = openStdinRelay(execAttachSocket(exec.socketDir, exec.id))) : undefined;
-    const reading = this.trackReader(exec);
     try {
       const session = runAttachSession({
         connection: options.connection, tty: exec.tty, multiplex: !options.tty, closeStdinOnEof: true,
@@ -355,8 +361,14 @@ export class ExecService {
       cmd, env: options.env ?? [], user: options.user ?? record.config.User ?? '', workingDir: record.config.WorkingDir ?? '',
       tty: false, consoleSize: null, privileged: false, openStdin: false, openStdout: true, openStderr: true, detachKeys: [],
     });
-    const shimProcess = await this.launch(exec, record, null, true);
     const reading = this.trackReader(exec);
+    let shimProcess: ExecShimProcess;
+    try {
+      shimProcess = await this.launch(exec, record, null, true);
+    } catch (error) {
+      reading.done();
+      throw error;
+    }
     const stopReading = new AbortController();
     const chunks: Buffer[] = [];
     let kept = 0;

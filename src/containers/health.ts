@@ -66,11 +66,15 @@ export class HealthMonitor {
 
   constructor(private readonly containers: ContainerService, private readonly runProbe: ProbeRunner) {}
 
-  /** Follows the containers' lifecycle; call after the container service's init. */
-  start(): void {
+  /** Follows the containers' lifecycle; call before the container service's init, which may start containers. */
+  listen(): void {
     this.containers.lifecycle.on('started', (id: string) => void this.begin(id, true));
     this.containers.lifecycle.on('exited', (id: string) => this.stop(id));
     this.containers.lifecycle.on('removed', (id: string) => this.stop(id));
+  }
+
+  /** Takes up the checks of containers that kept running while the daemon was away; call once probes can run. */
+  resume(): void {
     for (const record of this.containers.all()) {
       if (record.state.Running && !record.state.Restarting) void this.begin(record.id, false);
     }
@@ -82,12 +86,15 @@ export class HealthMonitor {
 
   private async begin(id: string, fresh: boolean): Promise<void> {
     this.stop(id);
+    const generation = this.generations.get(id);
     const record = this.containers.find(id);
     if (!record || !probeCommand(record.config.Healthcheck, record.config.Shell)) return;
     if (fresh || !record.state.Health) {
       record.state.Health = { Status: 'starting', FailingStreak: 0, Log: record.state.Health?.Log ?? [] };
       await this.containers.saveRecord(record).catch(() => undefined);
     }
+    // Another start or stop came while the record was written: that one decides.
+    if (this.generations.get(id) !== generation) return;
     this.schedule(record);
   }
 
@@ -101,6 +108,7 @@ export class HealthMonitor {
     const check = record.config.Healthcheck ?? {};
     const status = record.state.Health?.Status ?? 'starting';
     const delay = nextProbeDelayMs(check, status, Date.now() - Date.parse(record.state.StartedAt));
+    clearTimeout(this.timers.get(record.id));
     const timer = setTimeout(() => void this.probe(record), delay);
     timer.unref();
     this.timers.set(record.id, timer);
@@ -108,6 +116,11 @@ export class HealthMonitor {
 
   private async probe(record: ContainerRecord): Promise<void> {
     const generation = this.generations.get(record.id) ?? 0;
+    // As moby: no probes while the container is frozen; they take up again once it is thawed.
+    if (record.state.Paused) {
+      this.schedule(record);
+      return;
+    }
     const check = record.config.Healthcheck ?? {};
     const command = probeCommand(check, record.config.Shell);
     if (!command) return;

@@ -751,7 +751,8 @@ export class ContainerService {
   withRootfs<T>(record: ContainerRecord, work: (rootfs: string) => Promise<T>): Promise<T> {
     return this.lock.run(record.id, async () => {
       const { rootfs, upper, directory } = this.paths(record);
-      if (record.state.Running) return work(rootfs);
+      // A container waiting out its restart back-off has no mounted root, like a stopped one.
+      if (record.state.Running && !record.state.Restarting) return work(rootfs);
       await mountOverlay({
         layersRoot: this.options.images.layersRoot,
         lowerDirs: await this.options.images.lowerDirs(record.topChainId),

@@ -143,12 +143,17 @@ async function main(): Promise<void> {
   await distribution.pruneBlobs();
   const imageArchive = new ImageArchive({ images, layers, content, blobs: layerBlobs, publish: events.publish, tmpDir: join(config.dataRoot, 'tmp') });
   await imageArchive.init();
+  // Listening before init: init starts the containers whose restart policy wants them running.
+  const health = new HealthMonitor(containers, (record, command, timeoutMs) => {
+    if (!execsRef) throw new Error('exec is not ready yet');
+    return execsRef.run(record.id, command, { timeoutMs });
+  });
+  health.listen();
   await containers.init();
   const execs = new ExecService({ containers, hostCapabilities: await hostCapabilities() });
   execsRef = execs;
   await execs.init();
-  const health = new HealthMonitor(containers, (record, command, timeoutMs) => execs.run(record.id, command, { timeoutMs }));
-  health.start();
+  health.resume();
 
   const facts = {
     daemonId: await daemonId(config.dataRoot), dataRoot: config.dataRoot, defaultRuntime: config.defaultRuntime,

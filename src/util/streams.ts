@@ -9,7 +9,8 @@ interface StreamEvents {
  * Resolves once the stream can take more data (`drain`), or has closed or failed (its failure
  * is reported where it is written), or `signal` aborts.
  */
-export function drained(stream: StreamEvents, signal?: AbortSignal): Promise<void> {
+export function drained(stream: StreamEvents & { destroyed?: boolean }, signal?: AbortSignal): Promise<void> {
+  if (stream.destroyed || signal?.aborted) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       stream.off('drain', done);

@@ -6,7 +6,7 @@ import type { LogEntry } from '../../containers/logs.js';
 import type { ContainerRecord } from '../../containers/record.js';
 import type { ImageService } from '../../images/service.js';
 import { encodeFrame, STDERR, STDOUT } from '../stdcopy.js';
-import { badParameter } from '../errors.js';
+import { badParameter, conflict } from '../errors.js';
 import { runAttachSession } from '../attach-session.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../util/detach-keys.js';
 import {
@@ -150,6 +150,7 @@ function secondsToNs(value: string | null): bigint | undefined {
 /** POST /containers/{id}/attach: the hijacked connection carries the session. */
 async function attach(containers: ContainerService, context: RequestContext): Promise<void> {
   const record = containers.get(context.params[0]);
+  assertAttachable(record, context.params[0]);
   const detachKeys = detachKeysParam(context.query);
   const tty = !!record.config.Tty;
   const connection = context.hijack(tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
@@ -162,6 +163,7 @@ async function attach(containers: ContainerService, context: RequestContext): Pr
 /** GET /containers/{id}/attach/ws: the same session over a websocket, never multiplexed. */
 async function attachWebsocket(containers: ContainerService, context: RequestContext): Promise<void> {
   const record = containers.get(context.params[0]);
+  assertAttachable(record, context.params[0]);
   const detachKeys = detachKeysParam(context.query);
   const socket = context.upgradedSocket;
   if (!socket || context.request.headers.upgrade?.toLowerCase() !== 'websocket') throw badParameter('websocket: the client is not using the websocket protocol');
@@ -195,6 +197,12 @@ async function attachSession(
     signal: context.signal,
   });
   if (ending === 'detached') containers.publishEvent(record, 'detach');
+}
+
+/** As moby: a frozen or restarting container has no process to take input or give output now. */
+function assertAttachable(record: ContainerRecord, reference: string): void {
+  if (record.state.Paused) throw conflict(`container ${reference} is paused, unpause the container before attach`);
+  if (record.state.Restarting) throw conflict(`container ${reference} is restarting, wait until the container is running`);
 }
 
 function detachKeysParam(query: URLSearchParams): number[] {
