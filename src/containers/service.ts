@@ -59,6 +59,9 @@ export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
 interface Waiter { condition: WaitCondition; resolve: (response: WaitResponse) => void }
 
+/** An exec session's conmon may still be writing into the shim directory while it goes: retry. */
+const SHIM_DIR_REMOVAL = { recursive: true, force: true, maxRetries: 5, retryDelay: 50 } as const;
+
 const SUPPORTED_NETWORK_MODES = new Set(['default', 'bridge', 'none', 'host']);
 
 export class ContainerService {
@@ -85,7 +88,10 @@ export class ContainerService {
     this.store = new ContainerRecordStore(join(options.dataRoot, 'containers'));
     this.shimRoot = join(options.execRoot, 'shims');
     this.socketRoot = join(options.execRoot, 'sockets');
-    this.exitWatcher = new ExitWatcher(join(options.execRoot, 'exits'), (id, code, exitedAt) => void this.handleExit(id, code, exitedAt));
+    this.exitWatcher = new ExitWatcher(join(options.execRoot, 'exits'), (id, code, exitedAt) => {
+      // An exit that cannot be recorded now is found again at the next start; it must not end the daemon.
+      this.handleExit(id, code, exitedAt).catch((error: unknown) => process.stderr.write(`berthd: recording the exit of ${id}: ${String(error)}\n`));
+    });
     this.lifecycle.setMaxListeners(0);
   }
 
@@ -287,7 +293,7 @@ export class ContainerService {
       });
       await mkdir(join(directory, 'bundle'), { recursive: true });
       await writeJsonAtomic(join(directory, 'bundle', 'config.json'), runtime.adaptSpec(spec));
-      await rm(shimDir, { recursive: true, force: true });
+      await rm(shimDir, SHIM_DIR_REMOVAL);
       await mkdir(shimDir, { recursive: true });
       const logOffset = await logSize(logPath);
       const { pid } = await createWithShim({
@@ -317,7 +323,7 @@ export class ContainerService {
       const started = record.state.Running && !record.state.Restarting;
       if (!started) await runtime.delete(record.id, true).catch(() => undefined);
       if (mounted && !started) await unmount(merged).catch(() => undefined);
-      await rm(shimDir, { recursive: true, force: true });
+      await rm(shimDir, SHIM_DIR_REMOVAL);
       if (error instanceof ApiError) throw error;
       const message = startErrorMessage(error);
       record.state = { ...record.state, Error: message, ExitCode: exitCodeForStartError(message) };
@@ -365,7 +371,7 @@ export class ContainerService {
       }
       await this.store.save(record);
       await this.exitWatcher.clear(id);
-      await rm(shimDir, { recursive: true, force: true });
+      await rm(shimDir, SHIM_DIR_REMOVAL);
       this.publish(record, 'die', { exitCode: String(exitCode) });
       this.exits.get(id)?.resolve();
       this.notifyWaiters(id, ['not-running', 'next-exit'], exitCode);

@@ -52,7 +52,8 @@ export function execAttachSocket(socketDir: string, execId: string): string {
 /** Removes what conmon leaves of a session outside its directory, and the directory. */
 export async function removeExecSessionFiles(sessionDir: string, socketDir: string, execId: string): Promise<void> {
   await rm(join(socketDir, execId), { force: true });
-  await rm(sessionDir, { recursive: true, force: true });
+  // conmon may still be writing its last files there: retry.
+  await rm(sessionDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
 }
 
 /** Starts the process; resolves once it runs, rejects with the runtime's message when it cannot start. */
