@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { AuthConfig } from '../api/types.js';
+import type { AuthConfig } from '../wire/types.js';
 
 /** Docker Hub's key in config.json. */
 export const INDEX_SERVER = 'https://index.docker.io/v1/';

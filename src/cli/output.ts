@@ -4,7 +4,8 @@
 
 import type { JsonMessage } from '../client/engine-client.js';
 import { FlagError } from './flags.js';
-import { ProgressRenderer, renderJsonMessages, UNKNOWN_WIDTH } from './progress.js';
+import { ProgressRenderer, renderJsonMessages } from './progress.js';
+import { UNKNOWN_WIDTH } from '../wire/progress.js';
 import { formatTable } from './table.js';
 import { formatGoG } from '../util/units.js';
 import { compileTemplate, HEADER_FUNCTIONS, isTableFormat, prepareFormat } from './template.js';

@@ -19,7 +19,7 @@ import type {
   ImageSummary,
   VersionResponse,
   WaitResponse,
-} from '../api/types.js';
+} from '../wire/types.js';
 
 export const DEFAULT_HOST = 'unix:///run/berth/berth.sock';
 export const API_VERSION = '1.43';
@@ -495,19 +495,19 @@ export class EngineClient {
   }
 
   /** GET /containers/{id}/top; the ps arguments are joined with spaces, as the docker CLI sends them. */
-  containerTop(id: string, psArgs: string[] = []): Promise<import('../api/types.js').ContainerTopResponse> {
+  containerTop(id: string, psArgs: string[] = []): Promise<import('../wire/types.js').ContainerTopResponse> {
     return this.json('GET', `/containers/${encodeURIComponent(id)}/top`, { query: { ps_args: psArgs.length > 0 ? psArgs.join(' ') : undefined } });
   }
 
   /** GET /containers/{id}/stats: one JSON value per line (one in all with stream=false). */
-  async containerStats(id: string, options: { stream: boolean; oneShot?: boolean }): Promise<AsyncGenerator<{ value: import('../api/types.js').ContainerStatsResponse; raw: string }>> {
+  async containerStats(id: string, options: { stream: boolean; oneShot?: boolean }): Promise<AsyncGenerator<{ value: import('../wire/types.js').ContainerStatsResponse; raw: string }>> {
     const res = await this.request('GET', `/containers/${encodeURIComponent(id)}/stats`, {
       query: { stream: options.stream ? '1' : '0', 'one-shot': options.oneShot ? '1' : undefined },
     });
     return readJsonLines(res);
   }
 
-  containerUpdate(id: string, update: import('../api/types.js').ContainerUpdateRequest): Promise<import('../api/types.js').ContainerUpdateResponse> {
+  containerUpdate(id: string, update: import('../wire/types.js').ContainerUpdateRequest): Promise<import('../wire/types.js').ContainerUpdateResponse> {
     return this.json('POST', `/containers/${encodeURIComponent(id)}/update`, { body: update });
   }
 
@@ -525,21 +525,21 @@ export class EngineClient {
   }
 
   /** POST /images/prune; filters is the API's filters JSON. */
-  imagePrune(filters: string | undefined): Promise<import('../api/types.js').ImagePruneReport> {
+  imagePrune(filters: string | undefined): Promise<import('../wire/types.js').ImagePruneReport> {
     return this.json('POST', '/images/prune', { query: { filters } });
   }
 
   // ---- container files ----
 
   /** HEAD /containers/{id}/archive: the stat of a path in the container (ClientError 404 when missing). */
-  async containerStatPath(id: string, path: string): Promise<import('../api/types.js').ContainerPathStat> {
+  async containerStatPath(id: string, path: string): Promise<import('../wire/types.js').ContainerPathStat> {
     const res = await this.request('HEAD', `/containers/${encodeURIComponent(id)}/archive`, { query: { path } });
     res.resume();
     return decodePathStatHeader(res);
   }
 
   /** GET /containers/{id}/archive: a tar of the path, with its stat. */
-  async containerArchive(id: string, path: string): Promise<{ stat: import('../api/types.js').ContainerPathStat; content: IncomingMessage }> {
+  async containerArchive(id: string, path: string): Promise<{ stat: import('../wire/types.js').ContainerPathStat; content: IncomingMessage }> {
     const res = await this.request('GET', `/containers/${encodeURIComponent(id)}/archive`, { query: { path } });
     try {
       return { stat: decodePathStatHeader(res), content: res };
@@ -559,8 +559,8 @@ export class EngineClient {
   }
 
   /** GET /containers/{id}/changes (the daemon sends null for none). */
-  async containerChanges(id: string): Promise<import('../api/types.js').FilesystemChange[]> {
-    return (await this.json<import('../api/types.js').FilesystemChange[] | null>('GET', `/containers/${encodeURIComponent(id)}/changes`)) ?? [];
+  async containerChanges(id: string): Promise<import('../wire/types.js').FilesystemChange[]> {
+    return (await this.json<import('../wire/types.js').FilesystemChange[] | null>('GET', `/containers/${encodeURIComponent(id)}/changes`)) ?? [];
   }
 
   /** GET /containers/{id}/export: the container's root filesystem as a tar stream. */
@@ -570,7 +570,7 @@ export class EngineClient {
 
   // ---- exec ----
 
-  execCreate(container: string, config: import('../api/types.js').ExecCreateRequest): Promise<{ Id: string }> {
+  execCreate(container: string, config: import('../wire/types.js').ExecCreateRequest): Promise<{ Id: string }> {
     return this.json<{ Id: string }>('POST', `/containers/${encodeURIComponent(container)}/exec`, { body: config });
   }
 
@@ -584,8 +584,8 @@ export class EngineClient {
     return this.hijack(`/exec/${encodeURIComponent(id)}/start`, undefined, { Detach: false, ...options });
   }
 
-  execInspect(id: string): Promise<import('../api/types.js').ExecInspectResponse> {
-    return this.json<import('../api/types.js').ExecInspectResponse>('GET', `/exec/${encodeURIComponent(id)}/json`);
+  execInspect(id: string): Promise<import('../wire/types.js').ExecInspectResponse> {
+    return this.json<import('../wire/types.js').ExecInspectResponse>('GET', `/exec/${encodeURIComponent(id)}/json`);
   }
 
   async execResize(id: string, height: number, width: number): Promise<void> {
@@ -594,11 +594,11 @@ export class EngineClient {
 }
 
 /** The X-Docker-Container-Path-Stat header: base64 of the stat's JSON. */
-function decodePathStatHeader(res: IncomingMessage): import('../api/types.js').ContainerPathStat {
+function decodePathStatHeader(res: IncomingMessage): import('../wire/types.js').ContainerPathStat {
   const header = res.headers['x-docker-container-path-stat'];
   const text = Buffer.from(Array.isArray(header) ? header[0] ?? '' : header ?? '', 'base64').toString('utf8');
   try {
-    return JSON.parse(text) as import('../api/types.js').ContainerPathStat;
+    return JSON.parse(text) as import('../wire/types.js').ContainerPathStat;
   } catch (err) {
     throw new Error(`unable to decode container path stat header: ${(err as Error).message}`);
   }

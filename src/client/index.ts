@@ -1,3 +1,3 @@
 // Public surface of the typed Engine API client.
 export * from './engine-client.js';
-export * from '../api/stdcopy.js';
+export * from '../wire/stdcopy.js';

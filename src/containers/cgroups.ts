@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import type { BlkioStatEntry, BlkioStats, CpuStats, MemoryStats, NetworkStats } from '../api/types.js';
+import type { BlkioStatEntry, BlkioStats, CpuStats, MemoryStats, NetworkStats } from '../wire/types.js';
 
 export type CgroupVersion = 1 | 2;
 

@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
 import { lstat, readdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FilesystemChange } from '../api/types.js';
+import type { FilesystemChange } from '../wire/types.js';
 import type { ImageService } from '../images/service.js';
 import { mountOverlay, unmount } from '../layers/overlay.js';
 import type { ContainerService } from './service.js';

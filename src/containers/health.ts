@@ -8,7 +8,7 @@
 //               within its start period; `Retries` failures in a row make it unhealthy
 //   exited / removed -> the monitor stops (a probe under way is abandoned); Health stays
 //               as it was, as in Docker
-import type { HealthConfig } from '../api/types.js';
+import type { HealthConfig } from '../wire/types.js';
 import type { ContainerRecord } from './record.js';
 import type { ContainerService } from './service.js';
 

@@ -2,8 +2,8 @@
 // request leaves out, as Docker's daemon merges them (moby daemon/commit.go `merge` and
 // create.go `mergeAndVerifyConfig`); and the Path/Args that inspect shows.
 
-import type { ContainerConfig, HealthConfig } from '../api/types.js';
-import { badParameter } from '../api/errors.js';
+import type { ContainerConfig, HealthConfig } from '../wire/types.js';
+import { badParameter } from '../errdefs/errors.js';
 
 const isUnset = <T>(list: T[] | null | undefined): boolean => list === undefined || list === null;
 const isEmpty = <T>(list: T[] | null | undefined): boolean => !list || list.length === 0;

@@ -9,8 +9,8 @@
 // Each step holds the container's lock; events pause, unpause, top and update are published.
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import type { ContainerTopResponse, ContainerUpdateRequest, ContainerUpdateResponse, HostConfig } from '../api/types.js';
-import { badParameter, conflict, serverError } from '../api/errors.js';
+import type { ContainerTopResponse, ContainerUpdateRequest, ContainerUpdateResponse, HostConfig } from '../wire/types.js';
+import { badParameter, conflict, serverError } from '../errdefs/errors.js';
 import type { OciRuntime, RuntimeResourceUpdate } from '../runtime/oci-runtime.js';
 import { CommandError, run } from '../util/exec.js';
 import { blkioWeightSupported, cgroupProcesses, containerCgroupsPath, hostCgroupVersion, locateContainerCgroup } from './cgroups.js';

@@ -3,7 +3,7 @@
 // written atomically before it is reported, so a crash of the daemon loses nothing.
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ContainerConfig, ContainerState, HostConfig, NetworkSettings } from '../api/types.js';
+import type { ContainerConfig, ContainerState, HostConfig, NetworkSettings } from '../wire/types.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 
 export interface ContainerRecord {

@@ -13,7 +13,7 @@
 //
 // RestartCount lives in the container's record; the back-off delay and the cancellation live
 // here only, as in dockerd, where a new daemon (or a start by the user) begins afresh.
-import type { ContainerState, RestartPolicy } from '../api/types.js';
+import type { ContainerState, RestartPolicy } from '../wire/types.js';
 import type { ContainerRecord } from './record.js';
 
 /** moby restartmanager: first delay 100 ms, doubled after each restart, at most a minute. */

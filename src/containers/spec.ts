@@ -3,8 +3,8 @@
 // daemon/oci_linux.go on top of oci/defaults.go, Docker 24 / API 1.43); plus the create-time
 // host-config checks that Docker makes, with Docker's wording.
 
-import type { ContainerConfig, HostConfig } from '../api/types.js';
-import { badParameter } from '../api/errors.js';
+import type { ContainerConfig, HostConfig } from '../wire/types.js';
+import { badParameter } from '../errdefs/errors.js';
 import { commandLine } from './merge-config.js';
 import type {
   OciCpu, OciDeviceCgroupRule, OciLinuxDevice, OciMemory, OciMount, OciNamespace, OciNamespaceType,

@@ -11,7 +11,7 @@
 // System CPU time is read with each sample, close to the container's own counters, as moby does.
 import type { EventEmitter } from 'node:events';
 import { totalmem } from 'node:os';
-import type { ContainerStatsResponse, CpuStats } from '../api/types.js';
+import type { ContainerStatsResponse, CpuStats } from '../wire/types.js';
 import {
   containerCgroupsPath, locateContainerCgroup, readCgroupStats, readNetworks, readSystemCpu,
   type CgroupLocation, type CgroupStats,

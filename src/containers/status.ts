@@ -1,6 +1,6 @@
 // The human-readable state of a container ("Up 3 seconds", "Exited (0) 2 minutes ago"), as
 // the daemon reports it in a container list's Status field. Pure.
-import type { ContainerState } from '../api/types.js';
+import type { ContainerState } from '../wire/types.js';
 import { humanDuration } from '../util/units.js';
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import type { AuthConfig } from '../api/types.js';
+import type { AuthConfig } from '../wire/types.js';
 
 /** The client_id Docker sends to token servers. */
 export const AUTH_CLIENT_ID = 'docker';

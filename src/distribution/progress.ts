@@ -5,7 +5,7 @@
 // stream's bytes the way Docker's progressreader does: after every 1% (at most 512 KiB) of
 // the total, at most every 100 ms, and always at the end.
 import { Transform } from 'node:stream';
-import { formatProgress, type ProgressDetail } from '../cli/progress.js';
+import { formatProgress, type ProgressDetail } from '../wire/progress.js';
 
 /** One message of Docker's JSON progress stream (jsonmessage.JSONMessage), keys in Docker's order. */
 export interface ProgressMessage {

@@ -10,7 +10,7 @@
 import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
-import type { AuthConfig } from '../api/types.js';
+import type { AuthConfig } from '../wire/types.js';
 import { RegistryAuthenticator, RegistryAuthError, type TokenCache } from './auth.js';
 import { MANIFEST_ACCEPT } from './manifest.js';
 import type { RegistryEndpoint } from './registry-hosts.js';

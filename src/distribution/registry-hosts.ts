@@ -6,7 +6,7 @@
 // plain HTTP. The daemon keeps one RegistryHosts, built from daemon.json / flags at start.
 import { BlockList, isIP } from 'node:net';
 import { lookup as dnsLookup } from 'node:dns/promises';
-import type { RegistryServiceConfig } from '../api/types.js';
+import type { RegistryServiceConfig } from '../wire/types.js';
 
 export const INDEX_NAME = 'docker.io';
 export const INDEX_HOSTNAME = 'index.docker.io';

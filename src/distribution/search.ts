@@ -3,8 +3,8 @@
 // search (GET /images/search). Docker Hub is searched through its index API; any other
 // registry has no search API, so its /v2/_catalog is listed and filtered by the term.
 import { STATUS_CODES } from 'node:http';
-import { ApiError, badParameter } from '../api/errors.js';
-import type { AuthConfig, AuthResponse, ImageSearchResult } from '../api/types.js';
+import { ApiError, badParameter } from '../errdefs/errors.js';
+import type { AuthConfig, AuthResponse, ImageSearchResult } from '../wire/types.js';
 import { TokenCache } from './auth.js';
 import { RegistryClient, RegistryConnectionError, RegistryError } from './registry-client.js';
 import { INDEX_HOSTNAME, INDEX_NAME, INDEX_SERVER, loginHost, type RegistryHosts, splitSearchTerm } from './registry-hosts.js';

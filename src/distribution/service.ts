@@ -10,8 +10,8 @@
 // Push: the layers' kept compressed blobs (push-layers.ts: skipped when the registry has
 // them, mounted from another repository of the registry when possible, uploaded otherwise),
 // then the config blob, then a manifest per tag.
-import { ApiError, badParameter, notFound } from '../api/errors.js';
-import type { AuthConfig, ImageConfigFile } from '../api/types.js';
+import { ApiError, badParameter, notFound } from '../errdefs/errors.js';
+import type { AuthConfig, ImageConfigFile } from '../wire/types.js';
 import type { ContentStore } from '../content/store.js';
 import type { Publish } from '../events/bus.js';
 import {

@@ -2,7 +2,7 @@
 // import/tag/untag/delete, ...); GET /events subscribers receive it live, and a bounded
 // history answers `since`. Lifecycle: created once by the daemon, published to for its whole
 // life, never persisted (Docker keeps events in memory too).
-import type { EventMessage } from '../api/types.js';
+import type { EventMessage } from '../wire/types.js';
 
 export type EventType = EventMessage['Type'];
 export type Publish = (type: EventType, action: string, id: string, attributes?: Record<string, string>) => void;

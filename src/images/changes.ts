@@ -1,8 +1,8 @@
 // Applies `--change` Dockerfile instructions to a container config, as `docker import -c` and
 // `docker commit -c` do (moby's dockerfile.BuildFromConfig): only CMD, ENTRYPOINT, ENV, EXPOSE,
 // HEALTHCHECK, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME and WORKDIR are accepted. Pure.
-import { badParameter } from '../api/errors.js';
-import type { ContainerConfig, HealthConfig } from '../api/types.js';
+import { badParameter } from '../errdefs/errors.js';
+import type { ContainerConfig, HealthConfig } from '../wire/types.js';
 
 const VALID_CHANGE_COMMANDS = new Set([
   'cmd', 'entrypoint', 'healthcheck', 'env', 'expose', 'label', 'onbuild', 'stopsignal', 'user', 'volume', 'workdir',

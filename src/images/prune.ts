@@ -5,8 +5,8 @@
 // Deletion goes through the image service's rmi (name by name, then the image), so layers
 // that remaining images share stay, and the untag/delete events are the usual ones; a
 // conflict just leaves that image. One prune runs at a time.
-import { ApiError, badParameter, conflict } from '../api/errors.js';
-import type { ImagePruneReport } from '../api/types.js';
+import { ApiError, badParameter, conflict } from '../errdefs/errors.js';
+import type { ImagePruneReport } from '../wire/types.js';
 import type { Publish } from '../events/bus.js';
 import { parseDurationOrTimestamp } from '../util/units.js';
 import type { DeleteResult, ImageRecord, ImageService } from './service.js';

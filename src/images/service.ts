@@ -6,7 +6,7 @@
 // containers are created from it; rmi untags it and, when no tag and no container is left,
 // deletes its record, its config blob, and every layer no other image uses.
 import type { Readable } from 'node:stream';
-import type { ImageConfigFile, ImageHistoryItem, ImageInspect, ImageSummary } from '../api/types.js';
+import type { ImageConfigFile, ImageHistoryItem, ImageInspect, ImageSummary } from '../wire/types.js';
 
 export interface ImageRecord {
   /** "sha256:<64 hex>", the digest of the config blob. */

@@ -5,8 +5,8 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { ApiError, badParameter, conflict, notFound } from '../api/errors.js';
-import type { ContainerConfig, ImageConfigFile, ImageHistoryItem, ImageInspect, ImageSummary } from '../api/types.js';
+import { ApiError, badParameter, conflict, notFound } from '../errdefs/errors.js';
+import type { ContainerConfig, ImageConfigFile, ImageHistoryItem, ImageInspect, ImageSummary } from '../wire/types.js';
 import type { ContentStore } from '../content/store.js';
 import type { Publish } from '../events/bus.js';
 import { chainIdsOf, type LayerInfo, type LayerStore } from '../layers/store.js';

@@ -11,7 +11,7 @@ import { EngineClient } from '../../src/client/engine-client.js';
 import { ExecService, MAX_PROBE_OUTPUT } from '../../src/containers/exec.js';
 import type { ContainerService } from '../../src/containers/service.js';
 import { OciRuntime } from '../../src/runtime/oci-runtime.js';
-import { StreamDemuxer } from '../../src/api/stdcopy.js';
+import { StreamDemuxer } from '../../src/wire/stdcopy.js';
 import { BERTH, eventually, processAlive, useDaemon } from './harness.js';
 import { Terminal } from './terminal.js';
 

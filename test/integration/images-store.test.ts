@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { ApiError } from '../../src/api/errors.js';
+import { ApiError } from '../../src/errdefs/errors.js';
 import type { EventType } from '../../src/events/bus.js';
 import { ContentStore } from '../../src/content/store.js';
 import { ImageStore } from '../../src/images/store.js';

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FilesystemChange } from '../../src/api/types.js';
+import type { FilesystemChange } from '../../src/wire/types.js';
 import {
   comparePaths, computeChanges, imageViewOf, parseGetfattr, sameFsTime, scanUpper, statDifferent,
   type FileFacts, type ImageView, type UpperNode,

@@ -1,7 +1,7 @@
 // Unit tests for `--change` instructions (src/images/changes.ts).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ApiError } from '../../src/api/errors.js';
+import { ApiError } from '../../src/errdefs/errors.js';
 import { applyChanges, parseGoDuration, processWord } from '../../src/images/changes.js';
 
 describe('applyChanges', () => {

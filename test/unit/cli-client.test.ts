@@ -15,7 +15,7 @@ import {
   parseHost,
   resolveHost,
 } from '../../src/client/engine-client.js';
-import { demuxStream, encodeFrame, StreamDemuxer, STDERR, STDOUT } from '../../src/api/stdcopy.js';
+import { demuxStream, encodeFrame, StreamDemuxer, STDERR, STDOUT } from '../../src/wire/stdcopy.js';
 
 class Collector extends Writable {
   chunks: Buffer[] = [];

@@ -1,7 +1,7 @@
 // Tests for container/image/history row formatting, status texts and event lines.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ContainerState, ContainerSummary } from '../../src/api/types.js';
+import type { ContainerState, ContainerSummary } from '../../src/wire/types.js';
 import { containerRow, displayablePorts, DEFAULT_PS_FORMAT, PS_HEADERS } from '../../src/cli/commands/ps-format.js';
 import { containerStatusText } from '../../src/containers/status.js';
 import { imageRows, historyRow } from '../../src/cli/commands/images.js';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import type { ImageConfigFile } from '../../src/api/types.js';
+import type { ImageConfigFile } from '../../src/wire/types.js';
 import {
   ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME, buildArchiveMetadata, goJson, legacyLayers, type SaveItem,
 } from '../../src/images/archive.js';

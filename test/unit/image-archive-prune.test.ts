@@ -3,8 +3,8 @@
 // names removed one by one, conflicts skipped, space counted from the deleted layers only.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ApiError } from '../../src/api/errors.js';
-import type { ImageConfigFile } from '../../src/api/types.js';
+import { ApiError } from '../../src/errdefs/errors.js';
+import type { ImageConfigFile } from '../../src/wire/types.js';
 import { ImagePruner, matchLabelList, parsePruneFilters, pruneCandidates } from '../../src/images/prune.js';
 import type { DeleteResult, ImageRecord } from '../../src/images/service.js';
 

@@ -2,8 +2,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiError } from '../../src/api/errors.js';
-import type { ContainerConfig } from '../../src/api/types.js';
+import { ApiError } from '../../src/errdefs/errors.js';
+import type { ContainerConfig } from '../../src/wire/types.js';
 import { assertHasCommand, commandLine, mergeImageConfig } from '../../src/containers/merge-config.js';
 
 const IMAGE: ContainerConfig = {

@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JsonMessage } from '../../src/client/engine-client.js';
-import { formatProgress, JsonMessageError, ProgressRenderer } from '../../src/cli/progress.js';
+import { JsonMessageError, ProgressRenderer } from '../../src/cli/progress.js';
+import { formatProgress } from '../../src/wire/progress.js';
 import { displayProgressStream, StatusError } from '../../src/cli/output.js';
 
 interface RecordedCase {

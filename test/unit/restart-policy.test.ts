@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ContainerState, RestartPolicy } from '../../src/api/types.js';
+import type { ContainerState, RestartPolicy } from '../../src/wire/types.js';
 import { initialState, type ContainerRecord } from '../../src/containers/record.js';
 import {
   exitedAfterRestarting, killCancelsRestart, nextRestartDelay, policyRestarts, RestartManager, restartingState, startsAtDaemonStart,

@@ -2,13 +2,13 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiError } from '../../src/api/errors.js';
+import { ApiError } from '../../src/errdefs/errors.js';
 import { loadDefaultProfile } from '../../src/containers/seccomp.js';
 import {
   ALL_CAPABILITIES, DEFAULT_CAPABILITIES, applyHostConfigDefaults, buildOciSpec, capabilitiesFromMask,
   mergeTmpfsOptions, validateHostConfig, type SpecHostConfig, type SpecInput,
 } from '../../src/containers/spec.js';
-import type { ContainerConfig } from '../../src/api/types.js';
+import type { ContainerConfig } from '../../src/wire/types.js';
 import type { OciSpec } from '../../src/containers/oci-types.js';
 
 const ID = 'a'.repeat(64);

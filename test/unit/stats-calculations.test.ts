@@ -2,7 +2,7 @@
 // (src/cli/commands/process.ts) and for the daemon's answer shapes (src/containers/stats.ts).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ContainerStatsResponse } from '../../src/api/types.js';
+import type { ContainerStatsResponse } from '../../src/wire/types.js';
 import {
   calculateBlockIo, calculateCpuPercentUnix, calculateMemPercentUnixNoCache, calculateMemUsageUnixNoCache, calculateNetwork,
   formatTop, renderStats, statsEntry, statsRow, streamFrame, type StatsEntry,

@@ -2,7 +2,7 @@
 // container's pids (top), and the update request's checks, merge and runtime resources.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiError } from '../../src/api/errors.js';
+import { ApiError } from '../../src/errdefs/errors.js';
 import { mergeUpdate, parsePsOutput, runtimeResources, validatePsArgs, validateUpdate } from '../../src/containers/process-control.js';
 
 const PS_EF = `UID          PID    PPID  C STIME TTY          TIME CMD

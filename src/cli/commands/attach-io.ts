@@ -4,7 +4,7 @@
 
 import type { Duplex } from 'node:stream';
 import type { EngineClient } from '../../client/engine-client.js';
-import { demuxStream } from '../../api/stdcopy.js';
+import { demuxStream } from '../../wire/stdcopy.js';
 import { DEFAULT_DETACH_KEYS, EscapeProxy, parseDetachKeys } from '../../util/detach-keys.js';
 
 export interface AttachOptions {

@@ -2,7 +2,7 @@
 // docker's per-target output and error collection.
 
 import { ClientError } from '../../client/engine-client.js';
-import { demuxStream } from '../../api/stdcopy.js';
+import { demuxStream } from '../../wire/stdcopy.js';
 import { boolFlag, forEachTarget, intFlag, stringFlag, timestampFlag } from '../command.js';
 import type { CommandSpec, Invocation } from '../command.js';
 import { StatusError } from '../output.js';

@@ -4,7 +4,7 @@
 // -t, stdin with -i) and leave with the exit code the daemon recorded for the process.
 
 import { readFileSync } from 'node:fs';
-import type { ExecCreateRequest } from '../../api/types.js';
+import type { ExecCreateRequest } from '../../wire/types.js';
 import { ConnectionError } from '../../client/engine-client.js';
 import { boolFlag, listFlag, stringFlag } from '../command.js';
 import type { CommandSpec, Invocation } from '../command.js';

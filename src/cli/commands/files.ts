@@ -10,7 +10,7 @@ import { lstat, readlink, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ContainerPathStat } from '../../api/types.js';
+import type { ContainerPathStat } from '../../wire/types.js';
 import type { EngineClient } from '../../client/engine-client.js';
 import {
   assertsDirectory, baseName, cleanPath, getRebaseName, goModeProblem, hasTrailingSeparator, isGoDir, isGoSymlink, joinPath,

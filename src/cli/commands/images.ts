@@ -6,7 +6,7 @@ import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ImageHistoryItem, ImageSummary } from '../../api/types.js';
+import type { ImageHistoryItem, ImageSummary } from '../../wire/types.js';
 import { boolFlag, forEachTarget, listFlag, stringFlag } from '../command.js';
 import type { CommandSpec } from '../command.js';
 import { chooseFormat, displayProgressStream, displaySize, flushStdout, formatGoTime, formatRfc3339, renderFormatted, sortedJson, StatusError, truncateId, ellipsis } from '../output.js';

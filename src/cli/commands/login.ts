@@ -7,7 +7,7 @@ import { boolFlag, intFlag, listFlag, stringFlag } from '../command.js';
 import type { CommandSpec } from '../command.js';
 import { ClientError } from '../../client/engine-client.js';
 import type { EngineClient } from '../../client/engine-client.js';
-import type { AuthConfig, ImageSearchResult } from '../../api/types.js';
+import type { AuthConfig, ImageSearchResult } from '../../wire/types.js';
 import { ClientConfig, convertToHostname, encodeAuthHeader, INDEX_SERVER } from '../credentials.js';
 import { chooseFormat, ellipsis, renderFormatted, sortedJson, StatusError } from '../output.js';
 import { filtersQuery } from './ps.js';

@@ -3,7 +3,7 @@
 // over system delta times online CPUs; memory without the inactive file cache; binary units for
 // memory, decimal ones for I/O); those calculations are exported pure functions.
 
-import type { BlkioStats, ContainerStatsResponse, ContainerUpdateRequest, CpuStats, MemoryStats, NetworkStats } from '../../api/types.js';
+import type { BlkioStats, ContainerStatsResponse, ContainerUpdateRequest, CpuStats, MemoryStats, NetworkStats } from '../../wire/types.js';
 import type { EngineClient } from '../../client/engine-client.js';
 import { boolFlag, forEachTarget, intFlag, stringFlag } from '../command.js';
 import type { CommandSpec, Invocation } from '../command.js';

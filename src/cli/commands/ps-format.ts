@@ -2,7 +2,7 @@
 // IDs, quoted/truncated commands, "2 minutes ago", ports, names, sizes; plus the status text
 // ("Up 3 seconds", "Exited (0) 2 seconds ago") that the daemon puts into the list.
 
-import type { ContainerState, ContainerSummary } from '../../api/types.js';
+import type { ContainerState, ContainerSummary } from '../../wire/types.js';
 import { displaySize, ellipsis, formatGoTime, goQuote, truncateId } from '../output.js';
 import { humanDuration } from '../../util/units.js';
 

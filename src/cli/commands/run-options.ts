@@ -4,7 +4,7 @@
 
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { isIP } from 'node:net';
-import type { ContainerCreateRequest, HealthConfig, HostConfig, RestartPolicy } from '../../api/types.js';
+import type { ContainerCreateRequest, HealthConfig, HostConfig, RestartPolicy } from '../../wire/types.js';
 import { FlagError } from '../flags.js';
 import type { FlagSpec, FlagValues } from '../flags.js';
 import { parseBytes, parseCpus, parseGoDuration } from '../../util/units.js';

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { ClientError } from '../../client/engine-client.js';
 import type { EngineClient } from '../../client/engine-client.js';
-import type { WaitResponse } from '../../api/types.js';
+import type { WaitResponse } from '../../wire/types.js';
 import { BINARY, boolFlag, stringFlag } from '../command.js';
 import type { CommandSpec, Invocation } from '../command.js';
 import { displayProgressStream, StatusError } from '../output.js';

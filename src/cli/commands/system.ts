@@ -1,7 +1,7 @@
 // System commands: version (Client:/Server: sections), info and events, laid out like the
 // docker CLI's.
 
-import type { EventMessage, VersionResponse } from '../../api/types.js';
+import type { EventMessage, VersionResponse } from '../../wire/types.js';
 import type { SystemInfo } from '../../client/engine-client.js';
 import { API_VERSION } from '../../client/engine-client.js';
 import { listFlag, stringFlag, timestampFlag } from '../command.js';

@@ -2,12 +2,12 @@
 // container file backends (src/containers/archive.ts, changes.ts).
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ContainerPathStat } from '../../api/types.js';
+import type { ContainerPathStat } from '../../wire/types.js';
 import { ContainerFiles, encodePathStat } from '../../containers/archive.js';
 import { ContainerChanges } from '../../containers/changes.js';
 import type { ContainerService } from '../../containers/service.js';
 import type { ImageService } from '../../images/service.js';
-import { badParameter } from '../errors.js';
+import { badParameter } from '../../errdefs/errors.js';
 import { boolParam, sendJson, type RequestContext, type RouteTable } from '../server.js';
 
 const ID = '([^/]+)';

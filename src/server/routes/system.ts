@@ -1,12 +1,12 @@
 // /_ping, /version, /info and /events.
 import { cpus, hostname, release, totalmem } from 'node:os';
 import type { ServerResponse } from 'node:http';
-import type { EventMessage, RegistryServiceConfig, VersionResponse } from '../../api/types.js';
+import type { EventMessage, RegistryServiceConfig, VersionResponse } from '../../wire/types.js';
 import type { EventBus } from '../../events/bus.js';
 import type { ContainerService } from '../../containers/service.js';
 import type { ImageService } from '../../images/service.js';
 import { API_VERSION, MIN_API_VERSION, assertFilterKeys, filtersParam, sendJson, sendText, startStream, type RequestContext, type RouteTable } from '../server.js';
-import { ApiError } from '../errors.js';
+import { ApiError } from '../../errdefs/errors.js';
 
 export const BERTH_VERSION = '0.1.0';
 

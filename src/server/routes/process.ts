@@ -1,9 +1,9 @@
 // /containers/{id}/pause|unpause|top|stats|update: thin routes over process control and the
 // stats service (decode, call, encode).
-import type { ContainerUpdateRequest } from '../types.js';
+import type { ContainerUpdateRequest } from '../../wire/types.js';
 import type { ProcessControl } from '../../containers/process-control.js';
 import type { StatsService } from '../../containers/stats.js';
-import { badParameter } from '../errors.js';
+import { badParameter } from '../../errdefs/errors.js';
 import { compareVersions, readJson, sendJson, sendNoContent, sendText, startStream, type RequestContext, type RouteTable } from '../server.js';
 
 const ID = '([^/]+)';

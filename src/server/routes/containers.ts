@@ -1,12 +1,12 @@
 // /containers/*: thin routes over the container service (decode, call, encode).
 import type { Duplex, Writable } from 'node:stream';
-import type { ContainerCreateRequest, ContainerSummary } from '../../api/types.js';
+import type { ContainerCreateRequest, ContainerSummary } from '../../wire/types.js';
 import type { ContainerService, WaitCondition } from '../../containers/service.js';
 import type { LogEntry } from '../../containers/logs.js';
 import type { ContainerRecord } from '../../containers/record.js';
 import type { ImageService } from '../../images/service.js';
-import { encodeFrame, STDERR, STDOUT } from '../stdcopy.js';
-import { badParameter, conflict } from '../errors.js';
+import { encodeFrame, STDERR, STDOUT } from '../../wire/stdcopy.js';
+import { badParameter, conflict } from '../../errdefs/errors.js';
 import { runAttachSession } from '../attach-session.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../util/detach-keys.js';
 import {

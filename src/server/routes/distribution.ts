@@ -1,9 +1,9 @@
 // Registry routes besides pull and push: POST /auth (check credentials against a registry, as
 // docker login asks) and GET /images/search. Thin: decode, call the registry service, encode.
-import type { AuthConfig } from '../types.js';
+import type { AuthConfig } from '../../wire/types.js';
 import { decodeRegistryAuth, normalizeAuthConfig } from '../../distribution/auth.js';
 import type { RegistryService } from '../../distribution/search.js';
-import { badParameter } from '../errors.js';
+import { badParameter } from '../../errdefs/errors.js';
 import { filtersParam, readJson, sendJson, type RouteTable } from '../server.js';
 
 export function distributionRoutes(registries: RegistryService): RouteTable {

@@ -2,14 +2,14 @@
 // (127.0.0.1:5000/me/app), so the name patterns are greedy up to the action suffix.
 import type { ImageService } from '../../images/service.js';
 import type { ContainerService } from '../../containers/service.js';
-import type { ImageSummary } from '../../api/types.js';
+import type { ImageSummary } from '../../wire/types.js';
 import type { DistributionService, ProgressMessage } from '../../distribution/service.js';
 import { pullReference } from '../../distribution/service.js';
 import { decodeRegistryAuth } from '../../distribution/auth.js';
 import type { ServerResponse } from 'node:http';
 import { goJson, type ArchiveMessage, type ImageArchive } from '../../images/archive.js';
 import type { ImagePruner } from '../../images/prune.js';
-import { ApiError } from '../errors.js';
+import { ApiError } from '../../errdefs/errors.js';
 import { assertFilterKeys, boolParam, filtersParam, sendJson, startStream, type RequestContext, type RouteTable } from '../server.js';
 
 export function imageRoutes(images: ImageService, containers: ContainerService, distribution?: DistributionService, housekeeping?: ImageHousekeeping): RouteTable {

@@ -9,7 +9,7 @@ import type { Duplex, Writable } from 'node:stream';
 import type { LogEntry } from '../containers/logs.js';
 import { EscapeProxy } from '../util/detach-keys.js';
 import { drained } from '../util/streams.js';
-import { encodeFrame, STDERR, STDOUT } from './stdcopy.js';
+import { encodeFrame, STDERR, STDOUT } from '../wire/stdcopy.js';
 
 export interface AttachSessionOptions {
   connection: Duplex;

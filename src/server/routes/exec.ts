@@ -3,10 +3,10 @@
 // command cannot run) is written into the stream, not answered with an HTTP status.
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
-import type { ExecCreateRequest, ExecStartRequest } from '../types.js';
+import type { ExecCreateRequest, ExecStartRequest } from '../../wire/types.js';
 import type { ExecService } from '../../containers/exec.js';
-import { ApiError, badParameter } from '../errors.js';
-import { encodeFrame, STDOUT } from '../stdcopy.js';
+import { ApiError, badParameter } from '../../errdefs/errors.js';
+import { encodeFrame, STDOUT } from '../../wire/stdcopy.js';
 import { compareVersions, readJson, sendJson, sendNoContent, type RequestContext, type RouteTable } from '../server.js';
 
 const ID = '([^/]+)';

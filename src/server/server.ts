@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { chmod, rm } from 'node:fs/promises';
-import { ApiError } from './errors.js';
+import { ApiError } from '../errdefs/errors.js';
 
 export const API_VERSION = '1.43';
 export const MIN_API_VERSION = '1.24';
