@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tarStream from 'tar-stream';
-import { ApiError, badParameter, notFound, serverError } from '../errdefs/errors.js';
+import { badParameter, isEngineError, notFound, serverError, type EngineError } from '../errdefs/errors.js';
 import type { ContainerPathStat } from '../wire/types.js';
 import { decompressStream } from '../layers/decompress.js';
 import type { ContainerRecord } from './record.js';
@@ -812,7 +812,7 @@ export interface ExtractRequest {
   copyUIDGID: boolean;
 }
 
-/** What the archive routes call; every failure is an ApiError worded as Docker's. */
+/** What the archive routes call; every failure is an EngineError worded as Docker's. */
 export class ContainerFiles {
   constructor(private readonly containers: ContainerService) {}
 
@@ -882,8 +882,8 @@ export class ContainerFiles {
 }
 
 /** Docker's wording: a missing path is 404 naming the path and the container as the user gave them. */
-function apiErrorFor(error: unknown, path: string, reference: string): ApiError {
-  if (error instanceof ApiError) return error;
+function apiErrorFor(error: unknown, path: string, reference: string): EngineError {
+  if (isEngineError(error)) return error;
   if (errnoOf(error) === 'ENOENT') return notFound(`Could not find the file ${path} in container ${reference}`);
   return serverError(error instanceof Error ? error.message : String(error));
 }

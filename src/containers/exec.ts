@@ -17,7 +17,7 @@ import { lstat, mkdir, readFile, readdir, readlink, rm, stat } from 'node:fs/pro
 import { join } from 'node:path';
 import type { Duplex, Writable } from 'node:stream';
 import type { ContainerConfig, ExecCreateRequest, ExecInspectResponse } from '../wire/types.js';
-import { ApiError, badParameter, conflict, notFound, serverError } from '../errdefs/errors.js';
+import { badParameter, conflict, EngineError, isEngineError, notFound, serverError } from '../errdefs/errors.js';
 import { runAttachSession } from '../server/attach-session.js';
 import { resizeTerminal } from '../runtime/console.js';
 import { execAttachSocket, execWithShim, removeExecSessionFiles, type ExecShimProcess } from '../runtime/exec-shim.js';
@@ -510,21 +510,22 @@ export function execEnvironment(config: ContainerConfig, tty: boolean, execEnv: 
 
 /**
  * How Docker reports an exec that could not start (setExitCodeFromError): the runtime's
- * message as containerd words it, the exit code inspect shows, and the HTTP status.
+ * message as containerd words it, the exit code inspect shows, and whether the request or the
+ * daemon is at fault.
  */
-export function execStartFailure(runtimeMessage: string): { message: string; exitCode: number; status: number } {
+export function execStartFailure(runtimeMessage: string): { message: string; exitCode: number; kind: 'invalid-parameter' | 'system' } {
   let message = `OCI runtime exec failed: ${runtimeMessage}: unknown`;
   const lower = message.toLowerCase();
-  if (lower.includes('permission denied')) return { message, exitCode: 126, status: 400 };
-  if (lower.includes('is a directory')) return { message: `${message}: permission denied`, exitCode: 126, status: 400 };
+  if (lower.includes('permission denied')) return { message, exitCode: 126, kind: 'invalid-parameter' };
+  if (lower.includes('is a directory')) return { message: `${message}: permission denied`, exitCode: 126, kind: 'invalid-parameter' };
   if (lower.includes('not a directory')) {
     message += ': Are you trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists and is the expected type';
-    return { message, exitCode: 127, status: 400 };
+    return { message, exitCode: 127, kind: 'invalid-parameter' };
   }
   if (['executable file not found', 'no such file or directory', 'system cannot find the file specified', 'failed to run runc create/exec call'].some((text) => lower.includes(text))) {
-    return { message, exitCode: 127, status: 400 };
+    return { message, exitCode: 127, kind: 'invalid-parameter' };
   }
-  return { message, exitCode: 128, status: 500 };
+  return { message, exitCode: 128, kind: 'system' };
 }
 
 /** Go's time.Duration.String() for a whole number of milliseconds. */
@@ -542,11 +543,11 @@ export function goDurationString(ms: number): string {
   return `${seconds}s`;
 }
 
-function startFailure(error: unknown): { error: ApiError; exitCode: number } {
-  if (error instanceof ApiError) return { error, exitCode: 126 };
+function startFailure(error: unknown): { error: EngineError; exitCode: number } {
+  if (isEngineError(error)) return { error, exitCode: 126 };
   if (error instanceof ShimError) {
     const failure = execStartFailure(error.message);
-    return { error: new ApiError(failure.status, failure.message), exitCode: failure.exitCode };
+    return { error: new EngineError(failure.kind, failure.message), exitCode: failure.exitCode };
   }
   return { error: serverError(error instanceof Error ? error.message : String(error)), exitCode: 126 };
 }

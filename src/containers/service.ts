@@ -18,7 +18,7 @@ import { lstat, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises
 import { hostname as hostHostname, cpus } from 'node:os';
 import { join } from 'node:path';
 import type { ContainerCreateRequest, ContainerInspect, ContainerSummary, NetworkSettings, WaitResponse } from '../wire/types.js';
-import { ApiError, badParameter, conflict, noSuchContainer, notFound, notModified, serverError } from '../errdefs/errors.js';
+import { badParameter, conflict, isEngineError, isNotModified, noSuchContainer, notFound, notModified, serverError } from '../errdefs/errors.js';
 import type { Publish } from '../events/bus.js';
 import type { ImageService } from '../images/service.js';
 import { mountOverlay, unmount } from '../layers/overlay.js';
@@ -324,11 +324,11 @@ export class ContainerService {
       if (!started) await runtime.delete(record.id, true).catch(() => undefined);
       if (mounted && !started) await unmount(merged).catch(() => undefined);
       await rm(shimDir, SHIM_DIR_REMOVAL);
-      if (error instanceof ApiError) throw error;
+      if (isEngineError(error)) throw error;
       const message = startErrorMessage(error);
       record.state = { ...record.state, Error: message, ExitCode: exitCodeForStartError(message) };
       await this.store.save(record).catch(() => undefined);
-      throw new ApiError(exitCodeForStartError(message) === 128 ? 500 : 400, message);
+      throw exitCodeForStartError(message) === 128 ? serverError(message) : badParameter(message);
     }
   }
 
@@ -488,7 +488,7 @@ export class ContainerService {
   async restart(reference: string, timeoutSeconds: number | undefined, signal?: string): Promise<void> {
     const record = this.get(reference);
     if (record.state.Running) await this.stop(record.id, { timeoutSeconds, signal }).catch((error: unknown) => {
-      if (!(error instanceof ApiError && error.status === 304)) throw error;
+      if (!isNotModified(error)) throw error;
     });
     await this.lock.run(record.id, async () => {
       if (record.state.Running) return;

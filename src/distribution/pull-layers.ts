@@ -51,7 +51,7 @@ export function shortDigest(digest: string): string {
 
 /** A failure worth another attempt: the connection, a short body, a server error; not a 4xx or a bad digest. */
 function isRetryable(error: unknown): boolean {
-  if (error instanceof RegistryError) return error.status >= 500 || error.status === 408 || error.status === 429;
+  if (error instanceof RegistryError) return error.transient;
   if (error instanceof RegistryConnectionError) return true;
   if (error instanceof DigestMismatchError || (error as Error | undefined)?.name === 'AbortError') return false;
   return error instanceof Error;

@@ -23,6 +23,15 @@ export class RegistryError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
     super(message);
   }
+
+  get notFound(): boolean {
+    return this.status === 404;
+  }
+
+  /** A server error, a timeout or throttling: worth another attempt; a refusal (4xx) is not. */
+  get transient(): boolean {
+    return this.status >= 500 || this.status === 408 || this.status === 429;
+  }
 }
 
 /** The registry could not be reached (refused, TLS failure...): the next endpoint may do. */

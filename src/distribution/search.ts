@@ -3,7 +3,7 @@
 // search (GET /images/search). Docker Hub is searched through its index API; any other
 // registry has no search API, so its /v2/_catalog is listed and filtered by the term.
 import { STATUS_CODES } from 'node:http';
-import { ApiError, badParameter } from '../errdefs/errors.js';
+import { badParameter, serverError, unauthorized } from '../errdefs/errors.js';
 import type { AuthConfig, AuthResponse, ImageSearchResult } from '../wire/types.js';
 import { TokenCache } from './auth.js';
 import { RegistryClient, RegistryConnectionError, RegistryError } from './registry-client.js';
@@ -20,10 +20,10 @@ export interface SearchRequest {
   auth: AuthConfig;
 }
 
-/** A registry failure as the API answers it: 401 when the registry refused the credentials. */
+/** A registry failure as the API answers it: unauthorized when the registry refused the credentials. */
 function apiErrorOf(error: unknown): unknown {
-  if (error instanceof RegistryError) return new ApiError(error.code === 'UNAUTHORIZED' ? 401 : 500, error.message);
-  if (error instanceof RegistryConnectionError) return new ApiError(500, error.message);
+  if (error instanceof RegistryError) return error.code === 'UNAUTHORIZED' ? unauthorized(error.message) : serverError(error.message);
+  if (error instanceof RegistryConnectionError) return serverError(error.message);
   return error;
 }
 
@@ -53,7 +53,7 @@ export class RegistryService {
       await client.ping();
       const status = await client.checkAccess();
       if (status !== 200) {
-        throw new ApiError(500, `login attempt to ${client.baseUrl.href}v2/ failed with status: ${status} ${STATUS_CODES[status] ?? ''}`.trimEnd());
+        throw serverError(`login attempt to ${client.baseUrl.href}v2/ failed with status: ${status} ${STATUS_CODES[status] ?? ''}`.trimEnd());
       }
       return { IdentityToken: client.refreshToken ?? '', Status: 'Login Succeeded' };
     } catch (error) {
@@ -96,11 +96,11 @@ export class RegistryService {
       response = await fetch(url, { headers, signal: AbortSignal.timeout(30_000) });
     } catch (error) {
       const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
-      throw new ApiError(500, `Get "${url}": ${cause}`);
+      throw serverError(`Get "${url}": ${cause}`);
     }
-    if (response.status !== 200) throw new ApiError(500, `Unexpected status code ${response.status}`);
+    if (response.status !== 200) throw serverError(`Unexpected status code ${response.status}`);
     const body = await response.json().catch(() => undefined) as { results?: ImageSearchResult[] } | undefined;
-    if (!body || !Array.isArray(body.results)) throw new ApiError(500, 'error decoding registry search results');
+    if (!body || !Array.isArray(body.results)) throw serverError('error decoding registry search results');
     return body.results;
   }
 

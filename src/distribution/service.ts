@@ -10,7 +10,7 @@
 // Push: the layers' kept compressed blobs (push-layers.ts: skipped when the registry has
 // them, mounted from another repository of the registry when possible, uploaded otherwise),
 // then the config blob, then a manifest per tag.
-import { ApiError, badParameter, notFound } from '../errdefs/errors.js';
+import { badParameter, isEngineError, notFound, serverError } from '../errdefs/errors.js';
 import type { AuthConfig, ImageConfigFile } from '../wire/types.js';
 import type { ContentStore } from '../content/store.js';
 import type { Publish } from '../events/bus.js';
@@ -104,8 +104,8 @@ export function pullReference(fromImage: string, tag: string | undefined, option
 }
 
 function apiErrorOf(error: unknown): unknown {
-  if (error instanceof ApiError) return error;
-  if (error instanceof RegistryError) return new ApiError(error.status === 404 ? 404 : 500, error.message);
+  if (isEngineError(error)) return error;
+  if (error instanceof RegistryError) return error.notFound ? notFound(error.message) : serverError(error.message);
   return error;
 }
 
@@ -145,7 +145,7 @@ export class DistributionService {
 
   /**
    * docker pull. Errors before the first progress message (unknown manifest, unreachable
-   * registry) are thrown as ApiErrors; the route turns later ones into stream errors.
+   * registry) are thrown as EngineErrors; the route turns later ones into stream errors.
    */
   async pull(reference: Reference, progress: Progress, auth: AuthConfig = {}, options: PullOptions = {}): Promise<ImageRecord | undefined> {
     const platform = this.pullPlatform(options.platform);
@@ -195,7 +195,7 @@ export class DistributionService {
     try {
       tags = await client.listTags(reference.path, signal);
     } catch (error) {
-      if (error instanceof RegistryError && (error.code === 'NAME_UNKNOWN' || error.status === 404)) {
+      if (error instanceof RegistryError && (error.code === 'NAME_UNKNOWN' || error.notFound)) {
         throw notFound(`repository ${familiarName(reference)} not found: ${error.message}`);
       }
       throw error;
@@ -222,7 +222,7 @@ export class DistributionService {
     try {
       fetched = await client.getManifest(repository, tagOrDigest, signal);
     } catch (error) {
-      if (error instanceof RegistryError && (error.code === 'MANIFEST_UNKNOWN' || error.code === 'NAME_UNKNOWN' || error.status === 404)) {
+      if (error instanceof RegistryError && (error.code === 'MANIFEST_UNKNOWN' || error.code === 'NAME_UNKNOWN' || error.notFound)) {
         throw notFound(`manifest for ${shown} not found: ${error.message}`);
       }
       if (error instanceof RegistryError && error.code === 'DENIED') {

@@ -27,7 +27,7 @@ import { join, posix } from 'node:path';
 import { pipeline as streamPipeline, Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tarStream from 'tar-stream';
-import { ApiError, badParameter, notFound } from '../errdefs/errors.js';
+import { badParameter, notFound, serverError } from '../errdefs/errors.js';
 import type { ImageConfigFile } from '../wire/types.js';
 import { digestHex, type ContentStore } from '../content/store.js';
 import type { LayerBlobIndex } from '../distribution/layer-blobs.js';
@@ -670,7 +670,7 @@ export class ImageArchive {
     const layerBlobs = new Map<string, string>();
     const sizes = new Map<string, number>();
     for (const item of items.values()) {
-      if (item.config.rootfs.diff_ids.length === 0) throw new ApiError(500, 'empty export - not implemented');
+      if (item.config.rootfs.diff_ids.length === 0) throw serverError('empty export - not implemented');
       for (const diffId of item.config.rootfs.diff_ids) {
         if (layerBlobs.has(diffId)) continue;
         const found = await this.findLayerTar(diffId);
@@ -783,7 +783,7 @@ export class ImageArchive {
       }
       if (measured.diffId === diffId) return { blob: kept.digest, size: measured.size };
     }
-    throw new ApiError(500, `cannot save layer ${diffId}: berth keeps no tar for it (it was stored before berth kept layer blobs)`);
+    throw serverError(`cannot save layer ${diffId}: berth keeps no tar for it (it was stored before berth kept layer blobs)`);
   }
 
   // ---- load ----

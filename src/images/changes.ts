@@ -20,7 +20,7 @@ interface Instruction {
   original: string;
 }
 
-/** A copy of `config` with the changes applied; throws ApiError 400 with Docker's messages. */
+/** A copy of `config` with the changes applied; throws invalid-parameter errors with Docker's messages. */
 export function applyChanges(config: ContainerConfig, changes: readonly string[]): ContainerConfig {
   if (changes.length === 0) return config;
   const instructions = parseInstructions(changes.join('\n'));

@@ -5,7 +5,7 @@
 // Deletion goes through the image service's rmi (name by name, then the image), so layers
 // that remaining images share stay, and the untag/delete events are the usual ones; a
 // conflict just leaves that image. One prune runs at a time.
-import { ApiError, badParameter, conflict } from '../errdefs/errors.js';
+import { badParameter, conflict, isConflict, isNotFound } from '../errdefs/errors.js';
 import type { ImagePruneReport } from '../wire/types.js';
 import type { Publish } from '../events/bus.js';
 import { parseDurationOrTimestamp } from '../util/units.js';
@@ -113,7 +113,7 @@ export class ImagePruner {
           try {
             deleted.push(...await this.options.images.remove(target, { force: false, noPrune: false }));
           } catch (error) {
-            if (error instanceof ApiError && (error.status === 409 || error.status === 404)) continue;
+            if (isConflict(error) || isNotFound(error)) continue;
             process.stderr.write(`berthd: failed to prune image ${target}: ${(error as Error).message}\n`);
           }
         }

@@ -42,7 +42,7 @@ export interface ImageService {
   init(): Promise<void>;
   /** By "name[:tag]", "name@digest", full or short ID (with or without "sha256:"). Undefined when none. */
   resolve(ref: string): ImageRecord | undefined;
-  /** Like resolve, but throws Docker's errors: ApiError 400 (invalid reference) or 404 ("No such image: busybox:latest"). */
+  /** Like resolve, but throws Docker's errors: invalid parameter (invalid reference) or not found ("No such image: busybox:latest"). */
   get(ref: string): ImageRecord;
   list(): ImageRecord[];
   /** Imports a root filesystem tarball (plain, gzip, bzip2 or xz) as a one-layer image. */
@@ -55,7 +55,7 @@ export interface ImageService {
   addRepoDigest(imageId: string, repository: string, digest: string): Promise<void>;
   /** Removes layers no image uses, except the chains in inUse (e.g. containers of force-deleted images); returns their chain IDs. */
   pruneLayers(inUse?: Iterable<string>): Promise<string[]>;
-  /** docker rmi semantics; throws ApiError 404 / 409 with Docker's wording. */
+  /** docker rmi semantics; throws not-found / conflict errors with Docker's wording. */
   remove(ref: string, options: { force: boolean; noPrune: boolean }): Promise<DeleteResult[]>;
   inspect(record: ImageRecord): ImageInspect;
   summary(record: ImageRecord, containersUsing: number): ImageSummary;

@@ -5,7 +5,7 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { ApiError, badParameter, conflict, notFound } from '../errdefs/errors.js';
+import { badParameter, conflict, isEngineError, notFound, type EngineError } from '../errdefs/errors.js';
 import type { ContainerConfig, ImageConfigFile, ImageHistoryItem, ImageInspect, ImageSummary } from '../wire/types.js';
 import type { ContentStore } from '../content/store.js';
 import type { Publish } from '../events/bus.js';
@@ -86,8 +86,8 @@ function refRepository(familiar: string): string {
   return colon > lastSlash ? withoutDigest.slice(0, colon) : withoutDigest;
 }
 
-function referenceError(error: unknown): ApiError {
-  if (error instanceof ApiError) return error;
+function referenceError(error: unknown): EngineError {
+  if (isEngineError(error)) return error;
   return badParameter(error instanceof Error ? error.message : String(error));
 }
 
@@ -389,7 +389,7 @@ export class ImageStore implements ImageService {
   }
 
   /** Docker's error for a reference that names no image (ErrImageDoesNotExist) or is invalid. */
-  private notFoundError(ref: string): ApiError {
+  private notFoundError(ref: string): EngineError {
     if (FULL_ID.test(ref)) return notFound(`No such image: sha256:${ref}`);
     if (FULL_DIGEST.test(ref)) return notFound(`No such image: ${ref}`);
     try {

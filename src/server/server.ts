@@ -1,12 +1,13 @@
 // The Engine API's HTTP server: listens on unix sockets and TCP, strips the /vX.Y prefix,
-// routes to the per-resource routers, and turns thrown ApiErrors into Docker's
+// routes to the per-resource routers, and turns thrown errors into Docker's
 // `{"message": ...}` responses. Requests that ask to upgrade the connection (attach, exec
 // start) reach their route with a `hijack()` that answers `101 UPGRADED` and hands over
 // the raw socket.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { chmod, rm } from 'node:fs/promises';
-import { ApiError } from '../errdefs/errors.js';
+import { badParameter, isEngineError, isNotModified, notFound } from '../errdefs/errors.js';
+import { MethodNotAllowed, statusOf } from './http-status.js';
 
 export const API_VERSION = '1.43';
 export const MIN_API_VERSION = '1.24';
@@ -45,7 +46,7 @@ export async function readJson<T>(context: RequestContext): Promise<T> {
   try {
     return JSON.parse(body.toString('utf8')) as T;
   } catch (error) {
-    throw new ApiError(400, `invalid character in JSON body: ${(error as Error).message}`);
+    throw badParameter(`invalid character in JSON body: ${(error as Error).message}`);
   }
 }
 
@@ -86,7 +87,7 @@ export function intParam(query: URLSearchParams, name: string): number | undefin
   const value = query.get(name);
   if (value === null || value === '') return undefined;
   const number = Number(value);
-  if (!Number.isFinite(number)) throw new ApiError(400, `invalid value for ${name}: ${value}`);
+  if (!Number.isFinite(number)) throw badParameter(`invalid value for ${name}: ${value}`);
   return Math.trunc(number);
 }
 
@@ -99,9 +100,9 @@ export function filtersParam(query: URLSearchParams): Map<string, string[]> {
   try {
     parsed = JSON.parse(raw);
   } catch {
-    throw new ApiError(400, `invalid filter: ${raw}`);
+    throw badParameter(`invalid filter: ${raw}`);
   }
-  if (typeof parsed !== 'object' || parsed === null) throw new ApiError(400, `invalid filter: ${raw}`);
+  if (typeof parsed !== 'object' || parsed === null) throw badParameter(`invalid filter: ${raw}`);
   for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
     if (Array.isArray(value)) filters.set(key, value.map(String));
     else if (value && typeof value === 'object') filters.set(key, Object.keys(value).filter((k) => (value as Record<string, unknown>)[k]));
@@ -110,7 +111,7 @@ export function filtersParam(query: URLSearchParams): Map<string, string[]> {
 }
 
 export function assertFilterKeys(filters: Map<string, string[]>, allowed: string[]): void {
-  for (const key of filters.keys()) if (!allowed.includes(key)) throw new ApiError(400, `invalid filter '${key}'`);
+  for (const key of filters.keys()) if (!allowed.includes(key)) throw badParameter(`invalid filter '${key}'`);
 }
 
 function requireResponse(context: RequestContext): ServerResponse {
@@ -199,10 +200,10 @@ export class ApiServer {
     }
     try {
       if (compareVersions(version, MIN_API_VERSION) < 0) {
-        throw new ApiError(400, `client version ${version} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
+        throw badParameter(`client version ${version} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
       }
       if (compareVersions(version, API_VERSION) > 0) {
-        throw new ApiError(400, `client version ${version} is too new. Maximum supported API version is ${API_VERSION}`);
+        throw badParameter(`client version ${version} is too new. Maximum supported API version is ${API_VERSION}`);
       }
       const route = this.match(context.method, path, context);
       await route(context);
@@ -223,14 +224,14 @@ export class ApiServer {
       context.params = match.slice(1).map((part) => decodeURIComponent(part));
       return handler;
     }
-    if (pathMatched) throw new ApiError(405, 'method not allowed');
-    throw new ApiError(404, 'page not found');
+    if (pathMatched) throw new MethodNotAllowed();
+    throw notFound('page not found');
   }
 
   private fail(context: RequestContext, hijacked: Duplex | undefined, error: unknown): void {
-    const status = error instanceof ApiError ? error.status : 500;
+    const status = statusOf(error);
     const message = error instanceof Error ? error.message : String(error);
-    if (!(error instanceof ApiError)) process.stderr.write(`berthd: ${context.method} ${context.path}: ${error instanceof Error ? error.stack : message}\n`);
+    if (!isEngineError(error) && !(error instanceof MethodNotAllowed)) process.stderr.write(`berthd: ${context.method} ${context.path}: ${error instanceof Error ? error.stack : message}\n`);
     if (hijacked) {
       hijacked.end(`Error: ${message}\n`);
       return;
@@ -242,7 +243,7 @@ export class ApiServer {
       response.end(JSON.stringify({ errorDetail: { message }, error: message }) + '\n');
       return;
     }
-    if (status === 304) {
+    if (isNotModified(error)) {
       response.writeHead(304);
       response.end();
       return;

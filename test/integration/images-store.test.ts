@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { ApiError } from '../../src/errdefs/errors.js';
+import { EngineError } from '../../src/errdefs/errors.js';
 import type { EventType } from '../../src/events/bus.js';
 import { ContentStore } from '../../src/content/store.js';
 import { ImageStore } from '../../src/images/store.js';
@@ -283,39 +283,39 @@ describe('ImageStore', () => {
     }
     assert.equal(images.resolve('nope'), undefined);
     assert.throws(() => images.get('nope'), { message: 'No such image: nope:latest' });
-    assert.throws(() => images.get('Nope'), (error: unknown) => error instanceof ApiError && error.status === 400);
+    assert.throws(() => images.get('Nope'), (error: unknown) => error instanceof EngineError && error.kind === 'invalid-parameter');
   });
 
   it('tags with validation', async () => {
     await images.tag('busybox', '127.0.0.1:5000/me/app', 'v1');
     await images.tag('busybox:latest', 'other');
     assert.deepEqual(images.resolve('busybox')!.repoTags, ['127.0.0.1:5000/me/app:v1', 'busybox:latest', 'other:latest']);
-    await assert.rejects(images.tag('busybox', 'Bad'), { status: 400, message: 'invalid reference format: repository name (library/Bad) must be lowercase' });
-    await assert.rejects(images.tag('busybox', 'x', '-bad'), { status: 400, message: 'invalid tag format' });
-    await assert.rejects(images.tag('nothing', 'x'), { status: 404, message: 'No such image: nothing:latest' });
+    await assert.rejects(images.tag('busybox', 'Bad'), { kind: 'invalid-parameter', message: 'invalid reference format: repository name (library/Bad) must be lowercase' });
+    await assert.rejects(images.tag('busybox', 'x', '-bad'), { kind: 'invalid-parameter', message: 'invalid tag format' });
+    await assert.rejects(images.tag('nothing', 'x'), { kind: 'not-found', message: 'No such image: nothing:latest' });
   });
 
   it('refuses deletes as Docker does', async () => {
     const record = images.resolve('busybox')!;
     const short = record.id.slice(7, 19);
     await assert.rejects(images.remove(short, { force: false, noPrune: false }), {
-      status: 409, message: `conflict: unable to delete ${short} (must be forced) - image is referenced in multiple repositories`,
+      kind: 'conflict', message: `conflict: unable to delete ${short} (must be forced) - image is referenced in multiple repositories`,
     });
     users.set(record.id, [{ id: 'c'.repeat(64), running: true }]);
     await assert.rejects(images.remove(short, { force: true, noPrune: false }), {
-      status: 409, message: `conflict: unable to delete ${short} (cannot be forced) - image is being used by running container cccccccccccc`,
+      kind: 'conflict', message: `conflict: unable to delete ${short} (cannot be forced) - image is being used by running container cccccccccccc`,
     });
     users.set(record.id, [{ id: 'd'.repeat(64), running: false }]);
     // Untagging works while other tags remain.
     assert.deepEqual(await images.remove('other', { force: false, noPrune: false }), [{ Untagged: 'other:latest' }]);
     assert.deepEqual(await images.remove('127.0.0.1:5000/me/app:v1', { force: false, noPrune: false }), [{ Untagged: '127.0.0.1:5000/me/app:v1' }]);
     await assert.rejects(images.remove('busybox', { force: false, noPrune: false }), {
-      status: 409, message: `conflict: unable to remove repository reference "busybox" (must force) - container dddddddddddd is using its referenced image ${short}`,
+      kind: 'conflict', message: `conflict: unable to remove repository reference "busybox" (must force) - container dddddddddddd is using its referenced image ${short}`,
     });
     await images.tag('busybox', 'busybox', 'keep');
     await images.remove('busybox:keep', { force: false, noPrune: false });
     await assert.rejects(images.remove(short, { force: false, noPrune: false }), {
-      status: 409, message: `conflict: unable to delete ${short} (must be forced) - image is being used by stopped container dddddddddddd`,
+      kind: 'conflict', message: `conflict: unable to delete ${short} (must be forced) - image is being used by stopped container dddddddddddd`,
     });
     users.delete(record.id);
   });
@@ -355,7 +355,7 @@ describe('ImageStore', () => {
     assert.deepEqual(images.list(), []);
     assert.deepEqual(layers.list(), []);
     await assert.rejects(images.importRootfs(Readable.from([Buffer.alloc(10)]), { repo: 'x', changes: ['RUN x'] }), {
-      status: 400, message: 'run is not a valid change command',
+      kind: 'invalid-parameter', message: 'run is not a valid change command',
     });
   });
 });

@@ -1,7 +1,7 @@
 // Unit tests for `--change` instructions (src/images/changes.ts).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ApiError } from '../../src/errdefs/errors.js';
+import { EngineError } from '../../src/errdefs/errors.js';
 import { applyChanges, parseGoDuration, processWord } from '../../src/images/changes.js';
 
 describe('applyChanges', () => {
@@ -65,8 +65,8 @@ describe('applyChanges', () => {
 
   it('rejects other instructions with Docker\'s message', () => {
     assert.throws(() => applyChanges({}, ['RUN echo hi']), (error: unknown) => {
-      assert.ok(error instanceof ApiError);
-      assert.equal(error.status, 400);
+      assert.ok(error instanceof EngineError);
+      assert.equal(error.kind, 'invalid-parameter');
       assert.equal(error.message, 'run is not a valid change command');
       return true;
     });

@@ -68,17 +68,17 @@ test('the environment: PATH and HOSTNAME, TERM with a TTY, the container Env, th
   assert.deepEqual(replaceOrAppendEnv(['A=1', 'B=2'], ['B', 'C=3', 'A=0', 'NOPE']), ['A=0', 'C=3']);
 });
 
-test('an exec that cannot start: Docker wording, exit code and status', () => {
+test('an exec that cannot start: Docker wording, exit code and kind', () => {
   const notFound = execStartFailure('exec failed: unable to start container process: exec: "nope": executable file not found in $PATH');
   assert.deepEqual(notFound, {
     message: 'OCI runtime exec failed: exec failed: unable to start container process: exec: "nope": executable file not found in $PATH: unknown',
-    exitCode: 127, status: 400,
+    exitCode: 127, kind: 'invalid-parameter',
   });
   assert.equal(execStartFailure('exec: "/etc/passwd": permission denied').exitCode, 126);
   const directory = execStartFailure('exec: "/etc": is a directory');
   assert.deepEqual([directory.exitCode, directory.message.endsWith(': unknown: permission denied')], [126, true]);
   assert.equal(execStartFailure('chdir to cwd ("/nope") set in config.json failed: no such file or directory').exitCode, 127);
-  assert.deepEqual(execStartFailure('container does not exist'), { message: 'OCI runtime exec failed: container does not exist: unknown', exitCode: 128, status: 500 });
+  assert.deepEqual(execStartFailure('container does not exist'), { message: 'OCI runtime exec failed: container does not exist: unknown', exitCode: 128, kind: 'system' });
 });
 
 test('durations read as Go prints them', () => {

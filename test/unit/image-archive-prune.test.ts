@@ -3,7 +3,7 @@
 // names removed one by one, conflicts skipped, space counted from the deleted layers only.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ApiError } from '../../src/errdefs/errors.js';
+import { conflict, EngineError } from '../../src/errdefs/errors.js';
 import type { ImageConfigFile } from '../../src/wire/types.js';
 import { ImagePruner, matchLabelList, parsePruneFilters, pruneCandidates } from '../../src/images/prune.js';
 import type { DeleteResult, ImageRecord } from '../../src/images/service.js';
@@ -28,7 +28,7 @@ describe('prune filters', () => {
     assert.equal(parsePruneFilters(filters({ dangling: ['false'] }), NOW).danglingOnly, false);
     assert.equal(parsePruneFilters(filters({ dangling: ['1', 'true'] }), NOW).danglingOnly, true);
     const badRequest = (entries: Record<string, string[]>, message: RegExp) => assert.throws(() => parsePruneFilters(filters(entries), NOW),
-      (error: unknown) => error instanceof ApiError && error.status === 400 && message.test(error.message));
+      (error: unknown) => error instanceof EngineError && error.kind === 'invalid-parameter' && message.test(error.message));
     badRequest({ foo: ['bar'] }, /^invalid filter 'foo'$/);
     badRequest({ dangling: ['true', 'false'] }, /^invalid filter 'dangling=\[true false\]'$/);
     badRequest({ dangling: ['maybe'] }, /^invalid filter 'dangling=\[maybe\]'$/);
@@ -94,7 +94,7 @@ describe('ImagePruner', () => {
         remove: async (ref) => {
           removed.push(ref);
           const result = results[ref];
-          if (result === 'conflict') throw new ApiError(409, 'conflict: unable to delete');
+          if (result === 'conflict') throw conflict('conflict: unable to delete');
           return result ?? [];
         },
       },
@@ -128,7 +128,7 @@ describe('ImagePruner', () => {
       publish: () => undefined,
     });
     const first = pruner.prune(filters({}), () => false, NOW);
-    await assert.rejects(pruner.prune(filters({}), () => false, NOW), (error: unknown) => error instanceof ApiError && error.status === 409);
+    await assert.rejects(pruner.prune(filters({}), () => false, NOW), (error: unknown) => error instanceof EngineError && error.kind === 'conflict');
     release();
     assert.deepEqual(await first, { ImagesDeleted: null, SpaceReclaimed: 0 });
   });

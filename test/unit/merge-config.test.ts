@@ -2,7 +2,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiError } from '../../src/errdefs/errors.js';
+import { EngineError } from '../../src/errdefs/errors.js';
 import type { ContainerConfig } from '../../src/wire/types.js';
 import { assertHasCommand, commandLine, mergeImageConfig } from '../../src/containers/merge-config.js';
 
@@ -74,12 +74,12 @@ test('Entrypoint [""] resets it: no entrypoint, no image Cmd', () => {
   assert.equal(withCmd.Entrypoint, null);
   assert.deepEqual(commandLine(withCmd), { path: 'ls', args: ['-l'] });
   const without = mergeImageConfig(IMAGE, { Entrypoint: [''] });
-  assert.throws(() => assertHasCommand(without), (err) => err instanceof ApiError && err.status === 400 && err.message === 'No command specified');
+  assert.throws(() => assertHasCommand(without), (err) => err instanceof EngineError && err.kind === 'invalid-parameter' && err.message === 'No command specified');
 });
 
 test('no command anywhere is Docker\'s 400 "No command specified"', () => {
   const merged = mergeImageConfig({ Env: ['A=1'] }, {});
-  assert.throws(() => commandLine(merged), (err) => err instanceof ApiError && err.status === 400 && err.message === 'No command specified');
+  assert.throws(() => commandLine(merged), (err) => err instanceof EngineError && err.kind === 'invalid-parameter' && err.message === 'No command specified');
   assert.doesNotThrow(() => assertHasCommand(mergeImageConfig(undefined, { Cmd: ['true'] })));
 });
 

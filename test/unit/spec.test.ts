@@ -2,7 +2,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiError } from '../../src/errdefs/errors.js';
+import { EngineError } from '../../src/errdefs/errors.js';
 import { loadDefaultProfile } from '../../src/containers/seccomp.js';
 import {
   ALL_CAPABILITIES, DEFAULT_CAPABILITIES, applyHostConfigDefaults, buildOciSpec, capabilitiesFromMask,
@@ -40,8 +40,8 @@ const spec = (...args: Parameters<typeof input>) => buildOciSpec(input(...args))
 const mount = (s: OciSpec, destination: string) => s.mounts.find((m) => m.destination === destination);
 const nsTypes = (s: OciSpec) => s.linux.namespaces.map((ns) => ns.type);
 const isBadParameter = (message: string | RegExp) => (err: unknown) => {
-  assert.ok(err instanceof ApiError, `expected an ApiError, got ${String(err)}`);
-  assert.equal(err.status, 400);
+  assert.ok(err instanceof EngineError, `expected an EngineError, got ${String(err)}`);
+  assert.equal(err.kind, 'invalid-parameter');
   if (typeof message === 'string') assert.equal(err.message, message);
   else assert.match(err.message, message);
   return true;

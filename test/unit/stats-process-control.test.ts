@@ -2,7 +2,8 @@
 // container's pids (top), and the update request's checks, merge and runtime resources.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiError } from '../../src/errdefs/errors.js';
+import { EngineError } from '../../src/errdefs/errors.js';
+import { statusOf } from '../../src/server/http-status.js';
 import { mergeUpdate, parsePsOutput, runtimeResources, validatePsArgs, validateUpdate } from '../../src/containers/process-control.js';
 
 const PS_EF = `UID          PID    PPID  C STIME TTY          TIME CMD
@@ -14,8 +15,8 @@ root        5000       1  0 10:02 ?        00:00:00 /usr/sbin/sshd -D
 
 function throwsApi(action: () => unknown, status: number, message: string): void {
   assert.throws(action, (error: unknown) => {
-    assert.ok(error instanceof ApiError, String(error));
-    assert.equal(error.status, status);
+    assert.ok(error instanceof EngineError, String(error));
+    assert.equal(statusOf(error), status);
     assert.equal(error.message, message);
     return true;
   });

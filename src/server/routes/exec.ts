@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { ExecCreateRequest, ExecStartRequest } from '../../wire/types.js';
 import type { ExecService } from '../../containers/exec.js';
-import { ApiError, badParameter } from '../../errdefs/errors.js';
+import { badParameter, isEngineError } from '../../errdefs/errors.js';
 import { encodeFrame, STDOUT } from '../../wire/stdcopy.js';
 import { compareVersions, readJson, sendJson, sendNoContent, type RequestContext, type RouteTable } from '../server.js';
 
@@ -45,7 +45,7 @@ async function startExec(execs: ExecService, context: RequestContext): Promise<v
   try {
     await execs.startAttached(id, { consoleSize, tty, connection, signal: context.signal });
   } catch (error) {
-    if (!(error instanceof ApiError)) process.stderr.write(`berthd: exec ${id}: ${error instanceof Error ? error.stack : String(error)}\n`);
+    if (!isEngineError(error)) process.stderr.write(`berthd: exec ${id}: ${error instanceof Error ? error.stack : String(error)}\n`);
     const text = `${error instanceof Error ? error.message : String(error)}\r\n`;
     connection.end(tty ? text : encodeFrame(STDOUT, text));
   }
@@ -61,7 +61,7 @@ async function readStartRequest(context: RequestContext): Promise<ExecStartReque
   try {
     return JSON.parse(body.toString('utf8')) as ExecStartRequest;
   } catch (error) {
-    throw new ApiError(400, `invalid character in JSON body: ${(error as Error).message}`);
+    throw badParameter(`invalid character in JSON body: ${(error as Error).message}`);
   }
 }
 

@@ -9,10 +9,10 @@ import { decodeRegistryAuth } from '../../distribution/auth.js';
 import type { ServerResponse } from 'node:http';
 import { goJson, type ArchiveMessage, type ImageArchive } from '../../images/archive.js';
 import type { ImagePruner } from '../../images/prune.js';
-import { ApiError } from '../../errdefs/errors.js';
+import { badParameter } from '../../errdefs/errors.js';
 import { assertFilterKeys, boolParam, filtersParam, sendJson, startStream, type RequestContext, type RouteTable } from '../server.js';
 
-export function imageRoutes(images: ImageService, containers: ContainerService, distribution?: DistributionService, housekeeping?: ImageHousekeeping): RouteTable {
+export function imageRoutes(images: ImageService, containers: ContainerService, distribution: DistributionService, housekeeping: ImageHousekeeping): RouteTable {
   // images.get words a miss as Docker does ("No such image: name:latest") and rejects invalid references.
   const get = (reference: string) => images.get(reference);
   return [
@@ -20,13 +20,11 @@ export function imageRoutes(images: ImageService, containers: ContainerService, 
     ['GET', /^\/images\/(.+)\/get$/, (context) => saveImages(housekeeping, context, [context.params[0]])],
     ['POST', /^\/images\/load$/, (context) => loadImages(housekeeping, context)],
     ['POST', /^\/images\/prune$/, async (context) => {
-      if (!housekeeping) throw new ApiError(501, 'berthd cannot prune images');
       const used = new Set(containers.all().map((record) => record.image));
       sendJson(context, 200, await housekeeping.pruner.prune(filtersParam(context.query), (id) => used.has(id)));
     }],
     ['POST', /^\/images\/create$/, (context) => createImage(images, context, distribution)],
     ['POST', /^\/images\/(.+)\/push$/, async (context) => {
-      if (!distribution) throw new ApiError(501, 'berthd cannot push to registries');
       const progress = lazyProgressStream(context);
       await unlessClientLeft(context, distribution.push(context.params[0], context.query.get('tag') || undefined, progress.write, decodeRegistryAuth(context.request.headers['x-registry-auth']), { signal: context.signal }));
       progress.end();
@@ -69,12 +67,11 @@ function lazyProgressStream(context: RequestContext): { write: (message: Progres
   };
 }
 
-async function createImage(images: ImageService, context: RequestContext, distribution: DistributionService | undefined): Promise<void> {
+async function createImage(images: ImageService, context: RequestContext, distribution: DistributionService): Promise<void> {
   const { query } = context;
   const source = query.get('fromSrc');
   if (source === null) {
     const name = query.get('fromImage') ?? '';
-    if (!distribution) throw new ApiError(501, `pull access denied for ${name}: berthd cannot pull from registries`);
     // No tag (and none in fromImage) pulls every tag, as Docker's API does.
     const reference = pullReference(name, query.get('tag') || undefined, { allTags: true });
     const progress = lazyProgressStream(context);
@@ -84,7 +81,7 @@ async function createImage(images: ImageService, context: RequestContext, distri
     progress.end();
     return;
   }
-  if (source !== '-') throw new ApiError(400, 'importing from a URL is not supported; send the tarball as the request body (fromSrc=-)');
+  if (source !== '-') throw badParameter('importing from a URL is not supported; send the tarball as the request body (fromSrc=-)');
   let repo = query.get('repo') ?? undefined;
   let tag = query.get('tag') ?? undefined;
   // `repo` may carry the tag itself ("busybox:1.36"), as older clients send it.
@@ -106,7 +103,7 @@ function listImages(images: ImageService, containers: ContainerService, context:
   const usage = new Map<string, number>();
   for (const record of containers.all()) usage.set(record.image, (usage.get(record.image) ?? 0) + 1);
   const dangling = filters.get('dangling')?.[0];
-  if (dangling !== undefined && !['true', 'false', '1', '0'].includes(dangling)) throw new ApiError(400, `invalid filter 'dangling=${dangling}'`);
+  if (dangling !== undefined && !['true', 'false', '1', '0'].includes(dangling)) throw badParameter(`invalid filter 'dangling=${dangling}'`);
   const wantDangling = dangling === 'true' || dangling === '1';
   const before = filters.get('before')?.map((reference) => images.resolve(reference)?.config.created ?? '');
   const since = filters.get('since')?.map((reference) => images.resolve(reference)?.config.created ?? '');
@@ -136,8 +133,7 @@ function referenceMatches(pattern: string, tag: string): boolean {
 export interface ImageHousekeeping { archive: ImageArchive; pruner: ImagePruner }
 
 /** GET /images/get, /images/{name}/get: every name is resolved and every layer checked before the tar starts. */
-async function saveImages(housekeeping: ImageHousekeeping | undefined, context: RequestContext, names: string[]): Promise<void> {
-  if (!housekeeping) throw new ApiError(501, 'berthd cannot save images');
+async function saveImages(housekeeping: ImageHousekeeping, context: RequestContext, names: string[]): Promise<void> {
   const prepared = await housekeeping.archive.prepareSave(names);
   try {
     await housekeeping.archive.writeSave(prepared, startStream(context, 'application/x-tar'));
@@ -148,8 +144,7 @@ async function saveImages(housekeeping: ImageHousekeeping | undefined, context: 
 }
 
 /** POST /images/load: always 200, as Docker answers; a failure is the stream's last message. */
-async function loadImages(housekeeping: ImageHousekeeping | undefined, context: RequestContext): Promise<void> {
-  if (!housekeeping) throw new ApiError(501, 'berthd cannot load images');
+async function loadImages(housekeeping: ImageHousekeeping, context: RequestContext): Promise<void> {
   let response: ServerResponse | undefined;
   const write = (message: ArchiveMessage) => {
     response ??= startStream(context, 'application/json');

@@ -6,7 +6,7 @@ import type { EventBus } from '../../events/bus.js';
 import type { ContainerService } from '../../containers/service.js';
 import type { ImageService } from '../../images/service.js';
 import { API_VERSION, MIN_API_VERSION, assertFilterKeys, filtersParam, sendJson, sendText, startStream, type RequestContext, type RouteTable } from '../server.js';
-import { ApiError } from '../../errdefs/errors.js';
+import { badParameter } from '../../errdefs/errors.js';
 
 export const BERTH_VERSION = '0.1.0';
 
@@ -77,7 +77,7 @@ function parseTime(value: string | null): number | undefined {
     return Number(seconds) * 1e9 + Number(fraction.padEnd(9, '0').slice(0, 9));
   }
   const parsed = Date.parse(value);
-  if (Number.isNaN(parsed)) throw new ApiError(400, `invalid timestamp: ${value}`);
+  if (Number.isNaN(parsed)) throw badParameter(`invalid timestamp: ${value}`);
   return parsed * 1e6;
 }
 
