@@ -26,7 +26,7 @@ import { openStdinRelay } from '../runtime/stdin-relay.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../util/detach-keys.js';
 import { readLog } from './logs.js';
-import type { OciProcess, OciUser } from './oci-types.js';
+import type { OciProcess, OciUser } from '../runtime/oci-types.js';
 import type { ContainerRecord } from './record.js';
 import type { ContainerService } from './service.js';
 import { DEFAULT_PATH_ENV, replaceOrAppendEnv } from './spec.js';

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { OciSeccomp, OciSeccompAction, OciSeccompArg } from './oci-types.js';
+import type { OciSeccomp, OciSeccompAction, OciSeccompArg } from '../runtime/oci-types.js';
 
 export interface DockerSeccompFilter {
   caps?: string[];

@@ -9,7 +9,7 @@ import { commandLine } from './merge-config.js';
 import type {
   OciCpu, OciDeviceCgroupRule, OciLinuxDevice, OciMemory, OciMount, OciNamespace, OciNamespaceType,
   OciResources, OciRlimit, OciSeccomp, OciSpec,
-} from './oci-types.js';
+} from '../runtime/oci-types.js';
 import { type DockerSeccompProfile, loadDefaultProfile, parseSeccompProfile, seccompFromDockerProfile } from './seccomp.js';
 
 export const OCI_VERSION = '1.0.2-dev';

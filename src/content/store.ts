@@ -31,6 +31,15 @@ export function digestHex(digest: string): string {
   return match[1]!;
 }
 
+/** The first 12 hex digits, as Docker's progress ids show a blob. */
+export function shortDigest(digest: string): string {
+  return digest.replace(/^sha256:/, '').slice(0, 12);
+}
+
+export function sha256Digest(bytes: Buffer | string): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
 export class ContentStore {
   private readonly blobsDir: string;
   private readonly ingestDir: string;

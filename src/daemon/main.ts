@@ -20,7 +20,7 @@ import { ProcessControl } from '../containers/process-control.js';
 import { ExecService } from '../containers/exec.js';
 import { HealthMonitor } from '../containers/health.js';
 import { StatsService } from '../containers/stats.js';
-import { LayerBlobIndex } from '../distribution/layer-blobs.js';
+import { LayerBlobIndex } from '../images/layer-blobs.js';
 import { DistributionService } from '../distribution/service.js';
 import { RegistryConfigError, RegistryHosts } from '../distribution/registry-hosts.js';
 import { RegistryService } from '../distribution/search.js';

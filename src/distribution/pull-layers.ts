@@ -15,11 +15,12 @@ import type { ContentStore } from '../content/store.js';
 import { DigestMismatchError } from '../content/store.js';
 import type { ImageService } from '../images/service.js';
 import { chainIdsOf, type LayerInfo, type LayerStore } from '../layers/store.js';
-import type { LayerBlobIndex } from './layer-blobs.js';
-import type { Descriptor } from './manifest.js';
-import { ByteProgress, type Progress, updateMessage } from './progress.js';
+import type { LayerBlobIndex } from '../images/layer-blobs.js';
+import type { Descriptor } from '../images/manifest.js';
+import { ByteProgress, type Progress, updateMessage } from '../wire/progress.js';
 import { type RegistryClient, RegistryConnectionError, RegistryError } from './registry-client.js';
 import { retryCountdown, type TransferContext, TransferManager, unlessAborted, type Watch } from './transfers.js';
+import { shortDigest } from '../content/store.js';
 
 /** Retries of a broken download (Docker: 5), the n-th after n × RETRY_STEP_SECONDS. */
 const MAX_DOWNLOAD_RETRIES = 5;
@@ -42,11 +43,6 @@ export interface LayerPullerOptions {
   images: Pick<ImageService, 'list'>;
   /** Downloads at once, daemon-wide (Docker's max-concurrent-downloads, 3). */
   concurrency: number;
-}
-
-/** The first 12 hex digits, as Docker's progress ids show a blob. */
-export function shortDigest(digest: string): string {
-  return digest.replace(/^sha256:/, '').slice(0, 12);
 }
 
 /** A failure worth another attempt: the connection, a short body, a server error; not a 4xx or a bad digest. */

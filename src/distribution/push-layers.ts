@@ -10,9 +10,9 @@
 import { createReadStream } from 'node:fs';
 import { pipeline, Readable } from 'node:stream';
 import type { ContentStore } from '../content/store.js';
-import type { KeptBlob, LayerBlobIndex } from './layer-blobs.js';
-import { shortDigest } from './pull-layers.js';
-import { ByteProgress, type Progress, updateMessage } from './progress.js';
+import type { KeptBlob, LayerBlobIndex } from '../images/layer-blobs.js';
+import { shortDigest } from '../content/store.js';
+import { ByteProgress, type Progress, updateMessage } from '../wire/progress.js';
 import type { RegistryClient } from './registry-client.js';
 import { type TransferContext, TransferManager, unlessAborted, type Watch } from './transfers.js';
 

@@ -12,7 +12,7 @@ import https from 'node:https';
 import type { Readable } from 'node:stream';
 import type { AuthConfig } from '../wire/types.js';
 import { RegistryAuthenticator, RegistryAuthError, type TokenCache } from './auth.js';
-import { MANIFEST_ACCEPT } from './manifest.js';
+import { MANIFEST_ACCEPT } from '../images/manifest.js';
 import type { RegistryEndpoint } from './registry-hosts.js';
 
 const MAX_REDIRECTS = 5;

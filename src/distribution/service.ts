@@ -20,13 +20,11 @@ import {
 import type { ImageRecord, ImageService } from '../images/service.js';
 import { hostArchitecture } from '../images/store.js';
 import type { LayerStore } from '../layers/store.js';
-import { LayerBlobIndex, type KeptBlob } from './layer-blobs.js';
-import {
-  buildManifest, checkConfigMatchesManifest, type ImageManifest, ManifestError, parseManifest, type Platform,
-  platformString, selectPlatform, sha256Digest,
-} from './manifest.js';
-import { parsePlatform, PlatformError } from './platform.js';
-import { type Progress, statusMessage } from './progress.js';
+import { LayerBlobIndex, type KeptBlob } from '../images/layer-blobs.js';
+import { buildManifest, checkConfigMatchesManifest, type ImageManifest, ManifestError, parseManifest, type Platform, platformString, selectPlatform } from '../images/manifest.js';
+import { sha256Digest } from '../content/store.js';
+import { parsePlatform, PlatformError } from '../images/platform.js';
+import { type Progress, statusMessage } from '../wire/progress.js';
 import { LayerPuller } from './pull-layers.js';
 import { LayerPusher, type PushLayer, type PushTarget } from './push-layers.js';
 import { repositoryScope, TokenCache } from './auth.js';
@@ -37,8 +35,7 @@ import { RegistryHosts } from './registry-hosts.js';
 const CONCURRENT_DOWNLOADS = 3;
 const CONCURRENT_UPLOADS = 5;
 
-export type { Progress, ProgressMessage } from './progress.js';
-export { shortDigest } from './pull-layers.js';
+export type { Progress, ProgressMessage } from '../wire/progress.js';
 
 export interface PullOptions {
   /** The API's `platform` ("linux/arm64", "arm64"...): what a manifest list resolves to; the daemon's own by default. */

@@ -7,7 +7,7 @@
 // aborted) when its last watcher leaves before the end. A transfer takes one of the manager's
 // `limit` slots while it moves bytes; one that has to wait for a slot says "Waiting".
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Progress, type ProgressMessage, updateMessage } from './progress.js';
+import { type Progress, type ProgressMessage, updateMessage } from '../wire/progress.js';
 
 export interface TransferContext {
   /** Aborted when the last watcher has left. */

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { OciSpec } from '../containers/oci-types.js';
+import type { OciSpec } from './oci-types.js';
 import { run, CommandError } from '../util/exec.js';
 
 export interface RuntimeState { status: 'creating' | 'created' | 'running' | 'paused' | 'stopped'; pid: number }

@@ -1,7 +1,8 @@
 // Manifest parsing, platform selection and push manifests (src/distribution/manifest.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildManifest, MEDIA_TYPES, ManifestError, parseManifest, selectPlatform, sha256Digest } from '../../src/distribution/manifest.js';
+import { buildManifest, MEDIA_TYPES, ManifestError, parseManifest, selectPlatform } from '../../src/images/manifest.js';
+import { sha256Digest } from '../../src/content/store.js';
 import { isInsecureByDefault, registryErrorMessage } from '../../src/distribution/registry-client.js';
 import { pullReference } from '../../src/distribution/service.js';
 

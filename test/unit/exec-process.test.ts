@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildExecProcess, execEnvironment, execStartFailure, goDurationString, replaceOrAppendEnv, type ExecProcessInput } from '../../src/containers/exec.js';
-import type { OciProcess } from '../../src/containers/oci-types.js';
+import type { OciProcess } from '../../src/runtime/oci-types.js';
 
 const containerCaps = ['CAP_CHOWN', 'CAP_KILL'];
 const base: OciProcess = {

@@ -3,9 +3,9 @@
 // and the parsing of a pull's --platform.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ByteProgress, bytesMessage, statusMessage, updateMessage, type ProgressMessage } from '../../src/distribution/progress.js';
+import { ByteProgress, bytesMessage, statusMessage, updateMessage, type ProgressMessage } from '../../src/wire/progress.js';
 import { TransferManager, unlessAborted, type TransferContext } from '../../src/distribution/transfers.js';
-import { parsePlatform, PlatformError } from '../../src/distribution/platform.js';
+import { parsePlatform, PlatformError } from '../../src/images/platform.js';
 
 test('message shapes: status lines, per-id states, byte counts without zero fields', () => {
   assert.deepEqual(statusMessage('Digest: sha256:abc'), { status: 'Digest: sha256:abc' });

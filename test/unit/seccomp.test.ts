@@ -6,7 +6,7 @@ import {
   defaultProfileCandidates, loadDefaultProfile, parseSeccompProfile, seccompFromDockerProfile,
   type DockerSeccompProfile,
 } from '../../src/containers/seccomp.js';
-import type { OciSeccomp } from '../../src/containers/oci-types.js';
+import type { OciSeccomp } from '../../src/runtime/oci-types.js';
 
 const DEFAULT_CAPS = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',

@@ -9,7 +9,7 @@ import {
   mergeTmpfsOptions, validateHostConfig, type SpecHostConfig, type SpecInput,
 } from '../../src/containers/spec.js';
 import type { ContainerConfig } from '../../src/wire/types.js';
-import type { OciSpec } from '../../src/containers/oci-types.js';
+import type { OciSpec } from '../../src/runtime/oci-types.js';
 
 const ID = 'a'.repeat(64);
 const HOST_CAPS_WITHOUT_SYS_RESOURCE = ALL_CAPABILITIES.filter((cap) => cap !== 'CAP_SYS_RESOURCE');

@@ -1,7 +1,6 @@
 // Registry manifests: the media types berth understands, parsing and validation of Docker
 // schema 2 / OCI image manifests and of manifest lists / OCI indexes, platform selection,
 // and building the schema 2 manifest a push sends. Pure functions.
-import { createHash } from 'node:crypto';
 
 export const MEDIA_TYPES = {
   dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
@@ -59,10 +58,6 @@ export interface ManifestList {
 }
 
 export type ParsedManifest = ImageManifest | ManifestList;
-
-export function sha256Digest(bytes: Buffer | string): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
