@@ -15,17 +15,16 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readFile, readdir, readlink, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Duplex, Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import type { ContainerConfig, ExecCreateRequest, ExecInspectResponse } from '../wire/types.js';
 import { badParameter, conflict, EngineError, isEngineError, notFound, serverError } from '../errdefs/errors.js';
-import { runAttachSession } from '../server/attach-session.js';
 import { resizeTerminal } from '../runtime/console.js';
 import { execAttachSocket, execWithShim, removeExecSessionFiles, type ExecShimProcess } from '../runtime/exec-shim.js';
 import { ShimError } from '../runtime/shim.js';
 import { openStdinRelay } from '../runtime/stdin-relay.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../util/detach-keys.js';
-import { readLog } from './logs.js';
+import { readLog, type LogEntry } from './logs.js';
 import type { OciProcess, OciUser } from '../runtime/oci-types.js';
 import type { ContainerRecord } from './record.js';
 import type { ContainerService } from './service.js';
@@ -52,12 +51,17 @@ export interface ExecStartOptions {
   consoleSize?: [number, number] | null;
 }
 
-export interface ExecAttachOptions extends ExecStartOptions {
-  connection: Duplex;
-  /** The start request's Tty: raw output when set, stdcopy frames otherwise. */
+/** What the server's attach session needs for an exec started with a client. */
+export interface ExecAttachment {
+  /** The process has a terminal: detach keys apply. */
   tty: boolean;
-  /** The client went away. */
-  signal: AbortSignal;
+  detachKeys: number[];
+  /** The process's output, followed until it ends. */
+  output: (signal: AbortSignal) => AsyncIterable<LogEntry>;
+  /** The process's stdin, when the exec was created to take input. */
+  stdin: Promise<Writable | undefined> | undefined;
+  /** Called once when the session is over: publishes exec_detach for a detach, lets the session's files go. */
+  finish(ending: 'detached' | 'ended' | 'failed'): void;
 }
 
 export interface ExecRunOptions {
@@ -232,11 +236,11 @@ export class ExecService {
   }
 
   /**
-   * Starts the exec with a client on `connection` and runs the session until the process
-   * ends, the client detaches or goes away. Errors before the process runs are thrown (the
+   * Starts the exec for a client and answers what its attach session needs; the caller runs
+   * the session and calls `finish` once. Errors before the process runs are thrown (the
    * route writes them into the stream, as Docker does).
    */
-  async startAttached(id: string, options: ExecAttachOptions): Promise<void> {
+  async startAttached(id: string, options: ExecStartOptions = {}): Promise<ExecAttachment> {
     const { exec, record } = this.lookUp(id);
     // Registered before the launch: a fast process may end (and its files go) before launch returns.
     const reading = this.trackReader(exec);
@@ -247,24 +251,21 @@ export class ExecService {
       throw error;
     }
     let relay: Writable | undefined;
-    const stdin = exec.openStdin ? Promise.resolve(relay = openStdinRelay(execAttachSocket(exec.socketDir, exec.id))) : undefined;
-    try {
-      const session = runAttachSession({
-        connection: options.connection, tty: exec.tty, multiplex: !options.tty, closeStdinOnEof: true,
-        // Docker records no keys when none were given, and then detaches on the default ones.
-        detachKeys: exec.detachKeys.length > 0 ? exec.detachKeys : parseDetachKeys(DEFAULT_DETACH_KEYS),
-        output: (signal) => readLog(join(exec.sessionDir, 'log'), { stdout: exec.openStdout, stderr: exec.openStderr }, { done: exec.finished.promise, signal }),
-        stdin, signal: options.signal,
-      });
-      // The body of an upgraded request was read from the connection, which leaves it paused:
-      // the session's input listener is in place once `stdin` settles.
-      if (stdin) void stdin.then(() => options.connection.resume());
-      const ending = await session;
-      if (ending === 'detached') this.publish(exec, 'exec_detach', { execID: exec.id });
-    } finally {
-      relay?.end();
-      reading.done();
-    }
+    let finished = false;
+    return {
+      tty: exec.tty,
+      // Docker records no keys when none were given, and then detaches on the default ones.
+      detachKeys: exec.detachKeys.length > 0 ? exec.detachKeys : parseDetachKeys(DEFAULT_DETACH_KEYS),
+      output: (signal) => readLog(join(exec.sessionDir, 'log'), { stdout: exec.openStdout, stderr: exec.openStderr }, { done: exec.finished.promise, signal }),
+      stdin: exec.openStdin ? Promise.resolve(relay = openStdinRelay(execAttachSocket(exec.socketDir, exec.id))) : undefined,
+      finish: (ending) => {
+        if (finished) return;
+        finished = true;
+        if (ending === 'detached') this.publish(exec, 'exec_detach', { execID: exec.id });
+        relay?.end();
+        reading.done();
+      },
+    };
   }
 
   /** Marks the process started (409 when it already was), runs it; a failure is recorded as Docker records it. */

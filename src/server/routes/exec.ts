@@ -7,6 +7,7 @@ import type { ExecCreateRequest, ExecStartRequest } from '../../wire/types.js';
 import type { ExecService } from '../../containers/exec.js';
 import { badParameter, isEngineError } from '../../errdefs/errors.js';
 import { encodeFrame, STDOUT } from '../../wire/stdcopy.js';
+import { runAttachSession } from '../attach-session.js';
 import { compareVersions, readJson, sendJson, sendNoContent, type RequestContext, type RouteTable } from '../server.js';
 
 const ID = '([^/]+)';
@@ -43,7 +44,20 @@ async function startExec(execs: ExecService, context: RequestContext): Promise<v
   const multiplexed = !tty && compareVersions(context.version, '1.42') >= 0 && !!context.upgradedSocket;
   const connection = context.hijack(multiplexed ? 'application/vnd.docker.multiplexed-stream' : 'application/vnd.docker.raw-stream');
   try {
-    await execs.startAttached(id, { consoleSize, tty, connection, signal: context.signal });
+    const attachment = await execs.startAttached(id, { consoleSize });
+    let ending: 'detached' | 'ended' | 'failed' = 'failed';
+    try {
+      const session = runAttachSession({
+        connection, tty: attachment.tty, multiplex: !tty, closeStdinOnEof: true, detachKeys: attachment.detachKeys,
+        output: attachment.output, stdin: attachment.stdin, signal: context.signal,
+      });
+      // The body of an upgraded request was read from the connection, which leaves it paused:
+      // the session's input listener is in place once `stdin` settles.
+      if (attachment.stdin) void attachment.stdin.then(() => connection.resume());
+      ending = await session;
+    } finally {
+      attachment.finish(ending);
+    }
   } catch (error) {
     if (!isEngineError(error)) process.stderr.write(`berthd: exec ${id}: ${error instanceof Error ? error.stack : String(error)}\n`);
     const text = `${error instanceof Error ? error.message : String(error)}\r\n`;
