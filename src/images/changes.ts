@@ -1,6 +1,7 @@
 // Applies `--change` Dockerfile instructions to a container config, as `docker import -c` and
 // `docker commit -c` do (moby's dockerfile.BuildFromConfig): only CMD, ENTRYPOINT, ENV, EXPOSE,
 // HEALTHCHECK, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME and WORKDIR are accepted. Pure.
+import { cleanPath } from '../archive/path.js';
 import { badParameter } from '../errdefs/errors.js';
 import type { ContainerConfig, HealthConfig } from '../wire/types.js';
 
@@ -380,14 +381,4 @@ function parseInterval(flag: string, text: string): number {
   if (value === undefined) throw badParameter(`time: invalid duration "${text}"`);
   if (value !== 0 && value < 1e6) throw badParameter(`Interval "${flag.slice(2)}" cannot be less than 1ms`);
   return value;
-}
-
-function cleanPath(path: string): string {
-  const parts: string[] = [];
-  for (const part of path.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') parts.pop();
-    else parts.push(part);
-  }
-  return '/' + parts.join('/');
 }

@@ -1,9 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  baseName, cleanPath, containerAbsPath, dirName, followSymlinkInScope, getRebaseName, joinPath, PathError,
-  preserveTrailingDotOrSeparator, resolveInScope, splitPathDirEntry, type ScopeFs,
-} from '../../src/containers/archive.js';
+import { containerAbsPath } from '../../src/containers/archive.js';
+import { baseName, cleanPath, dirName, followSymlinkInScope, getRebaseName, joinPath, PathError, preserveTrailingDotOrSeparator, resolveInScope, splitPathDirEntry, type ScopeFs } from '../../src/archive/path.js';
 
 /** An in-memory tree: "dir", "file", or "-> target" for a symlink. */
 function memoryFs(entries: Record<string, string>): ScopeFs & { lookups: string[] } {

@@ -3,9 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  decodePathStat, encodePathStat, formatGoTimeNs, goFileMode, goModeProblem, isGoDir, isGoSymlink, statInRoot,
-} from '../../src/containers/archive.js';
+import { statInRoot } from '../../src/containers/archive.js';
+import { decodePathStat, encodePathStat, formatGoTimeNs, goFileMode, goModeProblem, isGoDir, isGoSymlink } from '../../src/wire/path-stat.js';
 
 test('Unix modes become Go os.FileMode bits', () => {
   assert.equal(goFileMode(0o100644), 0o644);

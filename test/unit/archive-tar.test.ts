@@ -5,9 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import * as tarStream from 'tar-stream';
-import {
-  checkArchive, LOCAL_SCOPE, packPath, readTar, rebaseArchive, RootScope, untar, type TarHeader, type UntarOptions,
-} from '../../src/containers/archive.js';
+import { checkArchive, LOCAL_SCOPE, RootScope, untar, type UntarOptions } from '../../src/archive/untar.js';
+import { packPath, readTar, rebaseArchive, type TarHeader } from '../../src/archive/tar.js';
 
 const OPTIONS: UntarOptions = { noOverwriteDirNonDir: true, noLchown: true };
 

@@ -1,4 +1,4 @@
-// Manifest parsing, platform selection and push manifests (src/distribution/manifest.ts).
+// Manifest parsing, platform selection and push manifests (src/images/manifest.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildManifest, MEDIA_TYPES, ManifestError, parseManifest, selectPlatform } from '../../src/images/manifest.js';

@@ -5,9 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { ImageConfigFile } from '../../src/wire/types.js';
-import {
-  ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME, buildArchiveMetadata, goJson, legacyLayers, type SaveItem,
-} from '../../src/images/archive.js';
+import { ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME, buildArchiveMetadata, goJson, legacyLayers, type SaveItem } from '../../src/images/archive-format.js';
 import { parseReference } from '../../src/images/reference.js';
 
 const sha256 = (text: string | Buffer) => `sha256:${createHash('sha256').update(text).digest('hex')}`;

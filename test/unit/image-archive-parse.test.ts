@@ -12,9 +12,7 @@ import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import * as tarStream from 'tar-stream';
-import {
-  memberPath, ociImageName, planArchive, resolveInScope, unpackArchive, type PlannedImage,
-} from '../../src/images/archive.js';
+import { memberPath, ociImageName, planArchive, resolveInScope, unpackArchive, type PlannedImage } from '../../src/images/archive-reader.js';
 import { familiarString } from '../../src/images/reference.js';
 
 const AMD64 = { os: 'linux', architecture: 'amd64' };

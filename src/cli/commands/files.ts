@@ -12,10 +12,10 @@ import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ContainerPathStat } from '../../wire/types.js';
 import type { EngineClient } from '../../client/engine-client.js';
-import {
-  assertsDirectory, baseName, cleanPath, getRebaseName, goModeProblem, hasTrailingSeparator, isGoDir, isGoSymlink, joinPath,
-  LOCAL_SCOPE, packPath, PathError, preserveTrailingDotOrSeparator, readTar, rebaseArchive, splitPathDirEntry, untar,
-} from '../../containers/archive.js';
+import { goModeProblem, isGoDir, isGoSymlink } from '../../wire/path-stat.js';
+import { LOCAL_SCOPE, untar } from '../../archive/untar.js';
+import { packPath, readTar, rebaseArchive } from '../../archive/tar.js';
+import { assertsDirectory, baseName, cleanPath, getRebaseName, hasTrailingSeparator, joinPath, PathError, preserveTrailingDotOrSeparator, splitPathDirEntry } from '../../archive/path.js';
 import { boolFlag, stringFlag } from '../command.js';
 import type { CommandSpec, Invocation } from '../command.js';
 import { displaySize, flushStdout, StatusError } from '../output.js';

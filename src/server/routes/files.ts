@@ -3,7 +3,8 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ContainerPathStat } from '../../wire/types.js';
-import { ContainerFiles, encodePathStat } from '../../containers/archive.js';
+import { ContainerFiles } from '../../containers/archive.js';
+import { encodePathStat } from '../../wire/path-stat.js';
 import { ContainerChanges } from '../../containers/changes.js';
 import type { ContainerService } from '../../containers/service.js';
 import type { ImageService } from '../../images/service.js';

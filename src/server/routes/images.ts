@@ -7,7 +7,8 @@ import type { DistributionService, ProgressMessage } from '../../distribution/se
 import { pullReference } from '../../distribution/service.js';
 import { decodeRegistryAuth } from '../../distribution/auth.js';
 import type { ServerResponse } from 'node:http';
-import { goJson, type ArchiveMessage, type ImageArchive } from '../../images/archive.js';
+import type { ArchiveMessage, ImageArchive } from '../../images/archive.js';
+import { goJson } from '../../images/archive-format.js';
 import type { ImagePruner } from '../../images/prune.js';
 import { badParameter } from '../../errdefs/errors.js';
 import { assertFilterKeys, boolParam, filtersParam, sendJson, startStream, type RequestContext, type RouteTable } from '../server.js';
