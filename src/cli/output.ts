@@ -235,10 +235,6 @@ export function writeOut(text: string): Promise<void> {
   });
 }
 
-export function writeErr(text: string): void {
-  process.stderr.write(text);
-}
-
 /** Resolves once what was written to stdout (a pipe writes asynchronously) is out: the CLI exits right after. */
 export function flushStdout(): Promise<void> {
   return new Promise((resolve) => process.stdout.write('', () => resolve()));

@@ -30,6 +30,7 @@ import type { ContainerRecord } from './record.js';
 import type { ContainerService } from './service.js';
 import { DEFAULT_PATH_ENV, replaceOrAppendEnv } from './spec.js';
 import { readContainerFile, resolveUser } from './user.js';
+import { settlesWithin } from '../util/promises.js';
 
 export { replaceOrAppendEnv };
 
@@ -508,7 +509,6 @@ export function execEnvironment(config: ContainerConfig, tty: boolean, execEnv: 
   return replaceOrAppendEnv(replaceOrAppendEnv(defaults, config.Env ?? []), execEnv);
 }
 
-
 /**
  * How Docker reports an exec that could not start (setExitCodeFromError): the runtime's
  * message as containerd words it, the exit code inspect shows, and whether the request or the
@@ -577,7 +577,6 @@ async function readBundleProcess(bundle: string): Promise<OciProcess> {
   return spec.process;
 }
 
-
 function killProcess(pid: number): void {
   if (pid <= 0) return;
   try {
@@ -585,11 +584,4 @@ function killProcess(pid: number): void {
   } catch {
     // Already gone.
   }
-}
-
-function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    void promise.then(() => { clearTimeout(timer); resolve(true); }, () => { clearTimeout(timer); resolve(true); });
-  });
 }

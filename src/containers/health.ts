@@ -9,6 +9,7 @@
 //   exited / removed -> the monitor stops (a probe under way is abandoned); Health stays
 //               as it was, as in Docker
 import type { HealthConfig } from '../wire/types.js';
+import { MAX_PROBE_OUTPUT } from './exec.js';
 import type { ContainerRecord } from './record.js';
 import type { ContainerService } from './service.js';
 
@@ -20,7 +21,6 @@ export interface HealthResult { Start: string; End: string; ExitCode: number; Ou
 const SECOND_NS = 1e9;
 export const HEALTH_DEFAULTS = { intervalNs: 30 * SECOND_NS, timeoutNs: 30 * SECOND_NS, startPeriodNs: 0, startIntervalNs: 5 * SECOND_NS, retries: 3 };
 const MAX_LOG_ENTRIES = 5;
-export const MAX_OUTPUT_LENGTH = 4096;
 
 /** The probe's command line, or undefined when the container has no (or a disabled) check. */
 export function probeCommand(check: HealthConfig | undefined, shell: string[] | undefined): string[] | undefined {
@@ -135,7 +135,7 @@ export class HealthMonitor {
     if (this.generations.get(record.id) !== generation || !record.state.Running) return;
     const result: HealthResult = {
       Start: start.toISOString(), End: new Date().toISOString(), ExitCode: outcome.exitCode,
-      Output: outcome.output.slice(0, MAX_OUTPUT_LENGTH),
+      Output: outcome.output.slice(0, MAX_PROBE_OUTPUT),
     };
     const before = record.state.Health ?? { Status: 'starting', FailingStreak: 0, Log: [] };
     const after = applyProbeResult(before, result, check, record.state.StartedAt);

@@ -3,7 +3,7 @@
 // written atomically before it is reported, so a crash of the daemon loses nothing.
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ContainerConfig, ContainerState, HostConfig, NetworkSettings } from '../wire/types.js';
+import { ZERO_TIME, type ContainerConfig, type ContainerState, type HostConfig, type NetworkSettings } from '../wire/types.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 
 export interface ContainerRecord {
@@ -33,7 +33,7 @@ export interface ContainerRecord {
 export function initialState(): ContainerState {
   return {
     Status: 'created', Running: false, Paused: false, Restarting: false, OOMKilled: false, Dead: false,
-    Pid: 0, ExitCode: 0, Error: '', StartedAt: '0001-01-01T00:00:00Z', FinishedAt: '0001-01-01T00:00:00Z',
+    Pid: 0, ExitCode: 0, Error: '', StartedAt: ZERO_TIME, FinishedAt: ZERO_TIME,
   };
 }
 

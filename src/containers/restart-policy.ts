@@ -139,11 +139,6 @@ export class RestartManager {
     }, tracked.canceled ? 0 : delayMs);
   }
 
-  /** Whether a restart is waiting out its delay. */
-  pending(id: string): boolean {
-    return !!this.containers.get(id)?.timer;
-  }
-
   isCanceled(id: string): boolean {
     return !!this.containers.get(id)?.canceled;
   }

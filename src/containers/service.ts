@@ -29,8 +29,10 @@ import { openStdinRelay } from '../runtime/stdin-relay.js';
 import { resizeTerminal } from '../runtime/console.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { KeyedLock } from '../util/keyed-lock.js';
+import { settlesWithin } from '../util/promises.js';
 import { parseSignal } from '../util/signals.js';
-import { containerStatusText, ZERO_TIME } from './status.js';
+import { containerStatusText } from './status.js';
+import { ZERO_TIME } from '../wire/types.js';
 import { hostsFile, readHostResolvConf, resolvConf } from './etc-files.js';
 import { logSize, readLog, type LogEntry, type LogReadOptions } from './logs.js';
 import { assertHasCommand, commandLine, mergeImageConfig } from './merge-config.js';
@@ -739,7 +741,6 @@ export class ContainerService {
       rootfs: join(directory, 'fs', 'merged'),
       upper: join(directory, 'fs', 'upper'),
       bundle: join(directory, 'bundle'),
-      attachSocket: join(this.socketRoot, record.id, 'attach'),
       socketRoot: this.socketRoot,
       shimDir: join(this.shimRoot, record.id),
     };
@@ -827,13 +828,6 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    void promise.then(() => { clearTimeout(timer); resolve(true); });
-  });
 }
 
 async function directorySize(path: string): Promise<number> {

@@ -11,14 +11,13 @@
 // System CPU time is read with each sample, close to the container's own counters, as moby does.
 import type { EventEmitter } from 'node:events';
 import { totalmem } from 'node:os';
-import type { ContainerStatsResponse, CpuStats } from '../wire/types.js';
+import { ZERO_TIME, type ContainerStatsResponse, type CpuStats } from '../wire/types.js';
 import {
   containerCgroupsPath, locateContainerCgroup, readCgroupStats, readNetworks, readSystemCpu,
   type CgroupLocation, type CgroupStats,
 } from './cgroups.js';
 import type { ContainerRecord } from './record.js';
 
-export const ZERO_TIME = '0001-01-01T00:00:00Z';
 
 /** What the stats service needs of the container service. */
 export interface StatsBackend {

@@ -2,8 +2,7 @@
 // the daemon reports it in a container list's Status field. Pure.
 import type { ContainerState } from '../wire/types.js';
 import { humanDuration } from '../util/units.js';
-
-export const ZERO_TIME = '0001-01-01T00:00:00Z';
+import { ZERO_TIME } from '../wire/types.js';
 
 function parseTime(text: string): number {
   const ms = Date.parse(text);

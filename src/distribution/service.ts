@@ -18,7 +18,7 @@ import {
   familiarName, familiarString, fullString, normalizeTagged, parseReference, type Reference, ReferenceError, validateTag,
 } from '../images/reference.js';
 import type { ImageRecord, ImageService } from '../images/service.js';
-import { hostArchitecture } from '../images/store.js';
+import { hostArchitecture } from '../util/host-arch.js';
 import type { LayerStore } from '../layers/store.js';
 import { LayerBlobIndex, type KeptBlob } from '../images/layer-blobs.js';
 import { buildManifest, checkConfigMatchesManifest, type ImageManifest, ManifestError, parseManifest, type Platform, platformString, selectPlatform } from '../images/manifest.js';

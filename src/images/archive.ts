@@ -37,7 +37,7 @@ import { decompressStream } from '../layers/decompress.js';
 import { chainIdsOf, type LayerStore } from '../layers/store.js';
 import { familiarName, familiarString, parseReference, type Reference, ReferenceError } from './reference.js';
 import type { ImageRecord, ImageService } from './service.js';
-import { hostArchitecture } from './store.js';
+import { hostArchitecture } from '../util/host-arch.js';
 import {
   buildArchiveMetadata, MANIFEST_FILE, OCI_INDEX_FILE, OCI_LAYOUT_CONTENT, OCI_LAYOUT_FILE, REPOSITORIES_FILE, type ArchiveMetadata, type SaveItem,
 } from './archive-format.js';

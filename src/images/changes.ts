@@ -3,6 +3,7 @@
 // HEALTHCHECK, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME and WORKDIR are accepted. Pure.
 import { cleanPath } from '../archive/path.js';
 import { badParameter } from '../errdefs/errors.js';
+import { parseGoDuration } from '../util/units.js';
 import type { ContainerConfig, HealthConfig } from '../wire/types.js';
 
 const VALID_CHANGE_COMMANDS = new Set([
@@ -357,28 +358,14 @@ function healthcheck(rest: string, flags: Map<string, string>): HealthConfig {
   return health;
 }
 
-const UNIT_NANOSECONDS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-
-/** A Go duration ("30s", "1m30s", "500ms") in nanoseconds; 0 means the default; otherwise at least 1ms. */
-export function parseGoDuration(text: string): number | undefined {
-  if (text === '0') return 0;
-  const pattern = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
-  let total = 0;
-  let position = 0;
-  if (text.length === 0) return undefined;
-  while (position < text.length) {
-    pattern.lastIndex = position;
-    const match = pattern.exec(text);
-    if (!match) return undefined;
-    total += Number(match[1]) * UNIT_NANOSECONDS[match[2]!]!;
-    position = pattern.lastIndex;
-  }
-  return Math.round(total);
-}
-
+/** A Go duration in nanoseconds; 0 means the default; otherwise at least 1ms (moby's parseOptInterval). */
 function parseInterval(flag: string, text: string): number {
-  const value = parseGoDuration(text);
-  if (value === undefined) throw badParameter(`time: invalid duration "${text}"`);
+  let value: number;
+  try {
+    value = Math.round(parseGoDuration(text) * 1e6);
+  } catch (error) {
+    throw badParameter((error as Error).message);
+  }
   if (value !== 0 && value < 1e6) throw badParameter(`Interval "${flag.slice(2)}" cannot be less than 1ms`);
   return value;
 }

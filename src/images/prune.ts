@@ -10,6 +10,7 @@ import type { ImagePruneReport } from '../wire/types.js';
 import type { Publish } from '../events/bus.js';
 import { parseDurationOrTimestamp } from '../util/units.js';
 import type { DeleteResult, ImageRecord, ImageService } from './service.js';
+import { matchLabelList } from '../util/filters.js';
 
 const ACCEPTED_FILTERS = ['dangling', 'label', 'label!', 'until'];
 
@@ -43,18 +44,6 @@ export function parsePruneFilters(filters: ReadonlyMap<string, readonly string[]
     }
   }
   return { danglingOnly, until, labels: [...(filters.get('label') ?? [])], notLabels: [...(filters.get('label!') ?? [])] };
-}
-
-/** filters.MatchKVList: every "key" or "key=value" of the list holds for the labels (an empty list holds). */
-export function matchLabelList(list: readonly string[], labels: Readonly<Record<string, string>>): boolean {
-  if (list.length === 0) return true;
-  if (Object.keys(labels).length === 0) return false;
-  return list.every((item) => {
-    const equals = item.indexOf('=');
-    const key = equals === -1 ? item : item.slice(0, equals);
-    if (!(key in labels)) return false;
-    return equals === -1 || labels[key] === item.slice(equals + 1);
-  });
 }
 
 /** Whether the image passes the time and label filters (Docker's matchLabels and until). */

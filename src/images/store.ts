@@ -6,7 +6,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { badParameter, conflict, isEngineError, notFound, type EngineError } from '../errdefs/errors.js';
-import type { ContainerConfig, ImageConfigFile, ImageHistoryItem, ImageInspect, ImageSummary } from '../wire/types.js';
+import { ZERO_TIME, type ContainerConfig, type ImageConfigFile, type ImageHistoryItem, type ImageInspect, type ImageSummary } from '../wire/types.js';
 import type { ContentStore } from '../content/store.js';
 import type { Publish } from '../events/bus.js';
 import { chainIdsOf, type LayerInfo, type LayerStore } from '../layers/store.js';
@@ -17,6 +17,7 @@ import {
   ReferenceError, validateTag,
 } from './reference.js';
 import type { ContainersUsingImage, DeleteResult, ImageRecord, ImageService, ImportOptions } from './service.js';
+import { hostArchitecture } from '../util/host-arch.js';
 
 export interface ImageStoreOptions {
   dataRoot: string;
@@ -46,19 +47,9 @@ interface LoadedImage {
   lastTagTime: string;
 }
 
-const NEVER_TAGGED = '0001-01-01T00:00:00Z';
+const NEVER_TAGGED = ZERO_TIME;
 const FULL_ID = /^[a-f0-9]{64}$/;
 const FULL_DIGEST = /^sha256:[a-f0-9]{64}$/;
-
-const GO_ARCH: Record<string, string> = {
-  x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64',
-  mips: 'mips', mipsel: 'mipsle', loong64: 'loong64',
-};
-
-/** The Go architecture name Docker uses for this machine ("amd64" for Node's "x64"). */
-export function hostArchitecture(): string {
-  return GO_ARCH[process.arch] ?? process.arch;
-}
 
 /** A container config with every field Docker always writes (Go's non-omitempty fields). */
 export function emptyContainerConfig(): ContainerConfig {

@@ -1,3 +1,4 @@
+
 // Docker Engine API v1.43 shapes (../shared/reference/engine-api-v1.43.yaml), shared by the
 // daemon, the typed client and the CLI. Field names are Docker's, so they are PascalCase.
 
@@ -439,3 +440,6 @@ export interface ExecInspectResponse {
   DetachKeys: string;
   Pid: number;
 }
+
+/** Go's zero time.Time as JSON: what Docker shows for a time that never was (never started, never tagged). */
+export const ZERO_TIME = '0001-01-01T00:00:00Z';

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EngineError } from '../../src/errdefs/errors.js';
-import { applyChanges, parseGoDuration, processWord } from '../../src/images/changes.js';
+import { applyChanges, processWord } from '../../src/images/changes.js';
 
 describe('applyChanges', () => {
   it('leaves the config alone without changes', () => {
@@ -98,10 +98,12 @@ describe('helpers', () => {
     assert.equal(processWord('${X:+set}${Y:+set}', ['X=1']), 'set');
   });
 
-  it('parses Go durations', () => {
-    assert.equal(parseGoDuration('1m30s'), 90e9);
-    assert.equal(parseGoDuration('500ms'), 500e6);
-    assert.equal(parseGoDuration('1.5h'), 5400e9);
-    assert.equal(parseGoDuration('10'), undefined);
+  it('reads HEALTHCHECK intervals as Go durations, in nanoseconds', () => {
+    const interval = (text: string) => applyChanges({}, [`HEALTHCHECK --interval=${text} CMD true`]).Healthcheck?.Interval;
+    assert.equal(interval('1m30s'), 90e9);
+    assert.equal(interval('500ms'), 500e6);
+    assert.equal(interval('1.5h'), 5400e9);
+    assert.throws(() => interval('10'), { kind: 'invalid-parameter', message: 'time: missing unit in duration "10"' });
+    assert.throws(() => interval('1us'), { message: 'Interval "interval" cannot be less than 1ms' });
   });
 });

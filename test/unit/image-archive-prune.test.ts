@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { conflict, EngineError } from '../../src/errdefs/errors.js';
 import type { ImageConfigFile } from '../../src/wire/types.js';
-import { ImagePruner, matchLabelList, parsePruneFilters, pruneCandidates } from '../../src/images/prune.js';
+import { ImagePruner, parsePruneFilters, pruneCandidates } from '../../src/images/prune.js';
+import { matchLabelList } from '../../src/util/filters.js';
 import type { DeleteResult, ImageRecord } from '../../src/images/service.js';
 
 const NOW = new Date('2024-06-01T12:00:00Z');

@@ -101,12 +101,9 @@ test('RestartManager: a scheduled restart runs after its delay; cancel drops it'
   const ran: string[] = [];
   manager.schedule('a', 10, async () => { ran.push('a'); });
   manager.schedule('b', 10, async () => { ran.push('b'); });
-  assert.equal(manager.pending('a'), true);
   manager.cancel('b');
-  assert.equal(manager.pending('b'), false);
   await new Promise((resolve) => setTimeout(resolve, 40));
   assert.deepEqual(ran, ['a']);
-  assert.equal(manager.pending('a'), false);
   // Cancelled before the schedule call (an exit racing with stop): it runs at once to be given up.
   manager.schedule('b', 60_000, async () => { ran.push('b'); });
   await new Promise((resolve) => setTimeout(resolve, 20));

@@ -9,6 +9,7 @@ import type { CommandSpec } from '../command.js';
 import { formatRfc3339NanoFixed, splitTimeNano, StatusError } from '../output.js';
 import { tabwrite } from '../table.js';
 import { compileTemplate } from '../template.js';
+import { hostArchitecture } from '../../util/host-arch.js';
 import { bytesSize } from '../../util/units.js';
 import { BERTH_GIT_COMMIT, BERTH_VERSION } from '../version-info.js';
 import { filtersQuery } from './ps.js';
@@ -23,10 +24,6 @@ export function reformatDate(buildTime: string): string {
   const [, year, month, day, hour, minute, second] = match;
   const date = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day)));
   return `${DAYS[date.getUTCDay()]} ${MONTHS[Number(month) - 1]} ${String(Number(day)).padStart(2, ' ')} ${hour}:${minute}:${second} ${year}`;
-}
-
-function goArch(): string {
-  return process.arch === 'x64' ? 'amd64' : process.arch === 'ia32' ? '386' : process.arch;
 }
 
 interface ComponentVersion {
@@ -44,7 +41,7 @@ function clientVersion(): Record<string, unknown> {
     GitCommit: BERTH_GIT_COMMIT,
     GoVersion: process.version,
     Os: process.platform,
-    Arch: goArch(),
+    Arch: hostArchitecture(),
     BuildTime: '',
     Context: 'default',
   };

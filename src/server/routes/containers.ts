@@ -1,6 +1,6 @@
 // /containers/*: thin routes over the container service (decode, call, encode).
 import type { Duplex, Writable } from 'node:stream';
-import type { ContainerCreateRequest, ContainerSummary } from '../../wire/types.js';
+import { ZERO_TIME, type ContainerCreateRequest, type ContainerSummary } from '../../wire/types.js';
 import type { ContainerService, WaitCondition } from '../../containers/service.js';
 import type { LogEntry } from '../../containers/logs.js';
 import type { ContainerRecord } from '../../containers/record.js';
@@ -9,6 +9,7 @@ import { encodeFrame, STDERR, STDOUT } from '../../wire/stdcopy.js';
 import { badParameter, conflict } from '../../errdefs/errors.js';
 import { runAttachSession } from '../attach-session.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../util/detach-keys.js';
+import { matchLabelList } from '../../util/filters.js';
 import {
   assertFilterKeys, boolParam, compareVersions, filtersParam, intParam, readJson, sendJson, sendNoContent, startStream,
   type RequestContext, type RouteTable,
@@ -102,13 +103,10 @@ function matchesFilters(record: ContainerRecord, filters: Map<string, string[]>,
   const labels = record.config.Labels ?? {};
   return any('id', (value) => record.id.startsWith(value))
     && any('name', (value) => new RegExp(value).test(record.name))
-    && (!filters.has('label') || filters.get('label')!.every((value) => {
-      const [key, ...rest] = value.split('=');
-      return rest.length === 0 ? key in labels : labels[key] === rest.join('=');
-    }))
+    && matchLabelList(filters.get('label') ?? [], labels)
     && any('status', (value) => record.state.Status === value)
     && any('health', (value) => (record.state.Health?.Status ?? 'none') === value)
-    && any('exited', (value) => !record.state.Running && record.state.StartedAt !== '0001-01-01T00:00:00Z' && record.state.ExitCode === Number(value))
+    && any('exited', (value) => !record.state.Running && record.state.StartedAt !== ZERO_TIME && record.state.ExitCode === Number(value))
     && (ancestorIds.length === 0 || ancestorIds.includes(record.image));
 }
 

@@ -11,6 +11,7 @@ import type { ArchiveMessage, ImageArchive } from '../../images/archive.js';
 import { goJson } from '../../images/archive-format.js';
 import type { ImagePruner } from '../../images/prune.js';
 import { badParameter } from '../../errdefs/errors.js';
+import { matchLabelList } from '../../util/filters.js';
 import { assertFilterKeys, boolParam, filtersParam, sendJson, startStream, type RequestContext, type RouteTable } from '../server.js';
 
 export function imageRoutes(images: ImageService, containers: ContainerService, distribution: DistributionService, housekeeping: ImageHousekeeping): RouteTable {
@@ -111,11 +112,7 @@ function listImages(images: ImageService, containers: ContainerService, context:
   const references = filters.get('reference') ?? [];
   return images.list()
     .filter((record) => dangling === undefined || (record.repoTags.length === 0) === wantDangling)
-    .filter((record) => !filters.has('label') || filters.get('label')!.every((value) => {
-      const labels = record.config.config?.Labels ?? {};
-      const [key, ...rest] = value.split('=');
-      return rest.length === 0 ? key in labels : labels[key] === rest.join('=');
-    }))
+    .filter((record) => matchLabelList(filters.get('label') ?? [], record.config.config?.Labels ?? {}))
     .filter((record) => references.length === 0 || record.repoTags.some((tag) => references.some((pattern) => referenceMatches(pattern, tag))))
     .filter((record) => !before || before.every((created) => (record.config.created ?? '') < created))
     .filter((record) => !since || since.every((created) => (record.config.created ?? '') > created))

@@ -7,6 +7,8 @@ import type { ContainerService } from '../../containers/service.js';
 import type { ImageService } from '../../images/service.js';
 import { API_VERSION, MIN_API_VERSION, assertFilterKeys, filtersParam, sendJson, sendText, startStream, type RequestContext, type RouteTable } from '../server.js';
 import { badParameter } from '../../errdefs/errors.js';
+import { matchLabelList } from '../../util/filters.js';
+import { hostArchitecture } from '../../util/host-arch.js';
 
 export const BERTH_VERSION = '0.1.0';
 
@@ -21,7 +23,6 @@ export interface SystemFacts {
   registryConfig: RegistryServiceConfig;
 }
 
-const GO_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' };
 const UNAME_ARCH: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', arm: 'armv7l', ia32: 'i686', ppc64: 'ppc64le', s390x: 's390x' };
 
 export function systemRoutes(facts: SystemFacts, events: EventBus, containers: ContainerService, images: ImageService): RouteTable {
@@ -61,7 +62,7 @@ export function systemRoutes(facts: SystemFacts, events: EventBus, containers: C
 }
 
 export function versionInfo(): VersionResponse {
-  const details = { ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, Os: 'linux', Arch: GO_ARCH[process.arch] ?? process.arch, KernelVersion: release() };
+  const details = { ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, Os: 'linux', Arch: hostArchitecture(), KernelVersion: release() };
   return {
     Platform: { Name: 'berth' },
     Components: [{ Name: 'Engine', Version: BERTH_VERSION, Details: { ...details, GitCommit: '', GoVersion: `node ${process.version}`, BuildTime: '', Experimental: 'false' } }],
@@ -89,10 +90,7 @@ function eventMatches(event: EventMessage, filters: Map<string, string[]>): bool
     && any('container', (value) => event.Type === 'container' && (event.Actor.ID.startsWith(value) || attributes.name === value))
     && any('image', (value) => attributes.image === value || attributes.name === value || event.Actor.ID === value
       || (event.Type === 'image' && event.Actor.ID.replace(/^sha256:/, '').startsWith(value.replace(/^sha256:/, ''))))
-    && (!filters.has('label') || filters.get('label')!.every((value) => {
-      const [key, ...rest] = value.split('=');
-      return rest.length === 0 ? key in attributes : attributes[key] === rest.join('=');
-    }));
+    && matchLabelList(filters.get('label') ?? [], attributes);
 }
 
 async function streamEvents(events: EventBus, context: RequestContext): Promise<void> {
