@@ -34,6 +34,7 @@ import { parseSignal } from '../util/signals.js';
 import { containerStatusText } from './status.js';
 import { ZERO_TIME } from '../wire/types.js';
 import { hostsFile, readHostResolvConf, resolvConf } from './etc-files.js';
+import { listContainers, type ContainerListOptions } from './list.js';
 import { logSize, readLog, type LogEntry, type LogReadOptions } from './logs.js';
 import { assertHasCommand, commandLine, mergeImageConfig } from './merge-config.js';
 import { randomName, VALID_NAME } from './names.js';
@@ -701,6 +702,14 @@ export class ContainerService {
       Bridge: '', SandboxID: '', SandboxKey: '', Ports: {}, Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '',
       Networks: { [mode]: { NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '' } },
     };
+  }
+
+  /** `docker ps`: the containers the options select, newest first. */
+  list(options: ContainerListOptions): Promise<ContainerSummary[]> {
+    return listContainers({
+      all: () => this.all(), get: (reference) => this.get(reference), summary: (record) => this.summary(record),
+      sizes: (record) => this.sizes(record), imageId: (reference) => this.options.images.resolve(reference)?.id,
+    }, options);
   }
 
   summary(record: ContainerRecord): ContainerSummary {

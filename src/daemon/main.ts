@@ -6,25 +6,17 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ApiServer } from '../server/server.js';
-import { containerRoutes } from '../server/routes/containers.js';
-import { execRoutes } from '../server/routes/exec.js';
-import { fileRoutes } from '../server/routes/files.js';
-import { processRoutes } from '../server/routes/process.js';
-import { imageRoutes } from '../server/routes/images.js';
 import { ImageArchive } from '../images/archive.js';
 import { ImagePruner } from '../images/prune.js';
-import { BERTH_VERSION, systemRoutes } from '../server/routes/system.js';
+import { BERTH_VERSION } from '../server/routes/system.js';
 import { ContentStore } from '../content/store.js';
 import { ContainerService } from '../containers/service.js';
-import { ProcessControl } from '../containers/process-control.js';
 import { ExecService } from '../containers/exec.js';
 import { HealthMonitor } from '../containers/health.js';
-import { StatsService } from '../containers/stats.js';
 import { LayerBlobIndex } from '../images/layer-blobs.js';
 import { DistributionService } from '../distribution/service.js';
 import { RegistryConfigError, RegistryHosts } from '../distribution/registry-hosts.js';
 import { RegistryService } from '../distribution/search.js';
-import { distributionRoutes } from '../server/routes/distribution.js';
 import { loadDefaultProfile, parseSeccompProfile } from '../containers/seccomp.js';
 import { capabilitiesFromMask } from '../containers/spec.js';
 import { EventBus } from '../events/bus.js';
@@ -32,6 +24,7 @@ import { ImageStore } from '../images/store.js';
 import { LayerStore } from '../layers/store.js';
 import { OciRuntime } from '../runtime/oci-runtime.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { apiRoutes } from './routes.js';
 import { ConfigError, DAEMON_USAGE, mergeConfig, parseDaemonArgs, type DaemonConfig } from './config.js';
 
 async function loadConfig(argv: string[]): Promise<DaemonConfig | undefined> {
@@ -161,15 +154,10 @@ async function main(): Promise<void> {
     cgroupVersion: existsSync('/sys/fs/cgroup/cgroup.controllers') ? '2' as const : '1' as const,
     debug: config.debug, startedAt: new Date(), registryConfig: registryHosts.serviceConfig(),
   };
-  const server = new ApiServer([
-    ...systemRoutes(facts, events, containers, images),
-    ...containerRoutes(containers, images),
-    ...execRoutes(execs),
-    ...fileRoutes(containers, images),
-    ...processRoutes(new ProcessControl(containers, { cgroupParent: config.cgroupParent }), new StatsService(containers, { cgroupParent: config.cgroupParent })),
-    ...distributionRoutes(new RegistryService(registryHosts)),
-    ...imageRoutes(images, containers, distribution, { archive: imageArchive, pruner: new ImagePruner({ images, layers, publish: events.publish }) }),
-  ], config.debug);
+  const server = new ApiServer(apiRoutes({
+    facts, events, containers, execs, images, imageArchive, distribution, cgroupParent: config.cgroupParent,
+    imagePruner: new ImagePruner({ images, layers, publish: events.publish }), registries: new RegistryService(registryHosts),
+  }), config.debug);
   await server.listen(config.hosts);
   process.stderr.write(`berthd ${BERTH_VERSION} listening on ${config.hosts.join(', ')} (data root ${config.dataRoot})\n`);
 

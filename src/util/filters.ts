@@ -11,3 +11,11 @@ export function matchLabelList(list: readonly string[], labels: Readonly<Record<
     return equals === -1 || labels[key] === item.slice(equals + 1);
   });
 }
+
+/** Docker's `filters` argument: each key with the values asked for. */
+export type Filters = Map<string, string[]>;
+
+/** Every key must be one the list understands (moby's filters.Validate). */
+export function assertFilterKeys(filters: Filters, allowed: readonly string[], invalid: (message: string) => Error): void {
+  for (const key of filters.keys()) if (!allowed.includes(key)) throw invalid(`invalid filter '${key}'`);
+}

@@ -1,29 +1,37 @@
 // /containers/*: thin routes over the container service (decode, call, encode).
 import type { Duplex, Writable } from 'node:stream';
-import { ZERO_TIME, type ContainerCreateRequest, type ContainerSummary } from '../../wire/types.js';
+import type { ContainerCreateRequest } from '../../wire/types.js';
 import type { ContainerService, WaitCondition } from '../../containers/service.js';
 import type { LogEntry } from '../../containers/logs.js';
 import type { ContainerRecord } from '../../containers/record.js';
-import type { ImageService } from '../../images/service.js';
 import { encodeFrame, STDERR, STDOUT } from '../../wire/stdcopy.js';
 import { badParameter, conflict } from '../../errdefs/errors.js';
 import { runAttachSession } from '../attach-session.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../util/detach-keys.js';
-import { matchLabelList } from '../../util/filters.js';
 import {
-  assertFilterKeys, boolParam, compareVersions, filtersParam, intParam, readJson, sendJson, sendNoContent, startStream,
+  boolParam, compareVersions, filtersParam, intParam, readJson, sendJson, sendNoContent, startStream,
   type RequestContext, type RouteTable,
 } from '../server.js';
 
 const ID = '([^/]+)';
 
-export function containerRoutes(containers: ContainerService, images: ImageService): RouteTable {
+/** What the container routes need: the container service, as the daemon wires it. */
+export type ContainerBackend = Pick<ContainerService,
+  'create' | 'list' | 'get' | 'inspect' | 'sizes' | 'start' | 'stop' | 'restart' | 'kill' | 'wait' | 'rename' | 'remove'
+  | 'logs' | 'attachOutput' | 'openStdin' | 'resize' | 'publishEvent'>;
+
+export function containerRoutes(containers: ContainerBackend): RouteTable {
   return [
     ['POST', /^\/containers\/create$/, async (context) => {
       const request = await readJson<ContainerCreateRequest>(context);
       sendJson(context, 201, await containers.create(request, context.query.get('name') ?? undefined));
     }],
-    ['GET', /^\/containers\/json$/, async (context) => sendJson(context, 200, await listContainers(containers, images, context))],
+    ['GET', /^\/containers\/json$/, async (context) => {
+      const limit = intParam(context.query, 'limit');
+      sendJson(context, 200, await containers.list({
+        all: boolParam(context.query, 'all'), limit, size: boolParam(context.query, 'size'), filters: filtersParam(context.query),
+      }));
+    }],
     ['GET', new RegExp(`^/containers/${ID}/json$`), async (context) => {
       const inspect = containers.inspect(context.params[0]);
       if (boolParam(context.query, 'size')) Object.assign(inspect, await containers.sizes(containers.get(inspect.Id)));
@@ -71,45 +79,6 @@ export function containerRoutes(containers: ContainerService, images: ImageServi
   ];
 }
 
-async function listContainers(containers: ContainerService, images: ImageService, context: RequestContext): Promise<ContainerSummary[]> {
-  const filters = filtersParam(context.query);
-  assertFilterKeys(filters, ['id', 'name', 'label', 'status', 'exited', 'ancestor', 'before', 'since', 'health', 'isolation', 'network', 'publish', 'expose', 'volume', 'is-task']);
-  const limit = intParam(context.query, 'limit');
-  const all = boolParam(context.query, 'all') || (limit !== undefined && limit > 0) || filters.has('status') || filters.has('exited');
-  for (const status of filters.get('status') ?? []) {
-    if (!['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'].includes(status)) {
-      throw badParameter(`invalid filter 'status=${status}'`);
-    }
-  }
-  const ancestors = (filters.get('ancestor') ?? []).map((reference) => images.resolve(reference)?.id ?? `unknown:${reference}`);
-  const before = filters.get('before')?.map((reference) => containers.get(reference).created);
-  const since = filters.get('since')?.map((reference) => containers.get(reference).created);
-  let records = containers.all()
-    .filter((record) => all || record.state.Running)
-    .filter((record) => matchesFilters(record, filters, ancestors))
-    .filter((record) => !before || before.every((created) => record.created < created))
-    .filter((record) => !since || since.every((created) => record.created > created))
-    .sort((a, b) => (a.created < b.created ? 1 : -1));
-  if (limit !== undefined && limit > 0) records = records.slice(0, limit);
-  const withSize = boolParam(context.query, 'size');
-  return Promise.all(records.map(async (record) => {
-    const summary = containers.summary(record);
-    return withSize ? { ...summary, ...(await containers.sizes(record)) } : summary;
-  }));
-}
-
-function matchesFilters(record: ContainerRecord, filters: Map<string, string[]>, ancestorIds: string[]): boolean {
-  const any = (key: string, predicate: (value: string) => boolean) => !filters.has(key) || filters.get(key)!.some(predicate);
-  const labels = record.config.Labels ?? {};
-  return any('id', (value) => record.id.startsWith(value))
-    && any('name', (value) => new RegExp(value).test(record.name))
-    && matchLabelList(filters.get('label') ?? [], labels)
-    && any('status', (value) => record.state.Status === value)
-    && any('health', (value) => (record.state.Health?.Status ?? 'none') === value)
-    && any('exited', (value) => !record.state.Running && record.state.StartedAt !== ZERO_TIME && record.state.ExitCode === Number(value))
-    && (ancestorIds.length === 0 || ancestorIds.includes(record.image));
-}
-
 /** Writes entries as the logs/attach endpoints do: multiplexed frames, or raw with a TTY. */
 function entryWriter(output: Writable, tty: boolean, timestamps: boolean): (entry: LogEntry) => boolean {
   return (entry) => {
@@ -118,7 +87,7 @@ function entryWriter(output: Writable, tty: boolean, timestamps: boolean): (entr
   };
 }
 
-async function streamLogs(containers: ContainerService, context: RequestContext): Promise<void> {
+async function streamLogs(containers: ContainerBackend, context: RequestContext): Promise<void> {
   const record = containers.get(context.params[0]);
   const { query } = context;
   const stdout = boolParam(query, 'stdout');
@@ -146,7 +115,7 @@ function secondsToNs(value: string | null): bigint | undefined {
 }
 
 /** POST /containers/{id}/attach: the hijacked connection carries the session. */
-async function attach(containers: ContainerService, context: RequestContext): Promise<void> {
+async function attach(containers: ContainerBackend, context: RequestContext): Promise<void> {
   const record = containers.get(context.params[0]);
   assertAttachable(record, context.params[0]);
   const detachKeys = detachKeysParam(context.query);
@@ -159,7 +128,7 @@ async function attach(containers: ContainerService, context: RequestContext): Pr
 }
 
 /** GET /containers/{id}/attach/ws: the same session over a websocket, never multiplexed. */
-async function attachWebsocket(containers: ContainerService, context: RequestContext): Promise<void> {
+async function attachWebsocket(containers: ContainerBackend, context: RequestContext): Promise<void> {
   const record = containers.get(context.params[0]);
   assertAttachable(record, context.params[0]);
   const detachKeys = detachKeysParam(context.query);
@@ -179,7 +148,7 @@ async function attachWebsocket(containers: ContainerService, context: RequestCon
 }
 
 async function attachSession(
-  containers: ContainerService, record: ContainerRecord, context: RequestContext, connection: Duplex, detachKeys: number[],
+  containers: ContainerBackend, record: ContainerRecord, context: RequestContext, connection: Duplex, detachKeys: number[],
   streams: { stdin: boolean; stdout: boolean; stderr: boolean; multiplex: boolean },
 ): Promise<void> {
   const { query } = context;

@@ -6,7 +6,10 @@ import type { RegistryService } from '../../distribution/search.js';
 import { badParameter } from '../../errdefs/errors.js';
 import { filtersParam, readJson, sendJson, type RouteTable } from '../server.js';
 
-export function distributionRoutes(registries: RegistryService): RouteTable {
+/** login and search. */
+export type RegistryBackend = Pick<RegistryService, 'login' | 'search'>;
+
+export function distributionRoutes(registries: RegistryBackend): RouteTable {
   return [
     ['POST', /^\/auth$/, async (context) => {
       const config: AuthConfig = normalizeAuthConfig(await readJson<unknown>(context));

@@ -12,7 +12,10 @@ import { compareVersions, readJson, sendJson, sendNoContent, type RequestContext
 
 const ID = '([^/]+)';
 
-export function execRoutes(execs: ExecService): RouteTable {
+/** exec create, start (detached or attached), resize and inspect. */
+export type ExecBackend = Pick<ExecService, 'create' | 'assertUsable' | 'start' | 'startAttached' | 'resize' | 'inspect'>;
+
+export function execRoutes(execs: ExecBackend): RouteTable {
   return [
     ['POST', new RegExp(`^/containers/${ID}/exec$`), async (context) => {
       const request = await readJson<ExecCreateRequest>(context);
@@ -29,7 +32,7 @@ export function execRoutes(execs: ExecService): RouteTable {
   ];
 }
 
-async function startExec(execs: ExecService, context: RequestContext): Promise<void> {
+async function startExec(execs: ExecBackend, context: RequestContext): Promise<void> {
   const id = context.params[0];
   const request = await readStartRequest(context);
   execs.assertUsable(id);

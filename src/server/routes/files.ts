@@ -3,20 +3,21 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ContainerPathStat } from '../../wire/types.js';
-import { ContainerFiles } from '../../containers/archive.js';
+import type { ContainerFiles } from '../../containers/archive.js';
 import { encodePathStat } from '../../wire/path-stat.js';
-import { ContainerChanges } from '../../containers/changes.js';
-import type { ContainerService } from '../../containers/service.js';
-import type { ImageService } from '../../images/service.js';
+import type { ContainerChanges } from '../../containers/changes.js';
 import { badParameter } from '../../errdefs/errors.js';
 import { boolParam, sendJson, type RequestContext, type RouteTable } from '../server.js';
 
 const ID = '([^/]+)';
 export const PATH_STAT_HEADER = 'X-Docker-Container-Path-Stat';
 
-export function fileRoutes(containers: ContainerService, images: ImageService): RouteTable {
-  const files = new ContainerFiles(containers);
-  const changes = new ContainerChanges(containers, images);
+/** cp (stat, archive, extract) and export. */
+export type ContainerFilesBackend = Pick<ContainerFiles, 'stat' | 'archive' | 'extract' | 'export'>;
+/** diff. */
+export type ContainerChangesBackend = Pick<ContainerChanges, 'changes'>;
+
+export function fileRoutes(files: ContainerFilesBackend, changes: ContainerChangesBackend): RouteTable {
   return [
     ['HEAD', new RegExp(`^/containers/${ID}/archive$`), async (context) => {
       const stat = await files.stat(context.params[0], pathParam(context));

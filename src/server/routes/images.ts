@@ -1,29 +1,39 @@
 // /images/*: thin routes over the image service. Image names contain slashes
 // (127.0.0.1:5000/me/app), so the name patterns are greedy up to the action suffix.
 import type { ImageService } from '../../images/service.js';
-import type { ContainerService } from '../../containers/service.js';
 import type { ImageSummary } from '../../wire/types.js';
+import type { ImagePruneReport } from '../../wire/types.js';
+import type { Filters } from '../../util/filters.js';
 import type { DistributionService, ProgressMessage } from '../../distribution/service.js';
 import { pullReference } from '../../distribution/service.js';
 import { decodeRegistryAuth } from '../../distribution/auth.js';
 import type { ServerResponse } from 'node:http';
 import type { ArchiveMessage, ImageArchive } from '../../images/archive.js';
 import { goJson } from '../../images/archive-format.js';
-import type { ImagePruner } from '../../images/prune.js';
 import { badParameter } from '../../errdefs/errors.js';
-import { matchLabelList } from '../../util/filters.js';
-import { assertFilterKeys, boolParam, filtersParam, sendJson, startStream, type RequestContext, type RouteTable } from '../server.js';
+import { boolParam, filtersParam, sendJson, startStream, type RequestContext, type RouteTable } from '../server.js';
 
-export function imageRoutes(images: ImageService, containers: ContainerService, distribution: DistributionService, housekeeping: ImageHousekeeping): RouteTable {
+/** What the image routes need from the image service, besides listing and pruning (which count the containers using each image). */
+export interface ImageBackend extends Pick<ImageService, 'get' | 'inspect' | 'history' | 'tag' | 'remove' | 'importRootfs'> {
+  list(filters: Filters): ImageSummary[];
+  prune(filters: Filters): Promise<ImagePruneReport>;
+}
+
+/** Pull and push. */
+export type RegistryTransferBackend = Pick<DistributionService, 'pull' | 'push'>;
+
+/** save and load. */
+export type ImageArchiveBackend = Pick<ImageArchive, 'prepareSave' | 'writeSave' | 'load'>;
+
+export function imageRoutes(images: ImageBackend, distribution: RegistryTransferBackend, archive: ImageArchiveBackend): RouteTable {
   // images.get words a miss as Docker does ("No such image: name:latest") and rejects invalid references.
   const get = (reference: string) => images.get(reference);
   return [
-    ['GET', /^\/images\/get$/, (context) => saveImages(housekeeping, context, context.query.getAll('names'))],
-    ['GET', /^\/images\/(.+)\/get$/, (context) => saveImages(housekeeping, context, [context.params[0]])],
-    ['POST', /^\/images\/load$/, (context) => loadImages(housekeeping, context)],
+    ['GET', /^\/images\/get$/, (context) => saveImages(archive, context, context.query.getAll('names'))],
+    ['GET', /^\/images\/(.+)\/get$/, (context) => saveImages(archive, context, [context.params[0]])],
+    ['POST', /^\/images\/load$/, (context) => loadImages(archive, context)],
     ['POST', /^\/images\/prune$/, async (context) => {
-      const used = new Set(containers.all().map((record) => record.image));
-      sendJson(context, 200, await housekeeping.pruner.prune(filtersParam(context.query), (id) => used.has(id)));
+      sendJson(context, 200, await images.prune(filtersParam(context.query)));
     }],
     ['POST', /^\/images\/create$/, (context) => createImage(images, context, distribution)],
     ['POST', /^\/images\/(.+)\/push$/, async (context) => {
@@ -31,7 +41,7 @@ export function imageRoutes(images: ImageService, containers: ContainerService, 
       await unlessClientLeft(context, distribution.push(context.params[0], context.query.get('tag') || undefined, progress.write, decodeRegistryAuth(context.request.headers['x-registry-auth']), { signal: context.signal }));
       progress.end();
     }],
-    ['GET', /^\/images\/json$/, (context) => sendJson(context, 200, listImages(images, containers, context))],
+    ['GET', /^\/images\/json$/, (context) => sendJson(context, 200, images.list(filtersParam(context.query)))],
     ['GET', /^\/images\/(.+)\/json$/, (context) => sendJson(context, 200, images.inspect(get(context.params[0])))],
     ['GET', /^\/images\/(.+)\/history$/, (context) => sendJson(context, 200, images.history(get(context.params[0])))],
     ['POST', /^\/images\/(.+)\/tag$/, async (context) => {
@@ -69,7 +79,7 @@ function lazyProgressStream(context: RequestContext): { write: (message: Progres
   };
 }
 
-async function createImage(images: ImageService, context: RequestContext, distribution: DistributionService): Promise<void> {
+async function createImage(images: ImageBackend, context: RequestContext, distribution: RegistryTransferBackend): Promise<void> {
   const { query } = context;
   const source = query.get('fromSrc');
   if (source === null) {
@@ -99,42 +109,11 @@ async function createImage(images: ImageService, context: RequestContext, distri
   response.end(JSON.stringify({ status: record.id }) + '\n');
 }
 
-function listImages(images: ImageService, containers: ContainerService, context: RequestContext): ImageSummary[] {
-  const filters = filtersParam(context.query);
-  assertFilterKeys(filters, ['dangling', 'label', 'before', 'since', 'reference', 'until']);
-  const usage = new Map<string, number>();
-  for (const record of containers.all()) usage.set(record.image, (usage.get(record.image) ?? 0) + 1);
-  const dangling = filters.get('dangling')?.[0];
-  if (dangling !== undefined && !['true', 'false', '1', '0'].includes(dangling)) throw badParameter(`invalid filter 'dangling=${dangling}'`);
-  const wantDangling = dangling === 'true' || dangling === '1';
-  const before = filters.get('before')?.map((reference) => images.resolve(reference)?.config.created ?? '');
-  const since = filters.get('since')?.map((reference) => images.resolve(reference)?.config.created ?? '');
-  const references = filters.get('reference') ?? [];
-  return images.list()
-    .filter((record) => dangling === undefined || (record.repoTags.length === 0) === wantDangling)
-    .filter((record) => matchLabelList(filters.get('label') ?? [], record.config.config?.Labels ?? {}))
-    .filter((record) => references.length === 0 || record.repoTags.some((tag) => references.some((pattern) => referenceMatches(pattern, tag))))
-    .filter((record) => !before || before.every((created) => (record.config.created ?? '') < created))
-    .filter((record) => !since || since.every((created) => (record.config.created ?? '') > created))
-    .map((record) => images.summary(record, usage.get(record.id) ?? 0))
-    .sort((a, b) => b.Created - a.Created);
-}
-
-/** Docker's reference filter: a glob on the familiar name, with or without the tag. */
-function referenceMatches(pattern: string, tag: string): boolean {
-  const glob = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '.')}$`);
-  const withoutTag = tag.replace(/:[^:/]+$/, '');
-  return glob.test(tag) || glob.test(withoutTag);
-}
-
-/** save/load and prune: the image archive and the pruner (src/images/archive.ts, prune.ts). */
-export interface ImageHousekeeping { archive: ImageArchive; pruner: ImagePruner }
-
 /** GET /images/get, /images/{name}/get: every name is resolved and every layer checked before the tar starts. */
-async function saveImages(housekeeping: ImageHousekeeping, context: RequestContext, names: string[]): Promise<void> {
-  const prepared = await housekeeping.archive.prepareSave(names);
+async function saveImages(archive: ImageArchiveBackend, context: RequestContext, names: string[]): Promise<void> {
+  const prepared = await archive.prepareSave(names);
   try {
-    await housekeeping.archive.writeSave(prepared, startStream(context, 'application/x-tar'));
+    await archive.writeSave(prepared, startStream(context, 'application/x-tar'));
   } catch (error) {
     // A client that stops reading (`save | head`) is no daemon error.
     if (!context.signal.aborted) throw error;
@@ -142,14 +121,14 @@ async function saveImages(housekeeping: ImageHousekeeping, context: RequestConte
 }
 
 /** POST /images/load: always 200, as Docker answers; a failure is the stream's last message. */
-async function loadImages(housekeeping: ImageHousekeeping, context: RequestContext): Promise<void> {
+async function loadImages(archive: ImageArchiveBackend, context: RequestContext): Promise<void> {
   let response: ServerResponse | undefined;
   const write = (message: ArchiveMessage) => {
     response ??= startStream(context, 'application/json');
     response.write(goJson(message) + '\r\n');
   };
   try {
-    await housekeeping.archive.load(context.request, { quiet: boolParam(context.query, 'quiet', true) }, write);
+    await archive.load(context.request, { quiet: boolParam(context.query, 'quiet', true) }, write);
   } catch (error) {
     // Read what the client still sends, so that it sees the answer rather than a broken pipe.
     if (!context.request.readableEnded) {

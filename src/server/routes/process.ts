@@ -15,7 +15,12 @@ function boolValue(query: URLSearchParams, name: string, fallback: boolean): boo
   return !['0', 'no', 'false', 'none'].includes(value.toLowerCase());
 }
 
-export function processRoutes(control: ProcessControl, stats: StatsService): RouteTable {
+/** pause, unpause, top and update. */
+export type ProcessBackend = Pick<ProcessControl, 'pause' | 'unpause' | 'top' | 'update'>;
+/** stats, one frame or a stream. */
+export type StatsBackend = Pick<StatsService, 'single' | 'subscribe'>;
+
+export function processRoutes(control: ProcessBackend, stats: StatsBackend): RouteTable {
   return [
     ['POST', new RegExp(`^/containers/${ID}/pause$`), async (context) => {
       await control.pause(context.params[0]);
@@ -36,7 +41,7 @@ export function processRoutes(control: ProcessControl, stats: StatsService): Rou
   ];
 }
 
-async function containerStats(stats: StatsService, context: RequestContext): Promise<void> {
+async function containerStats(stats: StatsBackend, context: RequestContext): Promise<void> {
   const stream = boolValue(context.query, 'stream', true);
   const oneShot = compareVersions(context.version, '1.41') >= 0 && boolValue(context.query, 'one-shot', false);
   if (stream && oneShot) throw badParameter('cannot have stream=true and one-shot=true');

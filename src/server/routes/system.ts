@@ -3,11 +3,9 @@ import { cpus, hostname, release, totalmem } from 'node:os';
 import type { ServerResponse } from 'node:http';
 import type { EventMessage, RegistryServiceConfig, VersionResponse } from '../../wire/types.js';
 import type { EventBus } from '../../events/bus.js';
-import type { ContainerService } from '../../containers/service.js';
-import type { ImageService } from '../../images/service.js';
-import { API_VERSION, MIN_API_VERSION, assertFilterKeys, filtersParam, sendJson, sendText, startStream, type RequestContext, type RouteTable } from '../server.js';
+import { API_VERSION, MIN_API_VERSION, filtersParam, sendJson, sendText, startStream, type RequestContext, type RouteTable } from '../server.js';
 import { badParameter } from '../../errdefs/errors.js';
-import { matchLabelList } from '../../util/filters.js';
+import { eventFilter } from '../../events/filter.js';
 import { hostArchitecture } from '../../util/host-arch.js';
 
 export const BERTH_VERSION = '0.1.0';
@@ -25,7 +23,15 @@ export interface SystemFacts {
 
 const UNAME_ARCH: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', arm: 'armv7l', ia32: 'i686', ppc64: 'ppc64le', s390x: 's390x' };
 
-export function systemRoutes(facts: SystemFacts, events: EventBus, containers: ContainerService, images: ImageService): RouteTable {
+/** How many containers (and of them running, paused) and images there are, for /info. */
+export interface SystemCounts { containers: number; running: number; paused: number; images: number }
+
+export interface SystemBackend {
+  counts(): SystemCounts;
+  events: Pick<EventBus, 'subscribe'>;
+}
+
+export function systemRoutes(facts: SystemFacts, backend: SystemBackend): RouteTable {
   return [
     ['GET', /^\/_ping$/, (context) => {
       context.response?.setHeader('Cache-Control', 'no-cache, no-store, must-revalidate');
@@ -34,12 +40,10 @@ export function systemRoutes(facts: SystemFacts, events: EventBus, containers: C
     }],
     ['GET', /^\/version$/, (context) => sendJson(context, 200, versionInfo())],
     ['GET', /^\/info$/, (context) => {
-      const all = containers.all();
-      const running = all.filter((record) => record.state.Running && !record.state.Paused).length;
-      const paused = all.filter((record) => record.state.Paused).length;
+      const counts = backend.counts();
       sendJson(context, 200, {
-        ID: facts.daemonId, Containers: all.length, ContainersRunning: running, ContainersPaused: paused,
-        ContainersStopped: all.length - running - paused, Images: images.list().length, Driver: 'overlay2',
+        ID: facts.daemonId, Containers: counts.containers, ContainersRunning: counts.running, ContainersPaused: counts.paused,
+        ContainersStopped: counts.containers - counts.running - counts.paused, Images: counts.images, Driver: 'overlay2',
         DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true'], ['Using metacopy', 'false'], ['Native Overlay Diff', 'true']],
         Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'none'], Authorization: null, Log: ['k8s-file'] },
         MemoryLimit: true, SwapLimit: true, KernelMemoryTCP: false, CpuCfsPeriod: true, CpuCfsQuota: true, CPUShares: true, CPUSet: true,
@@ -57,7 +61,7 @@ export function systemRoutes(facts: SystemFacts, events: EventBus, containers: C
         SecurityOptions: ['name=seccomp,profile=builtin'], Warnings: [],
       });
     }],
-    ['GET', /^\/events$/, (context) => streamEvents(events, context)],
+    ['GET', /^\/events$/, (context) => streamEvents(backend.events, context)],
   ];
 }
 
@@ -82,20 +86,9 @@ function parseTime(value: string | null): number | undefined {
   return parsed * 1e6;
 }
 
-function eventMatches(event: EventMessage, filters: Map<string, string[]>): boolean {
-  const attributes = event.Actor.Attributes;
-  const any = (key: string, predicate: (value: string) => boolean) => !filters.has(key) || filters.get(key)!.some(predicate);
-  return any('type', (value) => event.Type === value)
-    && any('event', (value) => event.Action === value || event.Action.startsWith(`${value}:`))
-    && any('container', (value) => event.Type === 'container' && (event.Actor.ID.startsWith(value) || attributes.name === value))
-    && any('image', (value) => attributes.image === value || attributes.name === value || event.Actor.ID === value
-      || (event.Type === 'image' && event.Actor.ID.replace(/^sha256:/, '').startsWith(value.replace(/^sha256:/, ''))))
-    && matchLabelList(filters.get('label') ?? [], attributes);
-}
-
-async function streamEvents(events: EventBus, context: RequestContext): Promise<void> {
+async function streamEvents(events: SystemBackend['events'], context: RequestContext): Promise<void> {
   const filters = filtersParam(context.query);
-  assertFilterKeys(filters, ['container', 'daemon', 'event', 'image', 'label', 'network', 'plugin', 'scope', 'type', 'volume', 'node', 'service', 'secret', 'config']);
+  const wanted = eventFilter(filters);
   const since = parseTime(context.query.get('since'));
   const until = parseTime(context.query.get('until'));
   const response: ServerResponse = startStream(context, 'application/json');
@@ -109,7 +102,7 @@ async function streamEvents(events: EventBus, context: RequestContext): Promise<
     };
     const unsubscribe = events.subscribe(since ?? (until !== undefined ? 0 : undefined), (event) => {
       if (until !== undefined && event.timeNano > until) return;
-      if (eventMatches(event, filters)) response.write(JSON.stringify(event) + '\n');
+      if (wanted(event)) response.write(JSON.stringify(event) + '\n');
     });
     if (until !== undefined) timer = setTimeout(finish, Math.max(0, (until - Date.now() * 1e6) / 1e6));
     context.signal.addEventListener('abort', finish, { once: true });

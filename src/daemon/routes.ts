@@ -1,0 +1,81 @@
+// Wiring: the concrete services behind each route module's backend. The routes only know the
+// narrow interfaces they declare; what spans two services (a list that counts the containers
+// of each image, a prune that spares used images) is composed here.
+import type { ContainerService } from '../containers/service.js';
+import type { ExecService } from '../containers/exec.js';
+import { ContainerFiles } from '../containers/archive.js';
+import { ContainerChanges } from '../containers/changes.js';
+import { ProcessControl } from '../containers/process-control.js';
+import { StatsService } from '../containers/stats.js';
+import type { DistributionService } from '../distribution/service.js';
+import type { RegistryService } from '../distribution/search.js';
+import type { EventBus } from '../events/bus.js';
+import type { ImageArchive } from '../images/archive.js';
+import { listImages } from '../images/list.js';
+import type { ImagePruner } from '../images/prune.js';
+import type { ImageService } from '../images/service.js';
+import type { RouteTable } from '../server/server.js';
+import { containerRoutes } from '../server/routes/containers.js';
+import { distributionRoutes } from '../server/routes/distribution.js';
+import { execRoutes } from '../server/routes/exec.js';
+import { fileRoutes } from '../server/routes/files.js';
+import { imageRoutes, type ImageBackend } from '../server/routes/images.js';
+import { processRoutes } from '../server/routes/process.js';
+import { systemRoutes, type SystemBackend, type SystemFacts } from '../server/routes/system.js';
+
+export interface DaemonServices {
+  facts: SystemFacts;
+  events: EventBus;
+  containers: ContainerService;
+  execs: ExecService;
+  images: ImageService;
+  imageArchive: ImageArchive;
+  imagePruner: ImagePruner;
+  distribution: DistributionService;
+  registries: RegistryService;
+  cgroupParent: string;
+}
+
+export function apiRoutes(services: DaemonServices): RouteTable {
+  const { containers, images } = services;
+  const imageUsage = (): Map<string, number> => {
+    const usage = new Map<string, number>();
+    for (const record of containers.all()) usage.set(record.image, (usage.get(record.image) ?? 0) + 1);
+    return usage;
+  };
+  const imageBackend: ImageBackend = {
+    get: (reference) => images.get(reference),
+    inspect: (record) => images.inspect(record),
+    history: (record) => images.history(record),
+    tag: (source, repo, tag) => images.tag(source, repo, tag),
+    remove: (reference, options) => images.remove(reference, options),
+    importRootfs: (tar, options) => images.importRootfs(tar, options),
+    list: (filters) => listImages(images, filters, imageUsage()),
+    prune: (filters) => {
+      const usage = imageUsage();
+      return services.imagePruner.prune(filters, (id) => usage.has(id));
+    },
+  };
+  const systemBackend: SystemBackend = {
+    counts: () => {
+      const all = containers.all();
+      return {
+        containers: all.length,
+        running: all.filter((record) => record.state.Running && !record.state.Paused).length,
+        paused: all.filter((record) => record.state.Paused).length,
+        images: images.list().length,
+      };
+    },
+    events: services.events,
+  };
+  const cgroups = { cgroupParent: services.cgroupParent };
+  return [
+    ...systemRoutes(services.facts, systemBackend),
+    ...containerRoutes(containers),
+    ...execRoutes(services.execs),
+    ...fileRoutes(new ContainerFiles(containers), new ContainerChanges(containers, images)),
+    ...processRoutes(new ProcessControl(containers, cgroups), new StatsService(containers, cgroups)),
+    ...distributionRoutes(services.registries),
+    ...imageRoutes(imageBackend, services.distribution, services.imageArchive),
+  ];
+}
