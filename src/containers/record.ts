@@ -28,6 +28,12 @@ export interface ContainerRecord {
   networkSettings?: NetworkSettings;
   /** The runtime the container was created with (runc or crun). */
   runtime: string;
+  /**
+   * Set (to when it began) while a start is under way: written before the mount and the shim
+   * exist, cleared with the start's outcome, so that a daemon killed in between knows at its
+   * next start that this container's shim and runtime state may exist (reconcile.ts).
+   */
+  starting?: string;
 }
 
 export function initialState(): ContainerState {
