@@ -150,6 +150,10 @@ async function main(): Promise<void> {
   });
   health.listen();
   await containers.init();
+  // Layers a pull, load or import killed with the daemon had unpacked, that no image or container refers to.
+  await images.pruneLayers(containers.all().map((record) => record.topChainId).filter((chain): chain is string => !!chain))
+    .catch((error: unknown) => process.stderr.write(`berthd: removing unused layers: ${String(error)}\n`));
+  await distribution.pruneBlobs();
   const execs = new ExecService({ containers, hostCapabilities: await hostCapabilities() });
   execsRef = execs;
   await execs.init();

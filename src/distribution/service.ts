@@ -256,8 +256,12 @@ export class DistributionService {
       const config = parseConfig(rawConfig);
       checkConfigMatchesManifest(config.rootfs.diff_ids, manifest);
       const source = { client, repository, name: `${reference.domain}/${repository}` };
-      await this.puller.fetch(source, manifest.layers, config.rootfs.diff_ids, progress, signal);
-      record = await this.images.createFromConfig(config, rawConfig);
+      const lease = await this.puller.fetch(source, manifest.layers, config.rootfs.diff_ids, progress, signal);
+      try {
+        record = await this.images.createFromConfig(config, rawConfig);
+      } finally {
+        lease.release();
+      }
       labels = config.config?.Labels ?? {};
     }
     const name = familiarName(reference);
