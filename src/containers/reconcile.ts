@@ -136,6 +136,10 @@ export async function removeContainerLeftovers(id: string, options: OrphanSweepO
     found.push(`mount ${mount}`);
     await unmount(mount).catch((error: unknown) => options.log(String(error)));
   }
+  if (!options.known(id) && (await listDirectory(options.containersRoot)).includes(id)) {
+    found.push(`containers/${id}`);
+    await rm(join(options.containersRoot, id), { recursive: true, force: true });
+  }
   const parents = new Set([options.cgroupParent, options.cgroupParentOf(id) ?? options.cgroupParent]);
   for (const parent of parents) {
     for (const dir of await cgroupDirectories(containerCgroupsPath(parent, id))) {

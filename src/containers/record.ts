@@ -60,8 +60,9 @@ export class ContainerRecordStore {
       try {
         records.push(JSON.parse(await readFile(join(this.root, id, 'config.json'), 'utf8')) as ContainerRecord);
       } catch {
-        // A directory without a record is a create that never finished: nothing refers to it.
-        await rm(join(this.root, id), { recursive: true, force: true });
+        // A directory without a record is a create that never finished (or a removal): nothing
+        // refers to it. One with a mount left in it is removed by the start-up sweep, after the unmount.
+        await rm(join(this.root, id), { recursive: true, force: true }).catch(() => undefined);
       }
     }
     return records;

@@ -67,6 +67,11 @@ export class LayerPuller {
     this.transfers = new TransferManager(options.concurrency);
   }
 
+  /** At most this many downloads at once, daemon-wide (max-concurrent-downloads). */
+  setConcurrency(concurrency: number): void {
+    this.transfers.setLimit(concurrency);
+  }
+
   /**
    * Makes every layer of an image (`descriptors` and their `diffIds`, bottom first) present in
    * the layer store, leased to the caller (who releases the lease once the image exists). On

@@ -6,8 +6,9 @@
 // BERTH_CRASH_ROUNDS changes the number of rounds (default 12, about a minute).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { cgroupDirs, mountsUnder, sleep, TestDaemon } from './harness.js';
@@ -32,10 +33,12 @@ function freePort(): Promise<number> {
 before(async () => {
   await daemon.start();
   await daemon.importBusybox();
-  // An image of its own (busybox plus one layer), saved for load rounds and pushed for pull rounds.
-  await daemon.berthOk(['run', '--name', 'maker', 'busybox', 'sh', '-c', 'dd if=/dev/urandom of=/blob bs=1k count=2048 2>/dev/null']);
-  await daemon.berthOk(['commit', 'maker', 'crashimg:latest']);
-  await daemon.berthOk(['rm', 'maker']);
+  // An image of its own (busybox's files plus 2 MiB of noise), saved for load rounds and pushed for pull rounds.
+  const rootfs = join(daemon.root, 'crashimg-rootfs.tar');
+  copyFileSync(daemon.busyboxRootfs(), rootfs);
+  writeFileSync(join(daemon.root, 'noise'), randomBytes(2 << 20));
+  execFileSync('tar', ['-rf', rootfs, '-C', daemon.root, 'noise']);
+  await daemon.berthOk(['import', '-c', 'CMD ["sh"]', rootfs, 'crashimg:latest']);
   archive = join(daemon.root, 'crashimg.tar');
   await daemon.berthOk(['save', '-o', archive, 'crashimg:latest']);
   port = await freePort();

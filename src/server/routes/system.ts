@@ -19,6 +19,8 @@ export interface SystemFacts {
   debug: boolean;
   startedAt: Date;
   registryConfig: RegistryServiceConfig;
+  /** The daemon's labels (daemon.json "labels", --label): reloaded on SIGHUP. */
+  labels?: string[];
 }
 
 const GO_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' };
@@ -48,7 +50,7 @@ export function systemRoutes(facts: SystemFacts, events: EventBus, containers: C
         OperatingSystem: 'berth', OSVersion: '', OSType: 'linux', Architecture: UNAME_ARCH[process.arch] ?? process.arch,
         IndexServerAddress: 'https://index.docker.io/v1/', RegistryConfig: facts.registryConfig,
         NCPU: cpus().length, MemTotal: totalmem(), GenericResources: null, DockerRootDir: facts.dataRoot,
-        HttpProxy: '', HttpsProxy: '', NoProxy: '', Name: hostname(), Labels: [], ExperimentalBuild: false,
+        HttpProxy: '', HttpsProxy: '', NoProxy: '', Name: hostname(), Labels: facts.labels ?? [], ExperimentalBuild: false,
         ServerVersion: BERTH_VERSION, Runtimes: facts.runtimes, DefaultRuntime: facts.defaultRuntime,
         Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
         LiveRestoreEnabled: true, Isolation: '', InitBinary: 'tini', ContainerdCommit: { ID: '', Expected: '' },
