@@ -167,7 +167,7 @@ export class ContainerService {
       await this.store.save(record);
       return;
     }
-    await removeContainerLeftovers(record.id, this.sweepOptions(shims));
+    await removeContainerLeftovers(record.id, this.sweepOptions(shims.filter((shim) => shim.containerId === record.id)));
     await unmount(join(this.store.directory(record.id), 'fs', 'merged')).catch(() => undefined);
     await this.exitWatcher.clear(record.id);
     delete record.starting;
