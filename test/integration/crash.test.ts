@@ -112,9 +112,14 @@ const MAX_DELAY_MS: Record<string, number> = { 'run -d x6': 1500, 'create x6': 3
 
 async function assertConsistent(round: string): Promise<void> {
   const listed = new Map((await containers()).map((container) => [container.Id, container.State]));
-  for (const shim of shimContainers()) {
+  const shims = shimContainers();
+  for (const shim of shims) {
     assert.ok(listed.has(shim.id), `${round}: conmon ${shim.pid} of container ${shim.id} that no API lists`);
     assert.match(listed.get(shim.id)!, /running|paused|restarting/, `${round}: conmon ${shim.pid} of a container that is ${listed.get(shim.id)}`);
+  }
+  // The converse: a running container kept its shim (nobody else would record its exit).
+  for (const [id, state] of listed) {
+    if (state === 'running') assert.ok(shims.some((shim) => shim.id === id), `${round}: running container ${id} has no conmon`);
   }
   const images = await daemon.api('GET', '/images/json');
   assert.equal(images.status, 200);
