@@ -8,8 +8,9 @@
 //     back otherwise (its previous state stays; what the start made is removed), as dockerd
 //     records a container whose process is gone as not running;
 //   - whatever no running record claims (a shim, a runtime container, a mount under a
-//     container's directory, a cgroup under the daemon's parent, shims/, exits/ or sockets/
-//     entries) is stopped and removed.
+//     container's directory, its cgroup under the daemon's parent, shims/, exits/ or sockets/
+//     entries) is stopped and removed. Everything is found through this daemon's own roots
+//     (conmon's command line names the exec root), never through what daemons may share.
 import { readFile, readdir, readlink, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { OciRuntime, RuntimeState } from '../runtime/oci-runtime.js';
@@ -99,7 +100,8 @@ export async function sweepOrphans(options: OrphanSweepOptions): Promise<void> {
   for (const runtime of options.runtimes) for (const id of await listDirectory(runtime.stateRoot)) ids.add(id);
   for (const name of ['shims', 'exits', 'sockets']) for (const id of await listDirectory(join(options.execRoot, name))) ids.add(id);
   for (const id of await listDirectory(options.containersRoot)) ids.add(id);
-  for (const id of await cgroupChildren(options.cgroupParent)) ids.add(id);
+  // Cgroups are not searched for IDs: another daemon (other roots) may share the cgroup parent.
+  // A container of ours has its directory under containersRoot until it is removed, which finds its cgroups.
   const mounts = await mountsUnder(options.containersRoot);
   for (const id of ids) {
     if (!CONTAINER_ID.test(id)) continue;
@@ -186,16 +188,6 @@ async function cgroupDirectories(cgroupsPath: string): Promise<string[]> {
     if ((await listDirectory(dir)).length > 0) dirs.push(dir);
   }
   return dirs;
-}
-
-/** Container IDs with a cgroup under the daemon's parent in any hierarchy. */
-async function cgroupChildren(parent: string): Promise<string[]> {
-  const ids = new Set<string>();
-  const root = '/sys/fs/cgroup';
-  const trimmed = parent.replace(/^\/+|\/+$/g, '');
-  const parents = [join(root, trimmed), ...(await listDirectory(root)).map((hierarchy) => join(root, hierarchy, trimmed))];
-  for (const dir of parents) for (const name of await listDirectory(dir)) if (CONTAINER_ID.test(name)) ids.add(name);
-  return [...ids];
 }
 
 /** Kills what is left in a cgroup and removes it (children first). */

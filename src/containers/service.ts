@@ -165,8 +165,10 @@ export class ContainerService {
       record.stoppedByUser = false;
       delete record.starting;
       await this.store.save(record);
+      process.stderr.write(`berthd: adopted container ${record.id}, whose start the daemon was stopped in\n`);
       return;
     }
+    process.stderr.write(`berthd: rolling back the start of container ${record.id} that the daemon was stopped in\n`);
     await removeContainerLeftovers(record.id, this.sweepOptions(shims.filter((shim) => shim.containerId === record.id)));
     await unmount(join(this.store.directory(record.id), 'fs', 'merged')).catch(() => undefined);
     await this.exitWatcher.clear(record.id);
