@@ -28,6 +28,12 @@ export interface ContainerRecord {
   networkSettings?: NetworkSettings;
   /** The runtime the container was created with (runc or crun). */
   runtime: string;
+  /**
+   * Set (to when it began) while a start is under way: written before the mount and the shim
+   * exist, cleared with the start's outcome, so that a daemon killed in between knows at its
+   * next start that this container's shim and runtime state may exist (reconcile.ts).
+   */
+  starting?: string;
 }
 
 export function initialState(): ContainerState {
@@ -54,8 +60,9 @@ export class ContainerRecordStore {
       try {
         records.push(JSON.parse(await readFile(join(this.root, id, 'config.json'), 'utf8')) as ContainerRecord);
       } catch {
-        // A directory without a record is a create that never finished: nothing refers to it.
-        await rm(join(this.root, id), { recursive: true, force: true });
+        // A directory without a record is a create that never finished (or a removal): nothing
+        // refers to it. One with a mount left in it is removed by the start-up sweep, after the unmount.
+        await rm(join(this.root, id), { recursive: true, force: true }).catch(() => undefined);
       }
     }
     return records;

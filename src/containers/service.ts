@@ -39,6 +39,7 @@ import { logSize, readLog, type LogEntry, type LogReadOptions } from './logs.js'
 import { assertHasCommand, commandLine, mergeImageConfig } from './merge-config.js';
 import { randomName, VALID_NAME } from './names.js';
 import { ContainerRecordStore, initialState, type ContainerRecord } from './record.js';
+import { findShims, removeContainerLeftovers, resolveInterruptedStart, sweepOrphans, type ShimProcess } from './reconcile.js';
 import { exitedAfterRestarting, killCancelsRestart, RestartManager, restartingState, startsAtDaemonStart, type RestartDecision } from './restart-policy.js';
 import type { DockerSeccompProfile } from './seccomp.js';
 import { applyHostConfigDefaults, buildOciSpec, validateHostConfig } from './spec.js';
@@ -108,6 +109,11 @@ export class ContainerService {
       this.records.set(record.id, record);
       this.names.set(record.name, record.id);
     }
+    // Starts a killed daemon left half-done are completed or undone before anything else looks at the records.
+    const shims = await findShims(this.options.execRoot);
+    for (const record of this.records.values()) {
+      if (record.starting !== undefined) await this.finishInterruptedStart(record, shims);
+    }
     // The watcher's first scan reports exits that happened while the daemon was away.
     await this.exitWatcher.start();
     for (const record of this.records.values()) {
@@ -133,12 +139,62 @@ export class ContainerService {
       // Neither running nor an exit file: the shim died with the container (or the host rebooted).
       await this.handleExit(record.id, 255);
     }
+    await this.sweepOrphans();
     // As dockerd at boot: stopped containers whose restart policy wants them running are started.
     await Promise.all(this.all().filter(startsAtDaemonStart).map((record) => this.lock.run(record.id, async () => {
       if (record.state.Running || !this.records.has(record.id)) return;
       record.restartCount = 0;
       await this.startLocked(record);
     }).catch(() => undefined)));
+  }
+
+  /**
+   * A start the daemon was killed in: a container that came up is adopted (and started when the
+   * runtime only created it); otherwise what the start made goes and the record keeps its
+   * previous state.
+   */
+  private async finishInterruptedStart(record: ContainerRecord, shims: ShimProcess[]): Promise<void> {
+    const runtime = this.runtimeOf(record);
+    const shimAlive = shims.some((shim) => shim.containerId === record.id && shim.uuid === record.id);
+    const exited = await this.exitWatcher.readExitCode(record.id) !== undefined;
+    let outcome = resolveInterruptedStart(await runtime.state(record.id), shimAlive, exited);
+    if (outcome === 'start') outcome = await runtime.start(record.id).then(() => 'adopt' as const, () => 'roll back' as const);
+    const state = outcome === 'adopt' ? await runtime.state(record.id) : undefined;
+    if (state && (state.status === 'running' || state.status === 'paused')) {
+      record.state = {
+        ...record.state, Status: state.status, Running: true, Paused: state.status === 'paused', Restarting: false, OOMKilled: false,
+        Dead: false, Pid: state.pid, ExitCode: 0, Error: '', StartedAt: record.starting ?? new Date().toISOString(), FinishedAt: ZERO_TIME,
+      };
+      record.stoppedByUser = false;
+      delete record.starting;
+      await this.store.save(record);
+      process.stderr.write(`berthd: adopted container ${record.id}, whose start the daemon was stopped in\n`);
+      return;
+    }
+    process.stderr.write(`berthd: rolling back the start of container ${record.id} that the daemon was stopped in\n`);
+    await removeContainerLeftovers(record.id, this.sweepOptions(shims.filter((shim) => shim.containerId === record.id)));
+    await unmount(join(this.store.directory(record.id), 'fs', 'merged')).catch(() => undefined);
+    await this.exitWatcher.clear(record.id);
+    delete record.starting;
+    await this.store.save(record);
+  }
+
+  /** Shims, runtime containers, mounts, cgroups and exec-root entries no running record claims: stopped and removed. */
+  private sweepOrphans(): Promise<void> {
+    return sweepOrphans(this.sweepOptions([]));
+  }
+
+  private sweepOptions(shims: ShimProcess[]): Parameters<typeof removeContainerLeftovers>[1] {
+    return {
+      execRoot: this.options.execRoot, containersRoot: this.store.root, cgroupParent: this.options.cgroupParent,
+      runtimes: [...this.options.runtimes.values()],
+      claimed: (id) => this.records.get(id)?.state.Running === true,
+      known: (id) => this.records.has(id),
+      cgroupParentOf: (id) => (this.records.get(id)?.hostConfig as { CgroupParent?: string } | undefined)?.CgroupParent || undefined,
+      locked: (id, work) => this.lock.run(id, work),
+      log: (message) => process.stderr.write(`berthd: ${message}\n`),
+      shims, mounts: [],
+    };
   }
 
   shutdown(): void {
@@ -272,6 +328,8 @@ export class ContainerService {
     let mounted = false;
     try {
       await this.exitWatcher.clear(record.id);
+      record.starting = new Date().toISOString();
+      await this.store.save(record);
       await mountOverlay({
         layersRoot: this.options.images.layersRoot,
         lowerDirs: await this.options.images.lowerDirs(record.topChainId),
@@ -317,6 +375,7 @@ export class ContainerService {
         Pid: pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString(), FinishedAt: ZERO_TIME,
       };
       record.stoppedByUser = false;
+      delete record.starting;
       await this.store.save(record);
       this.publish(record, 'start');
       this.lifecycle.emit('started', record.id, logOffset);
@@ -327,7 +386,11 @@ export class ContainerService {
       if (!started) await runtime.delete(record.id, true).catch(() => undefined);
       if (mounted && !started) await unmount(merged).catch(() => undefined);
       await rm(shimDir, SHIM_DIR_REMOVAL);
-      if (isEngineError(error)) throw error;
+      delete record.starting;
+      if (isEngineError(error)) {
+        await this.store.save(record).catch(() => undefined);
+        throw error;
+      }
       const message = startErrorMessage(error);
       record.state = { ...record.state, Error: message, ExitCode: exitCodeForStartError(message) };
       await this.store.save(record).catch(() => undefined);

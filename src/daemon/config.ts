@@ -15,6 +15,10 @@ export interface DaemonConfig {
   registryMirrors: string[];
   /** Registries (host[:port] or CIDR) reached over plain HTTP or unverified HTTPS. */
   insecureRegistries: string[];
+  /** The daemon's labels ("key=value"), as /info shows them. */
+  labels: string[];
+  /** Layer downloads at once, daemon-wide. */
+  maxConcurrentDownloads: number;
 }
 
 export const DEFAULT_CONFIG: DaemonConfig = {
@@ -30,11 +34,13 @@ export const DEFAULT_CONFIG: DaemonConfig = {
   seccompProfile: 'builtin',
   registryMirrors: [],
   insecureRegistries: [],
+  labels: [],
+  maxConcurrentDownloads: 3,
 };
 
 export class ConfigError extends Error {}
 
-const FLAGS: Record<string, { key: keyof DaemonConfig; kind: 'string' | 'list' | 'bool' }> = {
+const FLAGS: Record<string, { key: keyof DaemonConfig; kind: 'string' | 'list' | 'bool' | 'number' }> = {
   '-H': { key: 'hosts', kind: 'list' }, '--host': { key: 'hosts', kind: 'list' },
   '-g': { key: 'dataRoot', kind: 'string' }, '--data-root': { key: 'dataRoot', kind: 'string' },
   '--exec-root': { key: 'execRoot', kind: 'string' },
@@ -46,6 +52,8 @@ const FLAGS: Record<string, { key: keyof DaemonConfig; kind: 'string' | 'list' |
   '--registry-mirror': { key: 'registryMirrors', kind: 'list' },
   '--insecure-registry': { key: 'insecureRegistries', kind: 'list' },
   '-D': { key: 'debug', kind: 'bool' }, '--debug': { key: 'debug', kind: 'bool' },
+  '--label': { key: 'labels', kind: 'list' },
+  '--max-concurrent-downloads': { key: 'maxConcurrentDownloads', kind: 'number' },
 };
 
 /** Flags given on the command line, and whether --help/--version was asked for. */
@@ -69,6 +77,7 @@ export function parseDaemonArgs(argv: string[]): { flags: Partial<DaemonConfig>;
     const value = equals > 0 && arg.startsWith('--') ? arg.slice(equals + 1) : argv[++index];
     if (value === undefined) throw new ConfigError(`flag needs an argument: ${name}`);
     if (spec.kind === 'list') set[spec.key] = [...((set[spec.key] as string[] | undefined) ?? []), value];
+    else if (spec.kind === 'number') set[spec.key] = Number(value);
     else set[spec.key] = value;
   }
   return { flags, help, version };
@@ -87,24 +96,63 @@ interface DaemonJson {
   'seccomp-profile'?: string;
   'registry-mirrors'?: string[];
   'insecure-registries'?: string[];
+  labels?: string[];
+  'max-concurrent-downloads'?: number;
 }
 
 const JSON_KEYS: Record<keyof DaemonJson, keyof DaemonConfig> = {
   hosts: 'hosts', 'data-root': 'dataRoot', 'exec-root': 'execRoot', pidfile: 'pidfile', 'default-runtime': 'defaultRuntime',
   runtimes: 'runtimes', 'cgroup-parent': 'cgroupParent', debug: 'debug', 'seccomp-profile': 'seccompProfile',
   'registry-mirrors': 'registryMirrors', 'insecure-registries': 'insecureRegistries',
+  labels: 'labels', 'max-concurrent-downloads': 'maxConcurrentDownloads',
 };
+
+/** What a SIGHUP changes in a running daemon, as dockerd reloads them. */
+export const RELOADABLE_KEYS = ['debug', 'labels', 'registryMirrors', 'insecureRegistries', 'maxConcurrentDownloads'] as const;
+
+/**
+ * The configuration after a reload (SIGHUP): the file is checked as at start (an invalid one
+ * throws and the caller keeps `current`); of the reloadable keys, those the file sets take
+ * its values, the others stay as they are (dockerd's IsValueSet). Other keys need a restart.
+ */
+export function reloadConfig(current: DaemonConfig, flags: Partial<DaemonConfig>, daemonJsonText: string | undefined): DaemonConfig {
+  const next = mergeConfig(flags, daemonJsonText);
+  const setInFile = new Set(Object.keys(parseDaemonJson(daemonJsonText)).map((key) => JSON_KEYS[key as keyof DaemonJson]));
+  const reloaded: DaemonConfig = { ...current };
+  for (const key of RELOADABLE_KEYS) {
+    if (setInFile.has(key)) (reloaded as unknown as Record<string, unknown>)[key] = next[key];
+  }
+  return reloaded;
+}
+
+function parseDaemonJson(text: string | undefined): Record<string, unknown> {
+  if (text === undefined || text.trim() === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`unable to configure the daemon with file: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError('unable to configure the daemon with file: the configuration must be a JSON object');
+  return parsed as Record<string, unknown>;
+}
+
+/** Docker's checks of the values berth reloads. */
+function validateConfig(config: DaemonConfig): void {
+  if (typeof config.debug !== 'boolean') throw new ConfigError('debug must be a boolean');
+  if (!Array.isArray(config.labels) || !config.labels.every((label) => typeof label === 'string')) throw new ConfigError('labels must be a list of strings');
+  for (const label of config.labels) {
+    if (!label.includes('=') || label.startsWith('=')) throw new ConfigError(`bad attribute format: ${label}`);
+  }
+  const downloads = config.maxConcurrentDownloads;
+  if (typeof downloads !== 'number' || !Number.isInteger(downloads) || downloads < 0) throw new ConfigError(`invalid max concurrent downloads: ${String(downloads)}`);
+}
 
 /** Docker refuses a setting given both as a flag and in daemon.json; so do we. */
 export function mergeConfig(flags: Partial<DaemonConfig>, daemonJsonText: string | undefined): DaemonConfig {
   const fromFile: Partial<DaemonConfig> = {};
-  if (daemonJsonText !== undefined && daemonJsonText.trim() !== '') {
-    let parsed: Record<string, unknown>;
-    try {
-      parsed = JSON.parse(daemonJsonText) as Record<string, unknown>;
-    } catch (error) {
-      throw new ConfigError(`unable to configure the daemon with file: ${(error as Error).message}`);
-    }
+  {
+    const parsed = parseDaemonJson(daemonJsonText);
     for (const [key, value] of Object.entries(parsed)) {
       const configKey = JSON_KEYS[key as keyof DaemonJson];
       if (!configKey) continue; // Docker keys berth does not use yet are accepted and ignored.
@@ -117,6 +165,7 @@ export function mergeConfig(flags: Partial<DaemonConfig>, daemonJsonText: string
   const config: DaemonConfig = { ...DEFAULT_CONFIG, ...fromFile, ...flags };
   config.runtimes = { ...DEFAULT_CONFIG.runtimes, ...(fromFile.runtimes ?? {}) };
   if (!config.runtimes[config.defaultRuntime]) throw new ConfigError(`default runtime ${config.defaultRuntime} is not configured`);
+  validateConfig(config);
   return config;
 }
 
@@ -133,6 +182,8 @@ Options:
       --exec-root string         Root directory for execution state files (default "/run/berth")
   -H, --host list                Daemon socket(s) to connect to (default unix:///run/berth/berth.sock)
       --insecure-registry list   Enable insecure registry communication
+      --label list               Set key=value labels to the daemon
+      --max-concurrent-downloads int   Set the max concurrent downloads (default 3)
   -p, --pidfile string           Path to use for daemon PID file (default "/run/berth/berthd.pid")
       --registry-mirror list     Preferred registry mirror
       --seccomp-profile string   Path to seccomp profile, or "unconfined" (default "builtin")

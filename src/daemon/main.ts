@@ -25,9 +25,9 @@ import { LayerStore } from '../layers/store.js';
 import { OciRuntime } from '../runtime/oci-runtime.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { apiRoutes } from './routes.js';
-import { ConfigError, DAEMON_USAGE, mergeConfig, parseDaemonArgs, type DaemonConfig } from './config.js';
+import { ConfigError, DAEMON_USAGE, mergeConfig, parseDaemonArgs, RELOADABLE_KEYS, reloadConfig, type DaemonConfig } from './config.js';
 
-async function loadConfig(argv: string[]): Promise<DaemonConfig | undefined> {
+async function loadConfig(argv: string[]): Promise<{ config: DaemonConfig; flags: Partial<DaemonConfig> } | undefined> {
   const { flags, help, version } = parseDaemonArgs(argv);
   if (help) {
     process.stdout.write(DAEMON_USAGE);
@@ -44,7 +44,29 @@ async function loadConfig(argv: string[]): Promise<DaemonConfig | undefined> {
   } catch (error) {
     if (flags.configFile !== undefined || (error as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError(`unable to configure the daemon with file ${configFile}: ${(error as Error).message}`);
   }
-  return mergeConfig(flags, text);
+  return { config: mergeConfig(flags, text), flags };
+}
+
+/**
+ * SIGHUP: daemon.json read again and its reloadable keys applied, as dockerd does; a file that
+ * cannot be read or is invalid is logged and the running configuration kept.
+ */
+async function reload(current: DaemonConfig, flags: Partial<DaemonConfig>, apply: (next: DaemonConfig) => void): Promise<DaemonConfig> {
+  try {
+    let text: string | undefined;
+    try {
+      text = await readFile(current.configFile, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    const next = reloadConfig(current, flags, text);
+    apply(next);
+    process.stderr.write(`berthd: reloaded configuration from ${current.configFile}: ${JSON.stringify(Object.fromEntries(RELOADABLE_KEYS.map((key) => [key, next[key]])))}\n`);
+    return next;
+  } catch (error) {
+    process.stderr.write(`berthd: error reconfiguring the daemon: ${error instanceof Error ? error.message : String(error)}; the configuration is unchanged\n`);
+    return current;
+  }
 }
 
 /** Two daemons on one set of roots would corrupt each other's records: refuse, as dockerd does. */
@@ -86,8 +108,9 @@ async function daemonId(dataRoot: string): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const config = await loadConfig(process.argv.slice(2));
-  if (!config) return;
+  const loaded = await loadConfig(process.argv.slice(2));
+  if (!loaded) return;
+  const { config, flags } = loaded;
   if (process.getuid?.() !== 0) throw new ConfigError('berthd needs to be started with root privileges');
   await mkdir(config.dataRoot, { recursive: true, mode: 0o711 });
   await mkdir(config.execRoot, { recursive: true, mode: 0o700 });
@@ -119,7 +142,9 @@ async function main(): Promise<void> {
     if (error instanceof RegistryConfigError) throw new ConfigError(error.message);
     throw error;
   }
-  const distribution = new DistributionService({ images, layers, content, blobs: layerBlobs, publish: events.publish, hosts: registryHosts });
+  const distribution = new DistributionService({
+    images, layers, content, blobs: layerBlobs, publish: events.publish, hosts: registryHosts, maxConcurrentDownloads: config.maxConcurrentDownloads,
+  });
   const seccompProfile = config.seccompProfile === 'unconfined' ? 'unconfined' as const
     : config.seccompProfile === 'builtin' ? loadDefaultProfile() : parseSeccompProfile(await readFile(config.seccompProfile, 'utf8'));
   let execsRef: ExecService | undefined;
@@ -143,6 +168,10 @@ async function main(): Promise<void> {
   });
   health.listen();
   await containers.init();
+  // Layers a pull, load or import killed with the daemon had unpacked, that no image or container refers to.
+  await images.pruneLayers(containers.all().map((record) => record.topChainId).filter((chain): chain is string => !!chain))
+    .catch((error: unknown) => process.stderr.write(`berthd: removing unused layers: ${String(error)}\n`));
+  await distribution.pruneBlobs();
   const execs = new ExecService({ containers, hostCapabilities: await hostCapabilities() });
   execsRef = execs;
   await execs.init();
@@ -152,7 +181,7 @@ async function main(): Promise<void> {
     daemonId: await daemonId(config.dataRoot), dataRoot: config.dataRoot, defaultRuntime: config.defaultRuntime,
     runtimes: Object.fromEntries([...runtimes].map(([name, runtime]) => [name, { path: runtime.binary }])),
     cgroupVersion: existsSync('/sys/fs/cgroup/cgroup.controllers') ? '2' as const : '1' as const,
-    debug: config.debug, startedAt: new Date(), registryConfig: registryHosts.serviceConfig(),
+    debug: config.debug, startedAt: new Date(), registryConfig: registryHosts.serviceConfig(), labels: config.labels,
   };
   const server = new ApiServer(apiRoutes({
     facts, events, containers, execs, images, imageArchive, distribution, cgroupParent: config.cgroupParent,
@@ -173,6 +202,28 @@ async function main(): Promise<void> {
     await rm(config.pidfile, { force: true });
     process.exit(0);
   };
+  let running = config;
+  let reloading = Promise.resolve();
+  process.on('SIGHUP', () => {
+    reloading = reloading.then(async () => {
+      running = await reload(running, flags, (next) => {
+        // Checked before anything changes: an invalid registry setting leaves all as it was.
+        let hosts: RegistryHosts;
+        try {
+          hosts = new RegistryHosts({ mirrors: next.registryMirrors, insecureRegistries: next.insecureRegistries });
+        } catch (error) {
+          if (error instanceof RegistryConfigError) throw new ConfigError(error.message);
+          throw error;
+        }
+        registryHosts.adopt(hosts);
+        facts.registryConfig = registryHosts.serviceConfig();
+        facts.debug = next.debug;
+        facts.labels = next.labels;
+        server.debug = next.debug;
+        distribution.setMaxConcurrentDownloads(next.maxConcurrentDownloads);
+      });
+    });
+  });
   process.on('SIGTERM', () => void stop());
   process.on('SIGINT', () => void stop());
 }

@@ -15,6 +15,7 @@ import type { ContentStore } from '../content/store.js';
 import { DigestMismatchError } from '../content/store.js';
 import type { ImageService } from '../images/service.js';
 import { chainIdsOf, type LayerInfo, type LayerStore } from '../layers/store.js';
+import type { Lease } from '../layers/leases.js';
 import type { LayerBlobIndex } from '../images/layer-blobs.js';
 import type { Descriptor } from '../images/manifest.js';
 import { ByteProgress, type Progress, updateMessage } from '../wire/progress.js';
@@ -62,15 +63,24 @@ export class LayerPuller {
     this.transfers = new TransferManager(options.concurrency);
   }
 
+  /** At most this many downloads at once, daemon-wide (max-concurrent-downloads). */
+  setConcurrency(concurrency: number): void {
+    this.transfers.setLimit(concurrency);
+  }
+
   /**
    * Makes every layer of an image (`descriptors` and their `diffIds`, bottom first) present in
-   * the layer store. On failure or abort removes what it added, then throws.
+   * the layer store, leased to the caller (who releases the lease once the image exists). On
+   * failure or abort removes what it added, then throws.
    */
-  async fetch(source: LayerSource, descriptors: Descriptor[], diffIds: string[], progress: Progress, signal?: AbortSignal): Promise<void> {
+  async fetch(source: LayerSource, descriptors: Descriptor[], diffIds: string[], progress: Progress, signal?: AbortSignal): Promise<Lease> {
     const chain = chainIdsOf(diffIds);
     const keys = [...chain, ...descriptors.map((layer) => layer.digest)];
     this.hold(keys);
     const { layers, content } = this.options;
+    // Taken before looking at which layers exist ("Already exists" must stay true); the caller
+    // releases it once the image record refers to the layers.
+    const lease = layers.leases.acquire(chain);
     const preexistingBlobs = new Set<string>();
     for (const layer of descriptors) if (await content.has(layer.digest)) preexistingBlobs.add(layer.digest);
     const watches: Array<Watch<LayerInfo>> = [];
@@ -94,10 +104,12 @@ export class LayerPuller {
       // finished for the pulls that joined them) before the caller closes it.
       await Promise.allSettled(watches.filter((watch) => watch.started).map((watch) => watch.result));
       this.release(keys);
+      lease.release();
       await this.removeUnused(chain, descriptors.map((layer) => layer.digest).filter((digest) => !preexistingBlobs.has(digest)));
       throw error;
     }
     this.release(keys);
+    return lease;
   }
 
   /** One layer: download (unless the blob is here), wait for the parent, unpack, keep the blob. */

@@ -96,10 +96,10 @@ async function defaultLookup(hostname: string): Promise<string[]> {
 }
 
 export class RegistryHosts {
-  readonly mirrors: string[];
-  private readonly cidrs: Cidr[] = [];
-  private readonly blockList = new BlockList();
-  private readonly indexConfigs = new Map<string, IndexInfo>();
+  mirrors: string[];
+  private cidrs: Cidr[] = [];
+  private blockList = new BlockList();
+  private indexConfigs = new Map<string, IndexInfo>();
   private readonly lookup: (hostname: string) => Promise<string[]>;
 
   constructor(options: RegistryHostsOptions = {}) {
@@ -129,6 +129,14 @@ export class RegistryHosts {
       this.indexConfigs.set(entry, { Name: entry, Mirrors: [], Secure: false, Official: false });
     }
     this.indexConfigs.set(INDEX_NAME, { Name: INDEX_NAME, Mirrors: this.mirrors, Secure: true, Official: true });
+  }
+
+  /** Takes the settings of `other` (a reload of registry-mirrors and insecure-registries); pulls under way keep their endpoints. */
+  adopt(other: RegistryHosts): void {
+    this.mirrors = other.mirrors;
+    this.cidrs = other.cidrs;
+    this.blockList = other.blockList;
+    this.indexConfigs = other.indexConfigs;
   }
 
   /** isSecureIndex: listed by name, else not in an insecure CIDR (names are resolved to match). */

@@ -70,6 +70,8 @@ export interface DistributionOptions {
   platform?: Platform;
   /** Endpoint selection (mirrors, insecure registries); Docker's defaults when not given. */
   hosts?: RegistryHosts;
+  /** Downloads at once, daemon-wide (daemon.json's max-concurrent-downloads; Docker's default 3). */
+  maxConcurrentDownloads?: number;
   /** Bearer tokens shared by all pulls and pushes. */
   tokens?: TokenCache;
   /** Makes the client for a registry domain (tests may point it elsewhere). */
@@ -130,9 +132,14 @@ export class DistributionService {
     this.hosts = options.hosts ?? new RegistryHosts();
     this.tokens = options.tokens ?? new TokenCache();
     this.puller = new LayerPuller({
-      layers: this.layers, content: this.content, blobs: this.blobs, images: this.images, concurrency: CONCURRENT_DOWNLOADS,
+      layers: this.layers, content: this.content, blobs: this.blobs, images: this.images, concurrency: options.maxConcurrentDownloads ?? CONCURRENT_DOWNLOADS,
     });
     this.pusher = new LayerPusher({ content: this.content, blobs: this.blobs, concurrency: CONCURRENT_UPLOADS });
+  }
+
+  /** A reload of max-concurrent-downloads: transfers under way keep their slots. */
+  setMaxConcurrentDownloads(limit: number): void {
+    this.puller.setConcurrency(limit);
   }
 
   /** Drops kept blobs of layers that are gone (call after images are deleted). */
@@ -253,8 +260,12 @@ export class DistributionService {
       const config = parseConfig(rawConfig);
       checkConfigMatchesManifest(config.rootfs.diff_ids, manifest);
       const source = { client, repository, name: `${reference.domain}/${repository}` };
-      await this.puller.fetch(source, manifest.layers, config.rootfs.diff_ids, progress, signal);
-      record = await this.images.createFromConfig(config, rawConfig);
+      const lease = await this.puller.fetch(source, manifest.layers, config.rootfs.diff_ids, progress, signal);
+      try {
+        record = await this.images.createFromConfig(config, rawConfig);
+      } finally {
+        lease.release();
+      }
       labels = config.config?.Labels ?? {};
     }
     const name = familiarName(reference);

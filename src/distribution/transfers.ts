@@ -44,7 +44,16 @@ export class TransferManager {
   private active = 0;
   private readonly queue: Array<() => void> = [];
 
-  constructor(private readonly limit: number) {}
+  constructor(private limit: number) {}
+
+  /** Changes how many transfers may move bytes at once (a reload of max-concurrent-downloads). */
+  setLimit(limit: number): void {
+    this.limit = limit;
+    while (this.active < this.limit && this.queue.length > 0) {
+      this.active++;
+      this.queue.shift()!();
+    }
+  }
 
   /** Joins the transfer under `key`, or starts one with `run` when none is under way. */
   watch<T>(key: string, run: (context: TransferContext) => Promise<T>, progress: Progress): Watch<T> {
@@ -112,8 +121,8 @@ export class TransferManager {
     return () => {
       if (freed) return;
       freed = true;
-      // The slot goes straight to the next in line, if any.
-      const next = this.queue.shift();
+      // The slot goes straight to the next in line, if any (unless the limit was lowered meanwhile).
+      const next = this.active <= this.limit ? this.queue.shift() : undefined;
       if (next) next();
       else this.active--;
     };

@@ -35,6 +35,7 @@ import type { Platform } from './manifest.js';
 import type { Publish } from '../events/bus.js';
 import { decompressStream } from '../layers/decompress.js';
 import { chainIdsOf, type LayerStore } from '../layers/store.js';
+import type { Lease } from '../layers/leases.js';
 import { familiarName, familiarString, parseReference, type Reference, ReferenceError } from './reference.js';
 import type { ImageRecord, ImageService } from './service.js';
 import { hostArchitecture } from '../util/host-arch.js';
@@ -303,15 +304,22 @@ export class ImageArchive {
     try {
       const files = await unpackArchive(input, work);
       const plan = await planArchive(files, this.platform);
-      await this.applyLayers(plan, files, options.quiet, write);
-      await this.createImages(plan, write);
+      const lease = await this.applyLayers(plan, files, options.quiet, write);
+      try {
+        await this.createImages(plan, write);
+      } finally {
+        lease.release();
+      }
     } finally {
       await rm(work, { recursive: true, force: true });
     }
   }
 
-  private async applyLayers(plan: readonly PlannedImage[], files: ArchiveFiles, quiet: boolean, write: (message: ArchiveMessage) => void): Promise<void> {
+  /** Makes the plan's layers present, leased until the caller has made their images. */
+  private async applyLayers(plan: readonly PlannedImage[], files: ArchiveFiles, quiet: boolean, write: (message: ArchiveMessage) => void): Promise<Lease> {
     const { layers, blobs } = this.options;
+    // Before looking at which layers exist: a concurrent rmi or prune must not take one we skip.
+    const lease = layers.leases.acquire(plan.flatMap((image) => chainIdsOf(image.config.rootfs.diff_ids)));
     const existing = new Set(layers.list().map((layer) => layer.chainId));
     const created: string[] = [];
     try {
@@ -348,10 +356,14 @@ export class ImageArchive {
         }
       }
     } catch (error) {
-      for (const chainId of created.reverse()) await layers.remove(chainId).catch(() => undefined);
+      lease.release();
+      // A layer another image has started using since we made it stays (a pull found it "Already exists").
+      const used = new Set(this.options.images.list().flatMap((image) => chainIdsOf(image.config.rootfs.diff_ids)));
+      for (const chainId of created.reverse()) if (!used.has(chainId)) await layers.remove(chainId).catch(() => undefined);
       await blobs.prune(() => new Set(layers.list().map((layer) => layer.diffId))).catch(() => undefined);
       throw error;
     }
+    return lease;
   }
 
   private async createImages(plan: readonly PlannedImage[], write: (message: ArchiveMessage) => void): Promise<void> {

@@ -129,6 +129,13 @@ export class ImageStore implements ImageService {
         continue;
       }
       const config = JSON.parse((await this.content.readBuffer(id)).toString('utf8')) as ImageConfigFile;
+      // An image whose layers are not all here could not run: it is not listed (records are written after their layers).
+      const chain = chainIdsOf(config.rootfs?.diff_ids ?? []);
+      if (chain.some((chainId) => !this.layers.get(chainId))) {
+        process.stderr.write(`berthd: image ${id} misses layers; removing its record\n`);
+        await rm(join(this.imagesDir, name), { force: true });
+        continue;
+      }
       this.images.set(id, { id, config, chain: chainIdsOf(config.rootfs?.diff_ids ?? []), lastTagTime: stored.lastTagTime || NEVER_TAGGED });
     }
     let repositories: { Repositories?: Record<string, Record<string, string>> } = {};
@@ -170,10 +177,13 @@ export class ImageStore implements ImageService {
     }
     const capture = this.layerBlobs?.capture(tar);
     let layer: LayerInfo;
+    // Until the image exists nothing else refers to its layer: a concurrent prune would take it.
+    const lease = this.layers.leases.acquire();
     try {
-      layer = await this.layers.apply(null, capture?.stream ?? tar);
+      layer = await this.layers.apply(null, capture?.stream ?? tar, lease);
       await capture?.commit(layer.diffId);
     } catch (error) {
+      lease.release();
       await capture?.abort();
       throw error;
     }
@@ -193,7 +203,7 @@ export class ImageStore implements ImageService {
       if (reference) await this.addTag(image, reference);
       this.emit('import', image, image.id);
       return this.toRecord(image);
-    });
+    }).finally(() => lease.release());
   }
 
   /** With `raw`, the config blob is stored byte for byte (a pulled image keeps its ID, the digest of those bytes). */
@@ -330,7 +340,7 @@ export class ImageStore implements ImageService {
       for (let progress = true; progress;) {
         progress = false;
         for (const layer of this.layers.list()) {
-          if (keep.has(layer.chainId)) continue;
+          if (keep.has(layer.chainId) || this.layers.leases.isLeased(layer.chainId)) continue;
           if (this.layers.list().some((other) => other.parent === layer.chainId)) continue;
           await this.layers.remove(layer.chainId);
           removed.push(layer.chainId);
@@ -566,6 +576,7 @@ export class ImageStore implements ImageService {
   }
 
   private layerInUse(chainId: string): boolean {
+    if (this.layers.leases.isLeased(chainId)) return true;
     for (const other of this.images.values()) if (other.chain.includes(chainId)) return true;
     return this.layers.list().some((layer) => layer.parent === chainId);
   }

@@ -20,6 +20,7 @@ import * as tarStream from 'tar-stream';
 import { syncDirectory, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { drained } from '../util/streams.js';
 import { decompressStream } from './decompress.js';
+import { LayerLeases, type Lease } from './leases.js';
 
 export interface LayerInfo {
   /** "sha256:<hex>" of the uncompressed tar. */
@@ -84,6 +85,8 @@ interface TarScan {
 
 export class LayerStore {
   private readonly layers = new Map<string, LayerInfo>();
+  /** Layers in-flight pulls, loads and imports use: remove refuses them. */
+  readonly leases = new LayerLeases();
   private readonly tmpDir: string;
   private readonly linksDir: string;
 
@@ -150,8 +153,11 @@ export class LayerStore {
     return dirs;
   }
 
-  /** Unpacks `tar` (plain or compressed) as a layer on top of `parentChainId`. */
-  async apply(parentChainId: string | null, tar: Readable): Promise<LayerInfo> {
+  /**
+   * Unpacks `tar` (plain or compressed) as a layer on top of `parentChainId`. With `lease`, the
+   * layer joins it in the same turn it becomes visible, before any remover can see it.
+   */
+  async apply(parentChainId: string | null, tar: Readable, lease?: Lease): Promise<LayerInfo> {
     if (parentChainId !== null && !this.layers.has(parentChainId)) {
       tar.destroy();
       throw new UnknownLayerError(`parent layer ${parentChainId} does not exist`);
@@ -165,6 +171,7 @@ export class LayerStore {
       const chainId = chainIdOf(parentChainId, scan.diffId);
       const existing = this.layers.get(chainId);
       if (existing) {
+        lease?.add(chainId);
         await rm(workDir, { recursive: true, force: true });
         return existing;
       }
@@ -182,8 +189,10 @@ export class LayerStore {
         const winner = await readMeta(join(layerDir, 'meta.json'));
         if (!winner) throw error;
         this.layers.set(chainId, winner);
+        lease?.add(chainId);
         return winner;
       }
+      lease?.add(chainId);
       await syncDirectory(this.root);
       await this.ensureLink(layer);
       this.layers.set(chainId, layer);
@@ -199,6 +208,7 @@ export class LayerStore {
   async remove(chainId: string): Promise<void> {
     const layer = this.layers.get(chainId);
     if (!layer) throw new UnknownLayerError(`layer ${chainId} does not exist`);
+    if (this.leases.isLeased(chainId)) throw new LayerInUseError(`layer ${chainId} is in use by a pull, load or import`);
     const child = [...this.layers.values()].find((other) => other.parent === chainId);
     if (child) throw new LayerInUseError(`layer ${chainId} is the parent of layer ${child.chainId}`);
     // Renaming first makes the removal atomic: after a crash the leftover is in tmp/ and init drops it.

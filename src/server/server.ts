@@ -125,7 +125,8 @@ export class ApiServer {
   private readonly servers: Server[] = [];
   private readonly connections = new Set<Duplex>();
 
-  constructor(private readonly routes: RouteTable, private readonly debug = false) {}
+  /** `debug` logs each request; a SIGHUP reload may change it. */
+  constructor(private readonly routes: RouteTable, public debug = false) {}
 
   async listen(hosts: string[]): Promise<void> {
     for (const host of hosts) {

@@ -359,3 +359,35 @@ describe('ImageStore', () => {
     });
   });
 });
+
+describe('layer leases', () => {
+  const dataRoot = () => join(base, 'lease-data');
+
+  it('a leased layer survives layer removal, rmi, layer pruning; an image missing a layer is not listed after a restart', async () => {
+    const content = new ContentStore(join(dataRoot(), 'content'));
+    const layers = new LayerStore(join(dataRoot(), 'layers'));
+    const images = new ImageStore({ dataRoot: dataRoot(), content, layers, publish: () => undefined, containersUsing: () => [] });
+    await content.init();
+    await layers.init();
+    await images.init();
+    const record = await images.importRootfs(createReadStream(join(base, 'layer1.tar')), { repo: 'leased' });
+    const chainId = record.topChainId!;
+
+    // A pull or load that uses this layer holds a lease: rmi, prune and a direct removal leave it.
+    const lease = layers.leases.acquire([chainId]);
+    await assert.rejects(layers.remove(chainId), /in use by a pull, load or import/);
+    const removed = await images.remove('leased', { force: false, noPrune: false });
+    assert.deepEqual(removed, [{ Untagged: 'leased:latest' }, { Deleted: record.id }], 'the image goes, its leased layer stays');
+    assert.deepEqual(await images.pruneLayers(), []);
+    assert.ok(layers.get(chainId));
+    lease.release();
+    assert.deepEqual(await images.pruneLayers(), [chainId], 'once released, an unused layer goes');
+
+    // An image record whose layer is gone (a crash between the two) is dropped at start.
+    const again = await images.importRootfs(createReadStream(join(base, 'layer1.tar')), { repo: 'partial' });
+    await layers.remove(again.topChainId!);
+    await images.init();
+    assert.equal(images.resolve('partial'), undefined);
+    assert.deepEqual(images.list(), []);
+  });
+});

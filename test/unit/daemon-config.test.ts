@@ -36,3 +36,28 @@ test('malformed daemon.json and an unknown default runtime are errors', () => {
   assert.equal(custom.runtimes.mine.path, '/usr/local/bin/mine');
   assert.equal(custom.runtimes.runc.path, '/usr/sbin/runc');
 });
+
+test('SIGHUP reload: the reloadable keys the file sets change, the others stay, other keys need a restart', async () => {
+  const { reloadConfig } = await import('../../src/daemon/config.js');
+  const current = mergeConfig({}, JSON.stringify({ labels: ['a=1'], 'registry-mirrors': ['https://m1.example'], 'data-root': '/d' }));
+  const next = reloadConfig(current, {}, JSON.stringify({
+    labels: ['b=2'], debug: true, 'max-concurrent-downloads': 5, 'insecure-registries': ['10.0.0.0/8'], 'data-root': '/elsewhere',
+  }));
+  assert.deepEqual(next.labels, ['b=2']);
+  assert.equal(next.debug, true);
+  assert.equal(next.maxConcurrentDownloads, 5);
+  assert.deepEqual(next.insecureRegistries, ['10.0.0.0/8']);
+  assert.deepEqual(next.registryMirrors, ['https://m1.example'], 'a key the file no longer sets keeps its value');
+  assert.equal(next.dataRoot, '/d', 'data-root is not reloadable');
+});
+
+test('SIGHUP reload: an invalid file throws (the daemon keeps its configuration)', async () => {
+  const { reloadConfig } = await import('../../src/daemon/config.js');
+  const current = mergeConfig({}, undefined);
+  assert.throws(() => reloadConfig(current, {}, '{"labels": ['), ConfigError);
+  assert.throws(() => reloadConfig(current, {}, '{"labels": ["novalue"]}'), /bad attribute format: novalue/);
+  assert.throws(() => reloadConfig(current, {}, '{"max-concurrent-downloads": -1}'), /invalid max concurrent downloads: -1/);
+  assert.throws(() => reloadConfig(current, { debug: true }, '{"debug": false}'), /both as a flag and in the configuration file: debug/);
+  assert.deepEqual(parseDaemonArgs(['--label', 'x=y', '--max-concurrent-downloads', '7']).flags, { labels: ['x=y'], maxConcurrentDownloads: 7 });
+  assert.equal(DEFAULT_CONFIG.maxConcurrentDownloads, 3);
+});

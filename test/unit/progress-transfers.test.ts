@@ -112,6 +112,33 @@ test('transfers: slots in the order asked, "Waiting" for those beyond the limit,
   assert.equal(await later.result, 'ran');
 });
 
+test('transfers: a raised limit lets waiting transfers run at once; a lowered one holds freed slots back', async () => {
+  const manager = new TransferManager(1);
+  const order: string[] = [];
+  const frees = new Map<string, () => void>();
+  for (const id of ['a', 'b', 'c', 'd']) {
+    manager.watch(id, async (context) => {
+      const free = await manager.slot(context, id);
+      order.push(id);
+      frees.set(id, free);
+    }, () => undefined);
+  }
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(order, ['a']);
+  manager.setLimit(3);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(order, ['a', 'b', 'c'], 'a SIGHUP raising max-concurrent-downloads starts waiting transfers');
+  manager.setLimit(1);
+  frees.get('a')!();
+  frees.get('b')!();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(order, ['a', 'b', 'c'], 'still one above the new limit: d waits');
+  frees.get('c')!();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(order, ['a', 'b', 'c', 'd']);
+  frees.get('d')!();
+});
+
 test('unlessAborted: the promise, or the signal\'s reason first', async () => {
   assert.equal(await unlessAborted(Promise.resolve(1), undefined), 1);
   const controller = new AbortController();

@@ -19,6 +19,8 @@ export interface SystemFacts {
   debug: boolean;
   startedAt: Date;
   registryConfig: RegistryServiceConfig;
+  /** The daemon's labels (daemon.json "labels", --label): reloaded on SIGHUP. */
+  labels?: string[];
 }
 
 const UNAME_ARCH: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', arm: 'armv7l', ia32: 'i686', ppc64: 'ppc64le', s390x: 's390x' };
@@ -53,7 +55,7 @@ export function systemRoutes(facts: SystemFacts, backend: SystemBackend): RouteT
         OperatingSystem: 'berth', OSVersion: '', OSType: 'linux', Architecture: UNAME_ARCH[process.arch] ?? process.arch,
         IndexServerAddress: 'https://index.docker.io/v1/', RegistryConfig: facts.registryConfig,
         NCPU: cpus().length, MemTotal: totalmem(), GenericResources: null, DockerRootDir: facts.dataRoot,
-        HttpProxy: '', HttpsProxy: '', NoProxy: '', Name: hostname(), Labels: [], ExperimentalBuild: false,
+        HttpProxy: '', HttpsProxy: '', NoProxy: '', Name: hostname(), Labels: facts.labels ?? [], ExperimentalBuild: false,
         ServerVersion: BERTH_VERSION, Runtimes: facts.runtimes, DefaultRuntime: facts.defaultRuntime,
         Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
         LiveRestoreEnabled: true, Isolation: '', InitBinary: 'tini', ContainerdCommit: { ID: '', Expected: '' },
