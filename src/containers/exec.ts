@@ -253,7 +253,7 @@ export class ExecService {
         connection: options.connection, tty: exec.tty, multiplex: !options.tty, closeStdinOnEof: true,
         // Docker records no keys when none were given, and then detaches on the default ones.
         detachKeys: exec.detachKeys.length > 0 ? exec.detachKeys : parseDetachKeys(DEFAULT_DETACH_KEYS),
-        output: (signal) => readLog(join(exec.sessionDir, 'log'), { stdout: exec.openStdout, stderr: exec.openStderr }, { done: exec.finished.promise, signal }),
+        output: (signal) => readLog(join(exec.sessionDir, 'log'), { stdout: exec.openStdout, stderr: exec.openStderr, byRead: true }, { done: exec.finished.promise, signal }),
         stdin, signal: options.signal,
       });
       // The body of an upgraded request was read from the connection, which leaves it paused:
@@ -375,8 +375,7 @@ export class ExecService {
     const collected = (async () => {
       for await (const entry of readLog(join(exec.sessionDir, 'log'), { stdout: true, stderr: true }, { done: exec.finished.promise, signal: stopReading.signal })) {
         if (kept >= MAX_PROBE_OUTPUT) continue;
-        const bytes = Buffer.from(entry.text);
-        const part = bytes.subarray(0, MAX_PROBE_OUTPUT - kept);
+        const part = entry.bytes.subarray(0, MAX_PROBE_OUTPUT - kept);
         chunks.push(part);
         kept += part.length;
       }

@@ -7,10 +7,15 @@ import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 
 // Packets of at most 8 KiB: conmon reads each packet into a buffer of that order.
+// A unix socket's address holds at most 107 bytes, and the socket's path under a long exec
+// root does not fit: as conmon binds it and Podman connects to it, the relay connects through
+// /proc/self/fd/<fd of the socket's directory>/<name>, which always fits.
 const RELAY = `
 import os, socket, sys, threading
+directory = os.open(os.path.dirname(sys.argv[1]), os.O_PATH)
 s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-s.connect(sys.argv[1])
+s.connect('/proc/self/fd/%d/%s' % (directory, os.path.basename(sys.argv[1])))
+os.close(directory)
 def drain():
     try:
         while s.recv(65536):
