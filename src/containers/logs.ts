@@ -82,6 +82,14 @@ export class K8sLogParser {
  * gave: what the process wrote with one write() when it was small enough (conmon reads up to
  * 8 KiB). Attach and exec frame output so, as Docker frames each read of the process's pipe,
  * instead of one frame per line.
+ *
+ * Why the log and not conmon's attach socket (which sends each read as a packet): the socket
+ * carries output only while a client is connected, so a fast process's output would be lost
+ * unless every session were connected before the process starts (Podman's --exec-attach
+ * handshake), and output would need a second reader besides the log that `logs` reads
+ * anyway. The limits: a write of more than 8 KiB comes as several reads (Docker splits at
+ * 32 KiB), and a reader that catches conmon in the middle of writing one read's records
+ * frames them in two; the bytes are right either way.
  */
 export function mergeReads(entries: LogEntry[]): LogEntry[] {
   const merged: LogEntry[] = [];
