@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { EngineClient } from '../../src/client/engine-client.js';
 import { StreamDemuxer, type Frame } from '../../src/wire/stdcopy.js';
-import { childEnv, useDaemon } from './harness.js';
+import { BERTH, childEnv, useDaemon } from './harness.js';
 
 const daemon = useDaemon({ execRootName: 'x'.repeat(90) });
 const data = randomBytes(1 << 20);
@@ -27,8 +27,17 @@ interface BinaryResult { code: number; stdout: Buffer; stderr: Buffer }
 
 /** The docker CLI with its output kept as bytes (the harness decodes it as text). */
 function docker(args: string[], input?: Buffer): Promise<BinaryResult> {
+  return run('docker', args, input);
+}
+
+/** Our CLI, likewise. */
+function berth(args: string[], input?: Buffer): Promise<BinaryResult> {
+  return run(process.execPath, [BERTH, '-H', daemon.host, ...args], input);
+}
+
+function run(file: string, args: string[], input?: Buffer): Promise<BinaryResult> {
   return new Promise((resolve) => {
-    const child = spawn('docker', args, {
+    const child = spawn(file, args, {
       env: childEnv({ DOCKER_HOST: daemon.host, DOCKER_CONFIG: daemon.dockerConfig, DOCKER_CLI_HINTS: 'false' }),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -195,4 +204,15 @@ test('output is framed per write, not per line: attach and exec', async () => {
   const { Id } = created.json() as { Id: string };
   const execSocket = await client.hijack(`/exec/${Id}/start`, undefined, { Detach: false, Tty: false });
   assert.deepEqual(frames(await collect(execSocket)).map((frame) => [frame.stream, frame.payload.toString()]), expected);
+});
+
+test('the berth CLI carries the same bytes: run -i, exec, logs', async () => {
+  const out = await berth(['run', '-i', '--name', 'berth-cli', 'busybox', 'cat'], data);
+  assert.equal(out.code, 0, out.stderr.toString());
+  assert.equal(sha(out.stdout), dataSha);
+  assert.equal(sha((await berth(['logs', 'berth-cli'])).stdout), dataSha);
+  await dockerOk(['run', '-d', '--name', 'berth-exec', 'busybox', 'sleep', '1000']);
+  const piped = await berth(['exec', '-i', 'berth-exec', 'sh', '-c', 'cat >&2'], data);
+  assert.equal(piped.code, 0);
+  assert.equal(sha(piped.stderr), dataSha);
 });
