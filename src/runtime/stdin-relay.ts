@@ -12,10 +12,14 @@ import type { Writable } from 'node:stream';
 // /proc/self/fd/<fd of the socket's directory>/<name>, which always fits.
 const RELAY = `
 import os, socket, sys, threading
-directory = os.open(os.path.dirname(sys.argv[1]), os.O_PATH)
-s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-s.connect('/proc/self/fd/%d/%s' % (directory, os.path.basename(sys.argv[1])))
-os.close(directory)
+try:
+    directory = os.open(os.path.dirname(sys.argv[1]), os.O_PATH)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect('/proc/self/fd/%d/%s' % (directory, os.path.basename(sys.argv[1])))
+    os.close(directory)
+except OSError as error:
+    sys.stderr.write(error.strerror or str(error))
+    sys.exit(2)
 def drain():
     try:
         while s.recv(65536):
@@ -35,8 +39,14 @@ s.close()
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
 export function openStdinRelay(attachSocket: string): Writable {
-  const relay = spawn(PYTHON, ['-c', RELAY, attachSocket], { stdio: ['pipe', 'ignore', 'ignore'] });
-  relay.on('error', () => undefined);
+  const relay = spawn(PYTHON, ['-c', RELAY, attachSocket], { stdio: ['pipe', 'ignore', 'pipe'] });
+  // A relay that cannot reach the socket would lose the client's input without a word.
+  let failure = '';
+  relay.stderr.on('data', (chunk: Buffer) => { if (failure.length < 1024) failure += chunk.toString(); });
+  relay.on('close', (code) => {
+    if (code === 2) process.stderr.write(`berthd: cannot send stdin to ${attachSocket}: ${failure.trim()}\n`);
+  });
+  relay.on('error', (error) => process.stderr.write(`berthd: stdin relay: ${error.message}\n`));
   relay.stdin.on('error', () => undefined);
   return relay.stdin;
 }
