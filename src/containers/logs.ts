@@ -149,26 +149,29 @@ function wanted(entry: LogEntry, options: LogReadOptions): boolean {
 
 const READ_CHUNK = 1 << 20;
 
-/** Reads what the file holds from `position` on: the entries of the records completed, and where the next read starts. */
-async function readNew(path: string, parser: K8sLogParser, position: number): Promise<{ entries: LogEntry[]; position: number }> {
+interface LogReader { parser: K8sLogParser; position: number }
+
+/**
+ * Reads what the file holds from the reader's position on, a chunk at a time (a long log is
+ * never held whole): yields the entries of the records each chunk completes.
+ */
+async function* readNew(path: string, reader: LogReader): AsyncGenerator<LogEntry[]> {
   let handle;
   try {
     handle = await open(path, 'r');
   } catch {
-    return { entries: [], position };
+    return;
   }
   try {
-    const entries: LogEntry[] = [];
     const { size } = await handle.stat();
-    if (size <= position) return { entries, position };
-    const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK, size - position));
+    if (size <= reader.position) return;
+    const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK, size - reader.position));
     for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
-      if (bytesRead === 0) break;
-      position += bytesRead;
-      for (const entry of parser.push(buffer.subarray(0, bytesRead))) entries.push(entry);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, reader.position);
+      if (bytesRead === 0) return;
+      reader.position += bytesRead;
+      yield reader.parser.push(buffer.subarray(0, bytesRead));
     }
-    return { entries, position };
   } finally {
     await handle.close();
   }
@@ -187,24 +190,49 @@ export async function logSize(path: string): Promise<number> {
  * (the container stopped), then drains what is left and ends.
  */
 export async function* readLog(path: string, options: LogReadOptions, follow?: { done: Promise<unknown>; signal: AbortSignal }): AsyncGenerator<LogEntry> {
-  const parser = new K8sLogParser();
-  const select = (entries: LogEntry[]): LogEntry[] => {
-    const selected = entries.filter((entry) => wanted(entry, options));
-    return options.byRead ? mergeReads(selected) : selected;
-  };
-  let { entries, position } = await readNew(path, parser, options.offset ?? 0);
-  let selected = entries.filter((entry) => wanted(entry, options));
-  if (options.tail !== undefined) selected = options.tail <= 0 ? [] : selected.slice(-options.tail);
-  yield* options.byRead ? mergeReads(selected) : selected;
+  const reader: LogReader = { parser: new K8sLogParser(), position: options.offset ?? 0 };
+  /** The wanted entries from the reader's position to the end of the file. */
+  async function* pass(byRead: boolean): AsyncGenerator<LogEntry> {
+    // The last group of a chunk waits for the next chunk: the read it came from may go on there.
+    let held: LogEntry[] = [];
+    for await (const entries of readNew(path, reader)) {
+      const selected = held.concat(entries.filter((entry) => wanted(entry, options)));
+      if (!byRead) {
+        yield* selected;
+        continue;
+      }
+      const merged = mergeReads(selected);
+      held = merged.length > 0 ? [merged.pop()!] : [];
+      yield* merged;
+    }
+    yield* held;
+  }
+  if (options.tail === undefined) {
+    yield* pass(!!options.byRead);
+  } else {
+    const tail = Math.max(options.tail, 0);
+    let kept: LogEntry[] = [];
+    // Read to the end in any case: following goes on from there.
+    for await (const entry of pass(false)) {
+      if (tail === 0) continue;
+      kept.push(entry);
+      if (kept.length > 2 * tail) kept = kept.slice(-tail);
+    }
+    kept = tail > 0 ? kept.slice(-tail) : [];
+    yield* options.byRead ? mergeReads(kept) : kept;
+  }
   if (!follow) return;
   let finished = false;
   void follow.done.then(() => { finished = true; });
   while (!follow.signal.aborted) {
     const wasFinished = finished;
-    ({ entries, position } = await readNew(path, parser, position));
-    yield* select(entries);
+    let gotEntries = false;
+    for await (const entry of pass(!!options.byRead)) {
+      gotEntries = true;
+      yield entry;
+    }
     if (wasFinished) return;
-    if (entries.length === 0) await changeOrTimeout(path, follow.done, follow.signal);
+    if (!gotEntries) await changeOrTimeout(path, follow.done, follow.signal);
   }
 }
 

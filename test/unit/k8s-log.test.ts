@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import test from 'node:test';
-import { K8sLogParser, mergeReads, parseLogRecord, type LogEntry } from '../../src/containers/logs.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
+import { K8sLogParser, mergeReads, parseLogRecord, readLog, type LogEntry } from '../../src/containers/logs.js';
 
 /** What conmon writes for one read() of `data`: one record a line, the last partial unless it ends with a newline. */
 function conmonRecords(stamp: string, stream: string, data: Buffer): Buffer {
@@ -72,4 +75,36 @@ test('records of one read (one timestamp) merge into one entry; reads, streams s
   ]);
   // Merging copies: the parsed entries keep their own bytes.
   assert.equal(entries[0]!.bytes.toString(), 'a\n');
+});
+
+test('readLog: a log of several read chunks comes back whole; tail, streams and per-read entries', async () => {
+  const directory = await mkdtemp(joinPath(tmpdir(), 'berth-k8s-log-'));
+  try {
+    const data = randomBytes(3 << 20);
+    const reads: Buffer[] = [];
+    for (let offset = 0, n = 1; offset < data.length; offset += 8192, n++) {
+      reads.push(conmonRecords(`2024-01-02T03:04:05.${String(n).padStart(9, '0')}Z`, 'stdout', data.subarray(offset, offset + 8192)));
+    }
+    reads.push(conmonRecords('2024-01-02T03:04:06Z', 'stderr', Buffer.from('one\ntwo\nthree')));
+    const path = joinPath(directory, 'log');
+    await writeFile(path, Buffer.concat(reads));
+
+    const all: LogEntry[] = [];
+    for await (const entry of readLog(path, { stdout: true, stderr: false })) all.push(entry);
+    assert.ok(join(all).equals(data));
+    const byRead: LogEntry[] = [];
+    for await (const entry of readLog(path, { stdout: true, stderr: false, byRead: true })) byRead.push(entry);
+    assert.equal(byRead.length, reads.length - 1);
+    assert.ok(byRead.every((entry) => entry.bytes.length === 8192));
+    assert.ok(join(byRead).equals(data));
+
+    const tail: string[] = [];
+    for await (const entry of readLog(path, { stdout: false, stderr: true, tail: 2 })) tail.push(entry.bytes.toString());
+    assert.deepEqual(tail, ['two\n', 'three']);
+    const none: LogEntry[] = [];
+    for await (const entry of readLog(path, { stdout: true, stderr: true, tail: 0 })) none.push(entry);
+    assert.deepEqual(none, []);
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
 });
