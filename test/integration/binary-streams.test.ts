@@ -189,7 +189,7 @@ test('exec: output with and without a TTY, stdin in, cp both ways, export, save 
 });
 
 test('output is framed per write, not per line: attach and exec', async () => {
-  const script = "printf 'a\\nb\\nc'; sleep 0.3; printf 'd\\ne'; sleep 0.3; printf 'x\\ny\\n' >&2";
+  const script = "printf 'a\\nb\\nc'; sleep 0.5; printf 'd\\ne'; sleep 0.5; printf 'x\\ny\\n' >&2";
   const expected = [[1, 'a\nb\nc'], [1, 'd\ne'], [2, 'x\ny\n']];
   const client = new EngineClient({ host: daemon.host });
 
