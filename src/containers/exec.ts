@@ -257,7 +257,7 @@ export class ExecService {
       tty: exec.tty,
       // Docker records no keys when none were given, and then detaches on the default ones.
       detachKeys: exec.detachKeys.length > 0 ? exec.detachKeys : parseDetachKeys(DEFAULT_DETACH_KEYS),
-      output: (signal) => readLog(join(exec.sessionDir, 'log'), { stdout: exec.openStdout, stderr: exec.openStderr }, { done: exec.finished.promise, signal }),
+      output: (signal) => readLog(join(exec.sessionDir, 'log'), { stdout: exec.openStdout, stderr: exec.openStderr, byRead: true }, { done: exec.finished.promise, signal }),
       stdin: exec.openStdin ? Promise.resolve(relay = openStdinRelay(execAttachSocket(exec.socketDir, exec.id))) : undefined,
       finish: (ending) => {
         if (finished) return;
@@ -377,8 +377,7 @@ export class ExecService {
     const collected = (async () => {
       for await (const entry of readLog(join(exec.sessionDir, 'log'), { stdout: true, stderr: true }, { done: exec.finished.promise, signal: stopReading.signal })) {
         if (kept >= MAX_PROBE_OUTPUT) continue;
-        const bytes = Buffer.from(entry.text);
-        const part = bytes.subarray(0, MAX_PROBE_OUTPUT - kept);
+        const part = entry.bytes.subarray(0, MAX_PROBE_OUTPUT - kept);
         chunks.push(part);
         kept += part.length;
       }

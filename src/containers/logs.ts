@@ -1,7 +1,10 @@
 // Reading a container's log. conmon writes it in the k8s-file format, one record a line:
 //   2024-01-02T03:04:05.123456789+00:00 stdout F the text
-// where F is a full line and P a partial one (more of the same line follows in the next
-// record). Readers turn records back into the bytes the process wrote, tagged by stream.
+// where F is a full line (the content ends with its newline) and P a partial one (more of the
+// same line follows in the next record; conmon adds the newline that ends the record). The
+// content is the process's bytes, never text: records are parsed as Buffers, split only at
+// the newline that ends each record, which the content of a P record never holds.
+// Readers turn records back into the bytes the process wrote, tagged by stream.
 import { open, stat } from 'node:fs/promises';
 import { watch } from 'node:fs';
 
@@ -13,21 +16,97 @@ export interface LogEntry {
   timestamp: string;
   timeNs: bigint;
   /** The bytes as written, newline included for full lines. */
-  text: string;
+  bytes: Buffer;
+  /** The record's timestamp as conmon wrote it: the same for every record of one read(). */
+  rawTimestamp: string;
 }
 
-/** Parses one k8s-file record; undefined for a malformed line. */
-export function parseLogLine(line: string): LogEntry | undefined {
-  const first = line.indexOf(' ');
-  const second = line.indexOf(' ', first + 1);
-  const third = line.indexOf(' ', second + 1);
+const SPACE = 0x20;
+const NEWLINE = 0x0a;
+const NEWLINE_BYTES = Buffer.from('\n');
+
+/** Parses one k8s-file record (without its ending newline); undefined for a malformed one. */
+export function parseLogRecord(record: Buffer): LogEntry | undefined {
+  const first = record.indexOf(SPACE);
+  const second = first < 0 ? -1 : record.indexOf(SPACE, first + 1);
   if (first < 0 || second < 0) return undefined;
-  const timestamp = line.slice(0, first);
-  const stream = line.slice(first + 1, second);
+  const third = record.indexOf(SPACE, second + 1);
+  const rawTimestamp = record.toString('latin1', 0, first);
+  const stream = record.toString('latin1', first + 1, second);
   if (stream !== 'stdout' && stream !== 'stderr') return undefined;
-  const flag = third < 0 ? line.slice(second + 1) : line.slice(second + 1, third);
-  const content = third < 0 ? '' : line.slice(third + 1);
-  return { stream, timestamp: normalizeTimestamp(timestamp), timeNs: timestampToNs(timestamp), text: flag === 'P' ? content : content + '\n' };
+  const flag = record.toString('latin1', second + 1, third < 0 ? record.length : third);
+  const content = third < 0 ? Buffer.alloc(0) : record.subarray(third + 1);
+  return {
+    stream, timestamp: normalizeTimestamp(rawTimestamp), timeNs: timestampToNs(rawTimestamp), rawTimestamp,
+    // Copies either way: the entry must not hold on to (or change with) the reader's buffer.
+    bytes: flag === 'P' ? Buffer.from(content) : Buffer.concat([content, NEWLINE_BYTES]),
+  };
+}
+
+/**
+ * Incremental k8s-file parser: feed it the file's bytes in chunks of any size; it returns the
+ * complete records' entries and keeps an unfinished record for the next chunk.
+ */
+export class K8sLogParser {
+  private pending: Buffer[] = [];
+
+  push(chunk: Buffer): LogEntry[] {
+    const entries: LogEntry[] = [];
+    let start = 0;
+    let newline: number;
+    while ((newline = chunk.indexOf(NEWLINE, start)) >= 0) {
+      let record = chunk.subarray(start, newline);
+      if (this.pending.length > 0) {
+        record = Buffer.concat([...this.pending, record]);
+        this.pending = [];
+      }
+      const entry = parseLogRecord(record);
+      if (entry) entries.push(entry);
+      start = newline + 1;
+    }
+    // A copy: the caller reuses its read buffer.
+    if (start < chunk.length) this.pending.push(Buffer.from(chunk.subarray(start)));
+    return entries;
+  }
+
+  /** Bytes of an unfinished record waiting for its end. */
+  get pendingBytes(): number {
+    return this.pending.reduce((sum, part) => sum + part.length, 0);
+  }
+}
+
+/**
+ * Merges consecutive entries of one stream that share conmon's timestamp: conmon stamps every
+ * record it makes from one read() of the process's output with the same clock reading (in
+ * nanoseconds), and two reads never get the same one, so a merged entry is what one read
+ * gave: what the process wrote with one write() when it was small enough (conmon reads up to
+ * 8 KiB). Attach and exec frame output so, as Docker frames each read of the process's pipe,
+ * instead of one frame per line.
+ *
+ * Why the log and not conmon's attach socket (which sends each read as a packet): the socket
+ * carries output only while a client is connected, so a fast process's output would be lost
+ * unless every session were connected before the process starts (Podman's --exec-attach
+ * handshake), and output would need a second reader besides the log that `logs` reads
+ * anyway. The limits: a write of more than 8 KiB comes as several reads (Docker splits at
+ * 32 KiB), and a reader that catches conmon in the middle of writing one read's records
+ * frames them in two; the bytes are right either way.
+ */
+export function mergeReads(entries: LogEntry[]): LogEntry[] {
+  const merged: LogEntry[] = [];
+  let parts: Buffer[] = [];
+  for (const entry of entries) {
+    const last = merged[merged.length - 1];
+    if (last && last.stream === entry.stream && last.rawTimestamp === entry.rawTimestamp) {
+      parts.push(entry.bytes);
+      continue;
+    }
+    if (last && parts.length > 1) last.bytes = Buffer.concat(parts);
+    merged.push({ ...entry });
+    parts = [entry.bytes];
+  }
+  const last = merged[merged.length - 1];
+  if (last && parts.length > 1) last.bytes = Buffer.concat(parts);
+  return merged;
 }
 
 /** RFC 3339 with nanoseconds in UTC ("Z"), the form Docker prints with `logs -t`. */
@@ -57,6 +136,8 @@ export interface LogReadOptions {
   tail?: number;
   /** Start reading at this byte offset (attach reads only the current run's output). */
   offset?: number;
+  /** One entry per read() conmon made (see mergeReads) instead of one per record. */
+  byRead?: boolean;
 }
 
 function wanted(entry: LogEntry, options: LogReadOptions): boolean {
@@ -66,28 +147,31 @@ function wanted(entry: LogEntry, options: LogReadOptions): boolean {
   return true;
 }
 
-/** Reads complete records from `offset`; returns them and where the next read starts. */
-async function readRecords(path: string, offset: number): Promise<{ entries: LogEntry[]; next: number }> {
+const READ_CHUNK = 1 << 20;
+
+interface LogReader { parser: K8sLogParser; position: number }
+
+/**
+ * Reads what the file holds from the reader's position on, a chunk at a time (a long log is
+ * never held whole): yields the entries of the records each chunk completes.
+ */
+async function* readNew(path: string, reader: LogReader): AsyncGenerator<LogEntry[]> {
   let handle;
   try {
     handle = await open(path, 'r');
   } catch {
-    return { entries: [], next: offset };
+    return;
   }
   try {
     const { size } = await handle.stat();
-    if (size <= offset) return { entries: [], next: offset };
-    const buffer = Buffer.alloc(size - offset);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset);
-    const text = buffer.subarray(0, bytesRead);
-    const lastNewline = text.lastIndexOf(0x0a);
-    if (lastNewline < 0) return { entries: [], next: offset };
-    const entries: LogEntry[] = [];
-    for (const line of text.subarray(0, lastNewline).toString('utf8').split('\n')) {
-      const entry = parseLogLine(line);
-      if (entry) entries.push(entry);
+    if (size <= reader.position) return;
+    const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK, size - reader.position));
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, reader.position);
+      if (bytesRead === 0) return;
+      reader.position += bytesRead;
+      yield reader.parser.push(buffer.subarray(0, bytesRead));
     }
-    return { entries, next: offset + lastNewline + 1 };
   } finally {
     await handle.close();
   }
@@ -106,19 +190,49 @@ export async function logSize(path: string): Promise<number> {
  * (the container stopped), then drains what is left and ends.
  */
 export async function* readLog(path: string, options: LogReadOptions, follow?: { done: Promise<unknown>; signal: AbortSignal }): AsyncGenerator<LogEntry> {
-  let { entries, next } = await readRecords(path, options.offset ?? 0);
-  let selected = entries.filter((entry) => wanted(entry, options));
-  if (options.tail !== undefined) selected = options.tail <= 0 ? [] : selected.slice(-options.tail);
-  yield* selected;
+  const reader: LogReader = { parser: new K8sLogParser(), position: options.offset ?? 0 };
+  /** The wanted entries from the reader's position to the end of the file. */
+  async function* pass(byRead: boolean): AsyncGenerator<LogEntry> {
+    // The last group of a chunk waits for the next chunk: the read it came from may go on there.
+    let held: LogEntry[] = [];
+    for await (const entries of readNew(path, reader)) {
+      const selected = held.concat(entries.filter((entry) => wanted(entry, options)));
+      if (!byRead) {
+        yield* selected;
+        continue;
+      }
+      const merged = mergeReads(selected);
+      held = merged.length > 0 ? [merged.pop()!] : [];
+      yield* merged;
+    }
+    yield* held;
+  }
+  if (options.tail === undefined) {
+    yield* pass(!!options.byRead);
+  } else {
+    const tail = Math.max(options.tail, 0);
+    let kept: LogEntry[] = [];
+    // Read to the end in any case: following goes on from there.
+    for await (const entry of pass(false)) {
+      if (tail === 0) continue;
+      kept.push(entry);
+      if (kept.length > 2 * tail) kept = kept.slice(-tail);
+    }
+    kept = tail > 0 ? kept.slice(-tail) : [];
+    yield* options.byRead ? mergeReads(kept) : kept;
+  }
   if (!follow) return;
   let finished = false;
   void follow.done.then(() => { finished = true; });
   while (!follow.signal.aborted) {
     const wasFinished = finished;
-    ({ entries, next } = await readRecords(path, next));
-    for (const entry of entries) if (wanted(entry, options)) yield entry;
+    let gotEntries = false;
+    for await (const entry of pass(!!options.byRead)) {
+      gotEntries = true;
+      yield entry;
+    }
     if (wasFinished) return;
-    if (entries.length === 0) await changeOrTimeout(path, follow.done, follow.signal);
+    if (!gotEntries) await changeOrTimeout(path, follow.done, follow.signal);
   }
 }
 

@@ -684,7 +684,7 @@ export class ContainerService {
 
   private async *readAttachedOutput(record: ContainerRecord, options: { stdout: boolean; stderr: boolean; logs: boolean; stream: boolean }, signal: AbortSignal): AsyncGenerator<LogEntry> {
     const path = this.logPath(record);
-    if (options.logs) yield* readLog(path, { stdout: options.stdout, stderr: options.stderr });
+    if (options.logs) yield* readLog(path, { stdout: options.stdout, stderr: options.stderr, byRead: true });
     if (!options.stream) return;
     let offset: number;
     if (record.state.Running) {
@@ -694,7 +694,7 @@ export class ContainerService {
       if (started === undefined) return;
       offset = started;
     }
-    yield* readLog(path, { stdout: options.stdout, stderr: options.stderr, offset }, { done: this.exited(record.id), signal });
+    yield* readLog(path, { stdout: options.stdout, stderr: options.stderr, offset, byRead: true }, { done: this.exited(record.id), signal });
   }
 
   /**

@@ -7,10 +7,19 @@ import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 
 // Packets of at most 8 KiB: conmon reads each packet into a buffer of that order.
+// A unix socket's address holds at most 107 bytes, and the socket's path under a long exec
+// root does not fit: as conmon binds it and Podman connects to it, the relay connects through
+// /proc/self/fd/<fd of the socket's directory>/<name>, which always fits.
 const RELAY = `
 import os, socket, sys, threading
-s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-s.connect(sys.argv[1])
+try:
+    directory = os.open(os.path.dirname(sys.argv[1]), os.O_PATH)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect('/proc/self/fd/%d/%s' % (directory, os.path.basename(sys.argv[1])))
+    os.close(directory)
+except OSError as error:
+    sys.stderr.write(error.strerror or str(error))
+    sys.exit(2)
 def drain():
     try:
         while s.recv(65536):
@@ -30,8 +39,14 @@ s.close()
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
 export function openStdinRelay(attachSocket: string): Writable {
-  const relay = spawn(PYTHON, ['-c', RELAY, attachSocket], { stdio: ['pipe', 'ignore', 'ignore'] });
-  relay.on('error', () => undefined);
+  const relay = spawn(PYTHON, ['-c', RELAY, attachSocket], { stdio: ['pipe', 'ignore', 'pipe'] });
+  // A relay that cannot reach the socket would lose the client's input without a word.
+  let failure = '';
+  relay.stderr.on('data', (chunk: Buffer) => { if (failure.length < 1024) failure += chunk.toString(); });
+  relay.on('close', (code) => {
+    if (code === 2) process.stderr.write(`berthd: cannot send stdin to ${attachSocket}: ${failure.trim()}\n`);
+  });
+  relay.on('error', (error) => process.stderr.write(`berthd: stdin relay: ${error.message}\n`));
   relay.stdin.on('error', () => undefined);
   return relay.stdin;
 }

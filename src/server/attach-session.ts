@@ -77,9 +77,9 @@ export async function runAttachSession(options: AttachSessionOptions): Promise<'
   }
 
   const write = (entry: LogEntry): boolean => {
-    const text = options.timestamps ? `${entry.timestamp} ${entry.text}` : entry.text;
-    if (!options.multiplex || tty) return connection.write(text);
-    return connection.write(encodeFrame(entry.stream === 'stderr' ? STDERR : STDOUT, text));
+    const bytes = options.timestamps ? Buffer.concat([Buffer.from(`${entry.timestamp} `), entry.bytes]) : entry.bytes;
+    if (!options.multiplex || tty) return connection.write(bytes);
+    return connection.write(encodeFrame(entry.stream === 'stderr' ? STDERR : STDOUT, bytes));
   };
   try {
     for await (const entry of options.output(outputControl.signal)) {

@@ -50,10 +50,11 @@ export class TestDaemon {
   private process: ChildProcess | undefined;
   private output = '';
 
-  constructor(readonly extraArgs: string[] = []) {
+  /** `execRootName`: the exec root's directory name under the daemon's root ("exec"). */
+  constructor(readonly extraArgs: string[] = [], options: { execRootName?: string } = {}) {
     this.root = mkdtempSync('/tmp/berth-test-');
     this.dataRoot = join(this.root, 'data');
-    this.execRoot = join(this.root, 'exec');
+    this.execRoot = join(this.root, options.execRootName ?? 'exec');
     this.socket = join(this.root, 'berth.sock');
     this.host = `unix://${this.socket}`;
     this.cgroupParent = `berthtest${process.pid}x${++daemonCounter}`;
@@ -280,8 +281,8 @@ export async function eventually<T>(check: () => Promise<T | Falsy> | T | Falsy,
  * Call at the top level of a test file: a daemon started (with busybox imported) before the
  * file's tests and removed, with all it made, after them, also when they fail.
  */
-export function useDaemon(options: { extraArgs?: string[]; busybox?: boolean } = {}): TestDaemon {
-  const daemon = new TestDaemon(options.extraArgs);
+export function useDaemon(options: { extraArgs?: string[]; busybox?: boolean; execRootName?: string } = {}): TestDaemon {
+  const daemon = new TestDaemon(options.extraArgs, { execRootName: options.execRootName });
   before(async () => {
     await daemon.start();
     if (options.busybox !== false) await daemon.importBusybox();

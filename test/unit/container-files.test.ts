@@ -1,19 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostsFile, resolvConf } from '../../src/containers/etc-files.js';
-import { normalizeTimestamp, parseLogLine, timestampToNs } from '../../src/containers/logs.js';
+import { normalizeTimestamp, parseLogRecord, timestampToNs } from '../../src/containers/logs.js';
 import { parseSignal } from '../../src/util/signals.js';
 import { cleanRuntimeMessage } from '../../src/runtime/shim.js';
 import { exitCodeForStartError } from '../../src/containers/service.js';
 
 test('k8s-file records: full and partial lines, both streams, malformed', () => {
-  assert.deepEqual(parseLogLine('2024-01-02T03:04:05.123456789+00:00 stdout F hello world')?.text, 'hello world\n');
-  const partial = parseLogLine('2024-01-02T03:04:05.1Z stderr P no newline');
+  const parse = (record: string) => parseLogRecord(Buffer.from(record));
+  assert.equal(parse('2024-01-02T03:04:05.123456789+00:00 stdout F hello world')?.bytes.toString(), 'hello world\n');
+  const partial = parse('2024-01-02T03:04:05.1Z stderr P no newline');
   assert.equal(partial?.stream, 'stderr');
-  assert.equal(partial?.text, 'no newline');
-  assert.equal(parseLogLine('2024-01-02T03:04:05Z stdout F ')?.text, '\n');
-  assert.equal(parseLogLine('garbage'), undefined);
-  assert.equal(parseLogLine('2024-01-02T03:04:05Z stdin F x'), undefined);
+  assert.equal(partial?.bytes.toString(), 'no newline');
+  assert.equal(parse('2024-01-02T03:04:05Z stdout F ')?.bytes.toString(), '\n');
+  assert.equal(parse('garbage'), undefined);
+  assert.equal(parse('2024-01-02T03:04:05Z stdin F x'), undefined);
 });
 
 test('log timestamps keep nanoseconds and are shown in UTC', () => {

@@ -82,8 +82,8 @@ export function containerRoutes(containers: ContainerBackend): RouteTable {
 /** Writes entries as the logs/attach endpoints do: multiplexed frames, or raw with a TTY. */
 function entryWriter(output: Writable, tty: boolean, timestamps: boolean): (entry: LogEntry) => boolean {
   return (entry) => {
-    const text = timestamps ? `${entry.timestamp} ${entry.text}` : entry.text;
-    return output.write(tty ? text : encodeFrame(entry.stream === 'stderr' ? STDERR : STDOUT, text));
+    const bytes = timestamps ? Buffer.concat([Buffer.from(`${entry.timestamp} `), entry.bytes]) : entry.bytes;
+    return output.write(tty ? bytes : encodeFrame(entry.stream === 'stderr' ? STDERR : STDOUT, bytes));
   };
 }
 
