@@ -39,16 +39,6 @@ export async function readBody(request: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-export async function readJson<T>(context: RequestContext): Promise<T> {
-  const body = await readBody(context.request);
-  if (body.length === 0) return {} as T;
-  try {
-    return JSON.parse(body.toString('utf8')) as T;
-  } catch (error) {
-    throw new ApiError(400, `invalid character in JSON body: ${(error as Error).message}`);
-  }
-}
-
 export function sendJson(context: RequestContext, status: number, value: unknown): void {
   const response = requireResponse(context);
   const body = JSON.stringify(value) + '\n';

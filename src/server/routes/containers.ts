@@ -10,16 +10,17 @@ import { badParameter, conflict } from '../../errdefs/errors.js';
 import { runAttachSession } from '../attach-session.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../util/detach-keys.js';
 import {
-  assertFilterKeys, boolParam, compareVersions, filtersParam, intParam, readJson, sendJson, sendNoContent, startStream,
+  assertFilterKeys, boolParam, compareVersions, filtersParam, intParam, sendJson, sendNoContent, startStream,
   type RequestContext, type RouteTable,
 } from '../server.js';
+import { readRequestBody } from '../decode/request.js';
 
 const ID = '([^/]+)';
 
 export function containerRoutes(containers: ContainerService, images: ImageService): RouteTable {
   return [
     ['POST', /^\/containers\/create$/, async (context) => {
-      const request = await readJson<ContainerCreateRequest>(context);
+      const request = await readRequestBody<ContainerCreateRequest>(context, 'containerCreate');
       sendJson(context, 201, await containers.create(request, context.query.get('name') ?? undefined));
     }],
     ['GET', /^\/containers\/json$/, async (context) => sendJson(context, 200, await listContainers(containers, images, context))],

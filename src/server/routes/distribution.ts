@@ -4,12 +4,13 @@ import type { AuthConfig } from '../../wire/types.js';
 import { decodeRegistryAuth, normalizeAuthConfig } from '../../distribution/auth.js';
 import type { RegistryService } from '../../distribution/search.js';
 import { badParameter } from '../../errdefs/errors.js';
-import { filtersParam, readJson, sendJson, type RouteTable } from '../server.js';
+import { filtersParam, sendJson, type RouteTable } from '../server.js';
+import { readRequestBody } from '../decode/request.js';
 
 export function distributionRoutes(registries: RegistryService): RouteTable {
   return [
     ['POST', /^\/auth$/, async (context) => {
-      const config: AuthConfig = normalizeAuthConfig(await readJson<unknown>(context));
+      const config: AuthConfig = normalizeAuthConfig(await readRequestBody<unknown>(context, 'auth'));
       sendJson(context, 200, await registries.login(config));
     }],
     ['GET', /^\/images\/search$/, async (context) => {

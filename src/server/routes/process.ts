@@ -4,7 +4,8 @@ import type { ContainerUpdateRequest } from '../../wire/types.js';
 import type { ProcessControl } from '../../containers/process-control.js';
 import type { StatsService } from '../../containers/stats.js';
 import { badParameter } from '../../errdefs/errors.js';
-import { compareVersions, readJson, sendJson, sendNoContent, sendText, startStream, type RequestContext, type RouteTable } from '../server.js';
+import { compareVersions, sendJson, sendNoContent, sendText, startStream, type RequestContext, type RouteTable } from '../server.js';
+import { readRequestBody } from '../decode/request.js';
 
 const ID = '([^/]+)';
 
@@ -29,7 +30,7 @@ export function processRoutes(control: ProcessControl, stats: StatsService): Rou
       sendJson(context, 200, await control.top(context.params[0], context.query.get('ps_args') ?? undefined));
     }],
     ['POST', new RegExp(`^/containers/${ID}/update$`), async (context) => {
-      const request = await readJson<ContainerUpdateRequest>(context);
+      const request = await readRequestBody<ContainerUpdateRequest>(context, 'containerUpdate');
       sendJson(context, 200, await control.update(context.params[0], request));
     }],
     ['GET', new RegExp(`^/containers/${ID}/stats$`), (context) => containerStats(stats, context)],
