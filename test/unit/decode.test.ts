@@ -49,7 +49,7 @@ test('a wrongly typed field is refused with Go\'s message naming the field', () 
   refused(() => decodeValue('containerCreate', { Labels: { a: 5 } }), 'json: cannot unmarshal number into Go struct field ContainerConfigWrapper.Labels of type string');
   refused(() => decodeValue('containerCreate', { Image: 7 }), /ContainerConfigWrapper\.Image of type string/);
   refused(() => decodeValue('containerCreate', { Cmd: 7 }), /ContainerConfigWrapper\.Cmd/);
-  refused(() => decodeValue('containerCreate', { HostConfig: { Ulimits: [{ Name: 'nofile', Soft: 'x' }] } }), /HostConfig\.Ulimits\.Soft of type int64/);
+  refused(() => decodeValue('containerCreate', { HostConfig: { Ulimits: [{ Name: 'nofile', Soft: 'x' }] } }), /Ulimits\.HostConfig\.Ulimits\.Soft of type int/);
   refused(() => decodeValue('containerCreate', { HostConfig: { Devices: [{ PathOnHost: 7 }] } }), /DeviceMapping\.HostConfig\.Devices\.PathOnHost of type string/);
   refused(() => decodeValue('containerCreate', { HostConfig: { CpuShares: 1.5 } }), /number 1\.5 into Go struct field HostConfig\.HostConfig\.CpuShares/);
   refused(() => decodeValue('containerCreate', { HostConfig: { Memory: 1e30 } }), /number 1e\+30/);
