@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { chmod, rm } from 'node:fs/promises';
-import { ApiError } from '../errdefs/errors.js';
+import { ApiError, badParameter } from '../errdefs/errors.js';
 
 export const API_VERSION = '1.43';
 export const MIN_API_VERSION = '1.24';
@@ -66,21 +66,30 @@ export function startStream(context: RequestContext, contentType: string, status
   return response;
 }
 
+/**
+ * Docker's httputils.BoolValueOrDefault: an absent parameter is the fallback; a present one is
+ * false when it is "", "0", "no", "false" or "none" (any case, spaces trimmed), else true.
+ */
 export function boolParam(query: URLSearchParams, name: string, fallback = false): boolean {
   const value = query.get(name);
-  if (value === null || value === '') return fallback;
-  return !['0', 'false', 'False', 'FALSE', 'no'].includes(value);
+  if (value === null) return fallback;
+  return !['', '0', 'no', 'false', 'none'].includes(value.trim().toLowerCase());
 }
 
+/** An integer parameter as Go's strconv.Atoi reads it; absent or empty is undefined. */
 export function intParam(query: URLSearchParams, name: string): number | undefined {
   const value = query.get(name);
   if (value === null || value === '') return undefined;
   const number = Number(value);
-  if (!Number.isFinite(number)) throw new ApiError(400, `invalid value for ${name}: ${value}`);
-  return Math.trunc(number);
+  if (!/^[+-]?\d+$/.test(value)) throw badParameter(`invalid value for ${name}: strconv.Atoi: parsing ${JSON.stringify(value)}: invalid syntax`);
+  if (!Number.isSafeInteger(number)) throw badParameter(`invalid value for ${name}: strconv.Atoi: parsing ${JSON.stringify(value)}: value out of range`);
+  return number;
 }
 
-/** Docker's `filters` query parameter: {"key": ["v1", "v2"]} (or the old {"key": {"v1": true}}). */
+/**
+ * Docker's `filters` query parameter (filters.FromJSON): {"key": ["v1", "v2"]} or the old
+ * {"key": {"v1": true}}; anything else is refused.
+ */
 export function filtersParam(query: URLSearchParams): Map<string, string[]> {
   const raw = query.get('filters');
   const filters = new Map<string, string[]>();
@@ -89,12 +98,18 @@ export function filtersParam(query: URLSearchParams): Map<string, string[]> {
   try {
     parsed = JSON.parse(raw);
   } catch {
-    throw new ApiError(400, `invalid filter: ${raw}`);
+    throw badParameter(`invalid filter: ${raw}`);
   }
-  if (typeof parsed !== 'object' || parsed === null) throw new ApiError(400, `invalid filter: ${raw}`);
+  if (parsed === null) return filters;
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw badParameter(`invalid filter: ${raw}`);
   for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
-    if (Array.isArray(value)) filters.set(key, value.map(String));
-    else if (value && typeof value === 'object') filters.set(key, Object.keys(value).filter((k) => (value as Record<string, unknown>)[k]));
+    if (Array.isArray(value) && value.every((item) => typeof item === 'string')) {
+      filters.set(key, value);
+    } else if (value && typeof value === 'object' && !Array.isArray(value) && Object.values(value).every((item) => typeof item === 'boolean')) {
+      filters.set(key, Object.keys(value).filter((k) => (value as Record<string, boolean>)[k]));
+    } else if (value !== null) {
+      throw badParameter(`invalid filter: ${raw}`);
+    }
   }
   return filters;
 }

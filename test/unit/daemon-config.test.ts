@@ -36,3 +36,13 @@ test('malformed daemon.json and an unknown default runtime are errors', () => {
   assert.equal(custom.runtimes.mine.path, '/usr/local/bin/mine');
   assert.equal(custom.runtimes.runc.path, '/usr/sbin/runc');
 });
+
+test('daemon.json: a Docker setting berthd does not apply is refused, not ignored; wrong types are errors', () => {
+  assert.throws(() => mergeConfig({}, '{"log-driver": "syslog", "bip": "10.0.0.1/24", "debug": true}'),
+    (error: unknown) => error instanceof ConfigError && error.message === 'the following directives are not supported by berthd: log-driver, bip');
+  assert.throws(() => mergeConfig({}, '{"debug": "yes"}'), /invalid value for debug/);
+  assert.throws(() => mergeConfig({}, '{"hosts": "unix:///x"}'), /invalid value for hosts/);
+  assert.throws(() => mergeConfig({}, '{"runtimes": {"x": {"path": 1}}}'), /invalid value for runtimes/);
+  assert.throws(() => mergeConfig({}, '[]'), /must be a JSON object/);
+  assert.equal(mergeConfig({}, '{"debug": true, "registry-mirrors": ["https://m"]}').debug, true);
+});

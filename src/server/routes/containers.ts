@@ -131,7 +131,7 @@ async function streamLogs(containers: ContainerService, context: RequestContext)
   const tail = tailText && tailText !== 'all' ? Number.parseInt(tailText, 10) : undefined;
   const entries = containers.logs(record.id, {
     stdout, stderr, tail: Number.isNaN(tail) ? undefined : tail,
-    sinceNs: secondsToNs(query.get('since')), untilNs: secondsToNs(query.get('until')),
+    sinceNs: secondsToNs(query.get('since'), 'since'), untilNs: secondsToNs(query.get('until'), 'until'),
   }, boolParam(query, 'follow'), context.signal);
   const tty = !!record.config.Tty;
   const response = startStream(context, tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
@@ -142,8 +142,9 @@ async function streamLogs(containers: ContainerService, context: RequestContext)
   response.end();
 }
 
-function secondsToNs(value: string | null): bigint | undefined {
+function secondsToNs(value: string | null, name: string): bigint | undefined {
   if (!value || value === '0') return undefined;
+  if (!/^\d+(\.\d+)?$/.test(value)) throw badParameter(`invalid value for ${name}: ${JSON.stringify(value)} is not a Unix timestamp`);
   const [seconds, fraction = ''] = value.split('.');
   return BigInt(seconds) * 1_000_000_000n + BigInt(fraction.padEnd(9, '0').slice(0, 9) || '0');
 }

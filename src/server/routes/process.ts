@@ -4,18 +4,12 @@ import type { ContainerUpdateRequest } from '../../wire/types.js';
 import type { ProcessControl } from '../../containers/process-control.js';
 import type { StatsService } from '../../containers/stats.js';
 import { badParameter } from '../../errdefs/errors.js';
-import { compareVersions, sendJson, sendNoContent, sendText, startStream, type RequestContext, type RouteTable } from '../server.js';
+import { boolParam, compareVersions, sendJson, sendNoContent, sendText, startStream, type RequestContext, type RouteTable } from '../server.js';
 import { readRequestBody } from '../decode/request.js';
 
 const ID = '([^/]+)';
 
 /** moby's httputils.BoolValueOrDefault: absent or empty takes the default; "0", "no", "false", "none" are false. */
-function boolValue(query: URLSearchParams, name: string, fallback: boolean): boolean {
-  const value = query.get(name);
-  if (value === null || value === '') return fallback;
-  return !['0', 'no', 'false', 'none'].includes(value.toLowerCase());
-}
-
 export function processRoutes(control: ProcessControl, stats: StatsService): RouteTable {
   return [
     ['POST', new RegExp(`^/containers/${ID}/pause$`), async (context) => {
@@ -38,8 +32,8 @@ export function processRoutes(control: ProcessControl, stats: StatsService): Rou
 }
 
 async function containerStats(stats: StatsService, context: RequestContext): Promise<void> {
-  const stream = boolValue(context.query, 'stream', true);
-  const oneShot = compareVersions(context.version, '1.41') >= 0 && boolValue(context.query, 'one-shot', false);
+  const stream = boolParam(context.query, 'stream', true);
+  const oneShot = compareVersions(context.version, '1.41') >= 0 && boolParam(context.query, 'one-shot', false);
   if (stream && oneShot) throw badParameter('cannot have stream=true and one-shot=true');
   const reference = context.params[0];
   if (!stream) {
