@@ -14,8 +14,8 @@ import type { Shape } from '../../src/server/decode/decode.js';
 const daemon = useDaemon();
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
-const BODIES_PER_ENDPOINT = 700;
-const QUERIES = 600;
+const BODIES_PER_ENDPOINT = 1500;
+const QUERIES = 1500;
 
 /** mulberry32: a small seeded generator, so that a failing run can be replayed. */
 function rng(seed: number): () => number {
@@ -194,7 +194,7 @@ test(`fuzzing request bodies and query strings (seed ${SEED}): no 5xx, no wrong 
     }
   }
   // /auth would reach out to the registry a valid body names: only wrongly typed bodies go there.
-  for (let i = 0; i < 200; i++) jobs.push(() => send('POST', '/auth', withWrongType(bodyShapes.auth as Shape), true));
+  for (let i = 0; i < 500; i++) jobs.push(() => send('POST', '/auth', withWrongType(bodyShapes.auth as Shape), true));
 
   const odd = () => encodeURIComponent(pick([randomString(), '', '1', '0', 'none', '-1', '1e3', '99999999999999999999', '{"label":["a"]}', '{"label":{"a":true}}', '{"label":"a"}', '[]', '{', 'null', '%', '\u0000']));
   const queries = [
