@@ -3,9 +3,15 @@
 // refused rather than silently dropped; field names match case-insensitively as in Docker.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { useDaemon } from './harness.js';
 
 const daemon = useDaemon();
+
+async function runPython(script: string, ...args: string[]): Promise<string> {
+  return (await promisify(execFile)('/usr/bin/python3', ['-W', 'ignore', '-c', script, ...args], { timeout: 30_000 })).stdout;
+}
 
 async function containerIds(): Promise<string[]> {
   const list = await daemon.api('GET', '/containers/json?all=1');
@@ -88,6 +94,11 @@ test('field names match case-insensitively at every level; docker-py\'s detachKe
     const execInspect = (await daemon.api('GET', `/exec/${exec.json().Id as string}/json`)).json();
     assert.equal(execInspect.DetachKeys, Buffer.from([24]).toString('base64'));
     assert.equal((await daemon.api('POST', '/containers/casefold/exec', { cmd: ['true'], detachKeys: 'ctrl-' })).status, 400);
+    // docker-py itself: exec_create(detach_keys=...) sends "detachKeys".
+    const script = 'import docker, sys; api = docker.APIClient(base_url=sys.argv[1], version="1.43"); '
+      + 'e = api.exec_create("casefold", ["true"], detach_keys="ctrl-y"); print(api.exec_inspect(e["Id"])["DetachKeys"])';
+    const python = await runPython(script, daemon.host);
+    assert.equal(python.trim(), Buffer.from([25]).toString('base64'));
   } finally {
     await daemon.api('DELETE', '/containers/casefold?force=1');
   }
