@@ -81,7 +81,8 @@ export function normalize(value: unknown, shape: Shape): unknown {
     if (!isPlainObject(value)) return value;
     const result: Record<string, unknown> = {};
     const stringOrArray = STRING_OR_ARRAY_FIELDS[resolved.name];
-    for (const [key, item] of Object.entries(value)) {
+    for (const key in value) {
+      const item = value[key];
       const field = canonicalField(resolved, key);
       if (field === undefined || item === null) continue;
       const normalized = stringOrArray?.has(field) && typeof item === 'string' ? [item] : item;
@@ -92,7 +93,10 @@ export function normalize(value: unknown, shape: Shape): unknown {
   if (resolved.kind === 'map') {
     if (!isPlainObject(value)) return value;
     const result: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) setOwn(result, key, item === null ? zeroValue(resolved.values) : normalize(item, resolved.values));
+    for (const key in value) {
+      const item = value[key];
+      setOwn(result, key, item === null ? zeroValue(resolved.values) : normalize(item, resolved.values));
+    }
     return result;
   }
   if (resolved.kind === 'array') {
