@@ -72,7 +72,8 @@ test('options berthd does not implement are refused with 400 naming them, by the
     assert.match(docker.stderr, /Error response from daemon: HostConfig\.(Binds|Mounts|PortBindings) .*is not supported by berthd yet/);
     const berth = await daemon.berth(['run', '--rm', ...flags, 'busybox', 'true']);
     assert.equal(berth.code, 125, JSON.stringify(berth));
-    assert.match(berth.stderr, /Error response from daemon: HostConfig\.(Binds|Mounts|PortBindings) .*is not supported by berthd yet|unknown flag/);
+    // berth's CLI has no --mount yet: it refuses the flag itself.
+    assert.match(berth.stderr, flags[0] === '--mount' ? /unknown flag: --mount/ : /Error response from daemon: HostConfig\.(Binds|PortBindings) .*is not supported by berthd yet/);
   }
   assert.deepEqual(await containerIds(), before);
   assert.equal((await daemon.docker(['ps', '-a'])).code, 0);
