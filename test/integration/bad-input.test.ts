@@ -126,3 +126,9 @@ test('malformed query parameters are a 400, never a 500', async () => {
     await daemon.api('DELETE', '/containers/queries?force=1');
   }
 });
+
+test('what docker-py sends for a plain run is accepted (nothing it sets by default is refused)', async () => {
+  const script = 'import docker, sys; client = docker.DockerClient(base_url=sys.argv[1], version="1.43"); '
+    + 'sys.stdout.write(client.containers.run("busybox", ["echo", "hi"], remove=True, environment={"A": "1"}, labels={"x": "y"}).decode())';
+  assert.equal(await runPython(script, daemon.host), 'hi\n');
+});
