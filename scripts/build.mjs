@@ -4,6 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { build } from 'esbuild';
 import { chmodSync, copyFileSync, mkdirSync, rmSync } from 'node:fs';
 
+// The request-body validators are compiled here, never at the daemon's start-up.
+execFileSync(process.execPath, ['scripts/gen-validators.mjs'], { stdio: 'inherit' });
 execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', '.'], { stdio: 'inherit' });
 mkdirSync('dist', { recursive: true });
 rmSync('dist/chunks', { recursive: true, force: true });

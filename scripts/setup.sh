@@ -110,7 +110,7 @@ if $want_build; then
   needs_build=false
   if [ ! -f "$stamp" ] || [ ! -f dist/berth.js ] || [ ! -f dist/berthd.js ]; then
     needs_build=true
-  elif [ -n "$(find src test scripts/build.mjs tsconfig.json package.json package-lock.json \
+  elif [ -n "$(find src test api scripts/build.mjs scripts/gen-validators.mjs tsconfig.json package.json package-lock.json \
                  -newer "$stamp" -print -quit 2>/dev/null)" ]; then
     needs_build=true
   fi

@@ -159,7 +159,7 @@ export class ExecService {
       try {
         detachKeys = parseDetachKeys(request.DetachKeys);
       } catch {
-        throw serverError(`Invalid escape keys (${request.DetachKeys}) provided`);
+        throw badParameter(`Invalid escape keys (${request.DetachKeys}) provided`);
       }
     }
     const exec = this.register(record, {

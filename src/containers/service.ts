@@ -43,6 +43,8 @@ import { findShims, removeContainerLeftovers, resolveInterruptedStart, sweepOrph
 import { exitedAfterRestarting, killCancelsRestart, RestartManager, restartingState, startsAtDaemonStart, type RestartDecision } from './restart-policy.js';
 import type { DockerSeccompProfile } from './seccomp.js';
 import { applyHostConfigDefaults, buildOciSpec, validateHostConfig } from './spec.js';
+import { validateCreateRequest } from './create-checks.js';
+import { refuseUnsupportedOptions } from './create-options.js';
 import { readContainerFile, resolveUser } from './user.js';
 
 export interface ContainerServiceOptions {
@@ -238,6 +240,8 @@ export class ContainerService {
   // ---- create ------------------------------------------------------------------------------
 
   async create(request: ContainerCreateRequest, requestedName: string | undefined): Promise<{ Id: string; Warnings: string[] }> {
+    validateCreateRequest(request);
+    refuseUnsupportedOptions(request);
     const { HostConfig: rawHostConfig, NetworkingConfig: _networking, ...createConfig } = request;
     const imageRef = createConfig.Image ?? '';
     if (!imageRef) throw badParameter('No image was specified');

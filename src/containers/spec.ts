@@ -350,6 +350,9 @@ export function applyHostConfigDefaults(hc: HostConfig, defaults: { shmSize?: nu
   if (!adapted.ShmSize) adapted.ShmSize = defaults.shmSize ?? DEFAULT_SHM_SIZE;
   if (!adapted.IpcMode) adapted.IpcMode = defaults.ipcMode ?? 'private';
   if (adapted.OomKillDisable === undefined || adapted.OomKillDisable === null) adapted.OomKillDisable = false;
+  // The log is written in conmon's k8s-file format and read back as Docker's json-file driver
+  // reads its own (docker-py's run reads this to decide whether it can fetch the logs).
+  if (!adapted.LogConfig?.Type) adapted.LogConfig = { Type: 'json-file', Config: adapted.LogConfig?.Config ?? {} };
   return adapted;
 }
 

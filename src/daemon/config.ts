@@ -148,19 +148,32 @@ function validateConfig(config: DaemonConfig): void {
   if (typeof downloads !== 'number' || !Number.isInteger(downloads) || downloads < 0) throw new ConfigError(`invalid max concurrent downloads: ${String(downloads)}`);
 }
 
+/** Go's decoding error for a daemon.json value of the wrong type. */
+function assertJsonType(key: string, value: unknown, expected: string): void {
+  const isList = (item: unknown) => Array.isArray(item) && item.every((entry) => typeof entry === 'string');
+  const ok = Array.isArray(DEFAULT_CONFIG[JSON_KEYS[key as keyof DaemonJson]]) ? isList(value)
+    : key === 'runtimes' ? typeof value === 'object' && value !== null && !Array.isArray(value)
+      && Object.values(value).every((runtime) => typeof (runtime as { path?: unknown })?.path === 'string')
+      : typeof value === expected;
+  if (!ok) throw new ConfigError(`unable to configure the daemon with file: invalid value for ${key}: ${JSON.stringify(value)}`);
+}
+
 /** Docker refuses a setting given both as a flag and in daemon.json; so do we. */
 export function mergeConfig(flags: Partial<DaemonConfig>, daemonJsonText: string | undefined): DaemonConfig {
   const fromFile: Partial<DaemonConfig> = {};
-  {
-    const parsed = parseDaemonJson(daemonJsonText);
-    for (const [key, value] of Object.entries(parsed)) {
-      const configKey = JSON_KEYS[key as keyof DaemonJson];
-      if (!configKey) continue; // Docker keys berth does not use yet are accepted and ignored.
-      if (flags[configKey] !== undefined) {
-        throw new ConfigError(`the following directives are specified both as a flag and in the configuration file: ${key}`);
-      }
-      (fromFile as Record<string, unknown>)[configKey] = value;
+  const parsed = parseDaemonJson(daemonJsonText);
+  // A setting berthd would not apply is refused rather than silently ignored.
+  const unsupported = Object.keys(parsed).filter((key) => !Object.hasOwn(JSON_KEYS, key));
+  if (unsupported.length > 0) {
+    throw new ConfigError(`the following directives are not supported by berthd: ${unsupported.join(', ')}`);
+  }
+  for (const [key, value] of Object.entries(parsed)) {
+    const configKey = JSON_KEYS[key as keyof DaemonJson];
+    assertJsonType(key, value, typeof DEFAULT_CONFIG[configKey]);
+    if (flags[configKey] !== undefined) {
+      throw new ConfigError(`the following directives are specified both as a flag and in the configuration file: ${key}`);
     }
+    (fromFile as Record<string, unknown>)[configKey] = value;
   }
   const config: DaemonConfig = { ...DEFAULT_CONFIG, ...fromFile, ...flags };
   config.runtimes = { ...DEFAULT_CONFIG.runtimes, ...(fromFile.runtimes ?? {}) };

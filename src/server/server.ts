@@ -40,16 +40,6 @@ export async function readBody(request: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-export async function readJson<T>(context: RequestContext): Promise<T> {
-  const body = await readBody(context.request);
-  if (body.length === 0) return {} as T;
-  try {
-    return JSON.parse(body.toString('utf8')) as T;
-  } catch (error) {
-    throw badParameter(`invalid character in JSON body: ${(error as Error).message}`);
-  }
-}
-
 export function sendJson(context: RequestContext, status: number, value: unknown): void {
   const response = requireResponse(context);
   const body = JSON.stringify(value) + '\n';
@@ -77,21 +67,30 @@ export function startStream(context: RequestContext, contentType: string, status
   return response;
 }
 
+/**
+ * Docker's httputils.BoolValueOrDefault: an absent parameter is the fallback; a present one is
+ * false when it is "", "0", "no", "false" or "none" (any case, spaces trimmed), else true.
+ */
 export function boolParam(query: URLSearchParams, name: string, fallback = false): boolean {
   const value = query.get(name);
-  if (value === null || value === '') return fallback;
-  return !['0', 'false', 'False', 'FALSE', 'no'].includes(value);
+  if (value === null) return fallback;
+  return !['', '0', 'no', 'false', 'none'].includes(value.trim().toLowerCase());
 }
 
+/** An integer parameter as Go's strconv.Atoi reads it; absent or empty is undefined. */
 export function intParam(query: URLSearchParams, name: string): number | undefined {
   const value = query.get(name);
   if (value === null || value === '') return undefined;
   const number = Number(value);
-  if (!Number.isFinite(number)) throw badParameter(`invalid value for ${name}: ${value}`);
-  return Math.trunc(number);
+  if (!/^[+-]?\d+$/.test(value)) throw badParameter(`invalid value for ${name}: strconv.Atoi: parsing ${JSON.stringify(value)}: invalid syntax`);
+  if (!Number.isSafeInteger(number)) throw badParameter(`invalid value for ${name}: strconv.Atoi: parsing ${JSON.stringify(value)}: value out of range`);
+  return number;
 }
 
-/** Docker's `filters` query parameter: {"key": ["v1", "v2"]} (or the old {"key": {"v1": true}}). */
+/**
+ * Docker's `filters` query parameter (filters.FromJSON): {"key": ["v1", "v2"]} or the old
+ * {"key": {"v1": true}}; anything else is refused.
+ */
 export function filtersParam(query: URLSearchParams): Map<string, string[]> {
   const raw = query.get('filters');
   const filters = new Map<string, string[]>();
@@ -102,10 +101,16 @@ export function filtersParam(query: URLSearchParams): Map<string, string[]> {
   } catch {
     throw badParameter(`invalid filter: ${raw}`);
   }
-  if (typeof parsed !== 'object' || parsed === null) throw badParameter(`invalid filter: ${raw}`);
+  if (parsed === null) return filters;
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw badParameter(`invalid filter: ${raw}`);
   for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
-    if (Array.isArray(value)) filters.set(key, value.map(String));
-    else if (value && typeof value === 'object') filters.set(key, Object.keys(value).filter((k) => (value as Record<string, unknown>)[k]));
+    if (Array.isArray(value) && value.every((item) => typeof item === 'string')) {
+      filters.set(key, value);
+    } else if (value && typeof value === 'object' && !Array.isArray(value) && Object.values(value).every((item) => typeof item === 'boolean')) {
+      filters.set(key, Object.keys(value).filter((k) => (value as Record<string, boolean>)[k]));
+    } else if (value !== null) {
+      throw badParameter(`invalid filter: ${raw}`);
+    }
   }
   return filters;
 }

@@ -404,9 +404,10 @@ test('validateHostConfig: capabilities, restart policy, modes, options', () => {
   assert.throws(() => validateHostConfig({ SecurityOpt: ['seccomp={bad'] }, HOST), isBadParameter(/^Decoding seccomp profile failed/));
 });
 
-test('applyHostConfigDefaults: swap 2x memory, 64m shm, private ipc, oom killer on', () => {
+test('applyHostConfigDefaults: swap 2x memory, 64m shm, private ipc, oom killer on, json-file log', () => {
   assert.deepEqual(applyHostConfigDefaults({ Memory: 10 * 1024 * 1024 }), {
     Memory: 10485760, MemorySwap: 20971520, ShmSize: 67108864, IpcMode: 'private', OomKillDisable: false,
+    LogConfig: { Type: 'json-file', Config: {} },
   });
   assert.equal(applyHostConfigDefaults({ Memory: 10 * 1024 * 1024, MemorySwap: -1 }).MemorySwap, -1);
 });

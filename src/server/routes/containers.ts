@@ -9,9 +9,10 @@ import { badParameter, conflict } from '../../errdefs/errors.js';
 import { runAttachSession } from '../attach-session.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../util/detach-keys.js';
 import {
-  boolParam, compareVersions, filtersParam, intParam, readJson, sendJson, sendNoContent, startStream,
+  boolParam, compareVersions, filtersParam, intParam, sendJson, sendNoContent, startStream,
   type RequestContext, type RouteTable,
 } from '../server.js';
+import { readRequestBody } from '../decode/request.js';
 
 const ID = '([^/]+)';
 
@@ -23,7 +24,7 @@ export type ContainerBackend = Pick<ContainerService,
 export function containerRoutes(containers: ContainerBackend): RouteTable {
   return [
     ['POST', /^\/containers\/create$/, async (context) => {
-      const request = await readJson<ContainerCreateRequest>(context);
+      const request = await readRequestBody<ContainerCreateRequest>(context, 'containerCreate');
       sendJson(context, 201, await containers.create(request, context.query.get('name') ?? undefined));
     }],
     ['GET', /^\/containers\/json$/, async (context) => {
@@ -97,7 +98,7 @@ async function streamLogs(containers: ContainerBackend, context: RequestContext)
   const tail = tailText && tailText !== 'all' ? Number.parseInt(tailText, 10) : undefined;
   const entries = containers.logs(record.id, {
     stdout, stderr, tail: Number.isNaN(tail) ? undefined : tail,
-    sinceNs: secondsToNs(query.get('since')), untilNs: secondsToNs(query.get('until')),
+    sinceNs: secondsToNs(query.get('since'), 'since'), untilNs: secondsToNs(query.get('until'), 'until'),
   }, boolParam(query, 'follow'), context.signal);
   const tty = !!record.config.Tty;
   const response = startStream(context, tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
@@ -108,8 +109,9 @@ async function streamLogs(containers: ContainerBackend, context: RequestContext)
   response.end();
 }
 
-function secondsToNs(value: string | null): bigint | undefined {
+function secondsToNs(value: string | null, name: string): bigint | undefined {
   if (!value || value === '0') return undefined;
+  if (!/^\d+(\.\d+)?$/.test(value)) throw badParameter(`invalid value for ${name}: ${JSON.stringify(value)} is not a Unix timestamp`);
   const [seconds, fraction = ''] = value.split('.');
   return BigInt(seconds) * 1_000_000_000n + BigInt(fraction.padEnd(9, '0').slice(0, 9) || '0');
 }

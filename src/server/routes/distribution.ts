@@ -4,7 +4,8 @@ import type { AuthConfig } from '../../wire/types.js';
 import { decodeRegistryAuth, normalizeAuthConfig } from '../../distribution/auth.js';
 import type { RegistryService } from '../../distribution/search.js';
 import { badParameter } from '../../errdefs/errors.js';
-import { filtersParam, readJson, sendJson, type RouteTable } from '../server.js';
+import { filtersParam, sendJson, type RouteTable } from '../server.js';
+import { readRequestBody } from '../decode/request.js';
 
 /** login and search. */
 export type RegistryBackend = Pick<RegistryService, 'login' | 'search'>;
@@ -12,7 +13,7 @@ export type RegistryBackend = Pick<RegistryService, 'login' | 'search'>;
 export function distributionRoutes(registries: RegistryBackend): RouteTable {
   return [
     ['POST', /^\/auth$/, async (context) => {
-      const config: AuthConfig = normalizeAuthConfig(await readJson<unknown>(context));
+      const config: AuthConfig = normalizeAuthConfig(await readRequestBody<unknown>(context, 'auth'));
       sendJson(context, 200, await registries.login(config));
     }],
     ['GET', /^\/images\/search$/, async (context) => {

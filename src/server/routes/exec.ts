@@ -8,7 +8,9 @@ import type { ExecService } from '../../containers/exec.js';
 import { badParameter, isEngineError } from '../../errdefs/errors.js';
 import { encodeFrame, STDOUT } from '../../wire/stdcopy.js';
 import { runAttachSession } from '../attach-session.js';
-import { compareVersions, readJson, sendJson, sendNoContent, type RequestContext, type RouteTable } from '../server.js';
+import { compareVersions, sendJson, sendNoContent, type RequestContext, type RouteTable } from '../server.js';
+import { decodeBody } from '../decode/decode.js';
+import { readRequestBody } from '../decode/request.js';
 
 const ID = '([^/]+)';
 
@@ -18,7 +20,7 @@ export type ExecBackend = Pick<ExecService, 'create' | 'assertUsable' | 'start' 
 export function execRoutes(execs: ExecBackend): RouteTable {
   return [
     ['POST', new RegExp(`^/containers/${ID}/exec$`), async (context) => {
-      const request = await readJson<ExecCreateRequest>(context);
+      const request = await readRequestBody<ExecCreateRequest>(context, 'execCreate');
       if (!request.Cmd || request.Cmd.length === 0) throw badParameter('No exec command specified');
       if (compareVersions(context.version, '1.42') < 0) request.ConsoleSize = null;
       sendJson(context, 201, await execs.create(context.params[0], request));
@@ -71,15 +73,10 @@ async function startExec(execs: ExecBackend, context: RequestContext): Promise<v
 /** The start request's JSON: on an upgraded connection the body arrives on the raw socket. */
 async function readStartRequest(context: RequestContext): Promise<ExecStartRequest> {
   const socket = context.upgradedSocket;
-  if (!socket) return readJson<ExecStartRequest>(context);
+  if (!socket) return readRequestBody<ExecStartRequest>(context, 'execStart');
   const length = Number.parseInt(String(context.request.headers['content-length'] ?? '0'), 10) || 0;
   if (length === 0) return {};
-  const body = await readExactly(socket, length);
-  try {
-    return JSON.parse(body.toString('utf8')) as ExecStartRequest;
-  } catch (error) {
-    throw badParameter(`invalid character in JSON body: ${(error as Error).message}`);
-  }
+  return decodeBody<ExecStartRequest>('execStart', await readExactly(socket, length));
 }
 
 /** Reads `length` bytes without setting the socket flowing: what follows is the client's stdin. */

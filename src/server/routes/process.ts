@@ -4,17 +4,12 @@ import type { ContainerUpdateRequest } from '../../wire/types.js';
 import type { ProcessControl } from '../../containers/process-control.js';
 import type { StatsService } from '../../containers/stats.js';
 import { badParameter } from '../../errdefs/errors.js';
-import { compareVersions, readJson, sendJson, sendNoContent, sendText, startStream, type RequestContext, type RouteTable } from '../server.js';
+import { boolParam, compareVersions, sendJson, sendNoContent, sendText, startStream, type RequestContext, type RouteTable } from '../server.js';
+import { readRequestBody } from '../decode/request.js';
 
 const ID = '([^/]+)';
 
 /** moby's httputils.BoolValueOrDefault: absent or empty takes the default; "0", "no", "false", "none" are false. */
-function boolValue(query: URLSearchParams, name: string, fallback: boolean): boolean {
-  const value = query.get(name);
-  if (value === null || value === '') return fallback;
-  return !['0', 'no', 'false', 'none'].includes(value.toLowerCase());
-}
-
 /** pause, unpause, top and update. */
 export type ProcessBackend = Pick<ProcessControl, 'pause' | 'unpause' | 'top' | 'update'>;
 /** stats, one frame or a stream. */
@@ -34,7 +29,7 @@ export function processRoutes(control: ProcessBackend, stats: StatsBackend): Rou
       sendJson(context, 200, await control.top(context.params[0], context.query.get('ps_args') ?? undefined));
     }],
     ['POST', new RegExp(`^/containers/${ID}/update$`), async (context) => {
-      const request = await readJson<ContainerUpdateRequest>(context);
+      const request = await readRequestBody<ContainerUpdateRequest>(context, 'containerUpdate');
       sendJson(context, 200, await control.update(context.params[0], request));
     }],
     ['GET', new RegExp(`^/containers/${ID}/stats$`), (context) => containerStats(stats, context)],
@@ -42,8 +37,8 @@ export function processRoutes(control: ProcessBackend, stats: StatsBackend): Rou
 }
 
 async function containerStats(stats: StatsBackend, context: RequestContext): Promise<void> {
-  const stream = boolValue(context.query, 'stream', true);
-  const oneShot = compareVersions(context.version, '1.41') >= 0 && boolValue(context.query, 'one-shot', false);
+  const stream = boolParam(context.query, 'stream', true);
+  const oneShot = compareVersions(context.version, '1.41') >= 0 && boolParam(context.query, 'one-shot', false);
   if (stream && oneShot) throw badParameter('cannot have stream=true and one-shot=true');
   const reference = context.params[0];
   if (!stream) {
