@@ -156,7 +156,7 @@ class Dockerd {
         client.pipe(upstream).pipe(client);
         client.on('error', () => upstream.destroy());
         upstream.on('error', () => client.destroy());
-      }).listen(${port}, '127.0.0.1', () => process.stdout.write('ready\n'));`;
+      }).listen(${port}, '127.0.0.1', () => process.stdout.write('ready'));`;
     const nsSide = spawn('nsenter', [`--net=/run/netns/${this.netns}`, '--', process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     this.relays.push({ close: () => nsSide.kill('SIGKILL') });
     await new Promise<void>((resolve, reject) => {
