@@ -535,10 +535,17 @@ export async function unpackArchive(input: Readable, dir: string): Promise<Archi
     await feeding;
   } catch (error) {
     plain.destroy();
+    // A full disk is no fault of the archive.
+    if (isOutOfSpace(error)) throw error;
     throw error instanceof Error && error.message.startsWith('invalid archive') ? error : new Error(`invalid archive: ${(error as Error).message}`);
   }
   if (members === 0) throw new Error('invalid archive: it holds no files');
   return new UnpackedArchive(dir, symlinks);
+}
+
+function isOutOfSpace(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
 /** The images an unpacked archive holds: a docker-archive when it has manifest.json, else an OCI layout. */
@@ -797,14 +804,28 @@ export class ImageArchive {
     try {
       const files = await unpackArchive(input, work);
       const plan = await planArchive(files, this.platform);
-      await this.applyLayers(plan, files, options.quiet, write);
-      await this.createImages(plan, write);
+      const added = await this.applyLayers(plan, files, options.quiet, write);
+      try {
+        await this.createImages(plan, write);
+      } catch (error) {
+        // A full disk may refuse a record after the layers are in: those no image uses go.
+        await this.removeLayers(added, new Set(this.options.images.list().flatMap((image) => chainIdsOf(image.config.rootfs.diff_ids))));
+        throw error;
+      }
     } finally {
       await rm(work, { recursive: true, force: true });
     }
   }
 
-  private async applyLayers(plan: readonly PlannedImage[], files: ArchiveFiles, quiet: boolean, write: (message: ArchiveMessage) => void): Promise<void> {
+  /** Removes the layers (newest first) that `keep` does not hold, and the kept blobs of those gone. */
+  private async removeLayers(chainIds: readonly string[], keep: ReadonlySet<string> = new Set()): Promise<void> {
+    const { layers, blobs } = this.options;
+    for (const chainId of [...chainIds].reverse()) if (!keep.has(chainId)) await layers.remove(chainId).catch(() => undefined);
+    await blobs.prune(() => new Set(layers.list().map((layer) => layer.diffId))).catch(() => undefined);
+  }
+
+  /** Applies the layers the store lacks; returns the chain IDs it added, oldest first. */
+  private async applyLayers(plan: readonly PlannedImage[], files: ArchiveFiles, quiet: boolean, write: (message: ArchiveMessage) => void): Promise<string[]> {
     const { layers, blobs } = this.options;
     const existing = new Set(layers.list().map((layer) => layer.chainId));
     const created: string[] = [];
@@ -842,10 +863,10 @@ export class ImageArchive {
         }
       }
     } catch (error) {
-      for (const chainId of created.reverse()) await layers.remove(chainId).catch(() => undefined);
-      await blobs.prune(() => new Set(layers.list().map((layer) => layer.diffId))).catch(() => undefined);
+      await this.removeLayers(created);
       throw error;
     }
+    return created;
   }
 
   private async createImages(plan: readonly PlannedImage[], write: (message: ArchiveMessage) => void): Promise<void> {

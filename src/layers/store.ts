@@ -286,7 +286,7 @@ async function extractTar(plain: AsyncIterable<Buffer>, dir: string): Promise<Ta
     parser.end(undefined);
     await parsed;
     const code = await tarExit;
-    if (code !== 0) throw new Error(`failed to extract layer: ${stderr.trim() || `tar exit status ${code}`}`);
+    if (code !== 0) throw new Error(`failed to extract layer: ${describeTarFailure(stderr, code)}`);
   } catch (error) {
     gnuTar.kill('SIGKILL');
     parser.destroy();
@@ -295,6 +295,21 @@ async function extractTar(plain: AsyncIterable<Buffer>, dir: string): Promise<Ta
   }
   scan.diffId = `sha256:${hash.digest('hex')}`;
   return scan;
+}
+
+const NO_SPACE = 'no space left on device';
+
+/**
+ * What GNU tar's failure means, in Docker's words where they differ: a short write of a
+ * regular file ("Wrote only 512 of 10240 bytes", which tar reports without the errno) is how
+ * ENOSPC shows (a file system without space, or a quota): Docker says "write /path: no
+ * space left on device".
+ */
+export function describeTarFailure(stderr: string, code: number | null): string {
+  const text = stderr.trim();
+  const noSpace = /^tar: (.+): (?:Cannot \w+: No space left on device|Wrote only \d+ of \d+ bytes)$/m.exec(text);
+  if (noSpace) return `write /${noSpace[1]}: ${NO_SPACE}`;
+  return text || `tar exit status ${code}`;
 }
 
 function recordEntry(scan: TarScan, header: tarStream.Header): void {
