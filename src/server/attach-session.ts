@@ -14,7 +14,10 @@ import { encodeFrame, STDERR, STDOUT } from '../wire/stdcopy.js';
 export interface AttachSessionOptions {
   connection: Duplex;
   tty: boolean;
-  /** Frames (stdcopy) or raw bytes: the websocket variant never multiplexes. */
+  /**
+   * Frames (stdcopy) or raw bytes, whatever `tty` says: the websocket variant never
+   * multiplexes; an exec follows its start request's Tty, not its own, as moby does.
+   */
   multiplex: boolean;
   timestamps?: boolean;
   /** Output entries; must stop when `signal` aborts. */
@@ -78,7 +81,7 @@ export async function runAttachSession(options: AttachSessionOptions): Promise<'
 
   const write = (entry: LogEntry): boolean => {
     const text = options.timestamps ? `${entry.timestamp} ${entry.text}` : entry.text;
-    if (!options.multiplex || tty) return connection.write(text);
+    if (!options.multiplex) return connection.write(text);
     return connection.write(encodeFrame(entry.stream === 'stderr' ? STDERR : STDOUT, text));
   };
   try {
