@@ -1,5 +1,17 @@
 # Shared by the bench scripts (sourced).
 
+# bench_own_netns SCRIPT [ARG...]: re-runs the bench script in a network namespace of its own
+# (loopback alone, up), unless it already runs in one. dockerd with --bridge=none deletes any
+# interface named docker0, and the host's must never be touched; every daemon, registry and
+# client of the bench lives in that namespace, which goes with its last process. Only the
+# network namespace is new: mounts, cgroups and files are the host's, as bench_teardown expects.
+bench_own_netns() {
+  if [ -z "${BERTH_BENCH_NETNS:-}" ]; then
+    BERTH_BENCH_NETNS=1 exec unshare --net -- bash "$@"
+  fi
+  ip link set lo up
+}
+
 # bench_teardown ROOT CGROUP_PARENT [DAEMON_PID...]: stops the daemons by pid (SIGTERM, so
 # they unmount and stop their own shims; SIGKILL after 20 s), then any process still running
 # from inside ROOT, unmounts what is left under ROOT, removes ROOT and the cgroup parent

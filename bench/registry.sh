@@ -31,6 +31,8 @@ command -v docker-registry >/dev/null || { echo "bench: docker-registry is missi
 command -v dockerd >/dev/null || { echo "bench: dockerd is missing (scripts/setup.sh --bench)" >&2; exit 2; }
 
 source bench/lib.sh
+# The registry, both daemons and their clients share a network namespace of their own.
+bench_own_netns "$repo/bench/registry.sh" "$@"
 root=$(mktemp -d /var/tmp/berth-bench-registry.XXXXXX)
 daemon_pids=()
 registry_pid=''

@@ -35,13 +35,16 @@ for side in $sides; do
 done
 
 dist=${BENCH_DIST:-$repo/dist}
-if $want_berth && [ -z "${BENCH_DIST:-}" ]; then
-  bash scripts/setup.sh --bench
-else
-  bash scripts/setup.sh --bench --no-build
-fi
-
 source bench/lib.sh
+# Setup may need the network (apt-get): it runs before the bench enters its own namespace.
+if [ -z "${BERTH_BENCH_NETNS:-}" ]; then
+  if $want_berth && [ -z "${BENCH_DIST:-}" ]; then
+    bash scripts/setup.sh --bench
+  else
+    bash scripts/setup.sh --bench --no-build
+  fi
+fi
+bench_own_netns "$repo/bench/run.sh" "$@"
 root=$(mktemp -d /var/tmp/berth-bench.XXXXXX)
 daemon_pids=()
 
@@ -75,8 +78,9 @@ if $want_docker; then
   mkdir -p "$root/docker/data" "$root/docker/exec"
   # An empty config file so that the host's /etc/docker/daemon.json plays no part.
   echo '{}' > "$root/docker/daemon.json"
-  # No bridge, no iptables rules, no masquerading: this dockerd leaves the host's
-  # networking alone. With no --containerd it starts its own containerd under --exec-root.
+  # No bridge, no iptables rules, no masquerading, and the bench's own network namespace
+  # (bench_own_netns): this dockerd leaves the host's networking alone. With no --containerd
+  # it starts its own containerd under --exec-root.
   dockerd --config-file "$root/docker/daemon.json" \
     --data-root "$root/docker/data" --exec-root "$root/docker/exec" \
     --pidfile "$root/docker/dockerd.pid" -H "unix://$root/docker/docker.sock" \

@@ -5,7 +5,8 @@
 # every step first checks whether it has anything to do.
 #
 #   scripts/setup.sh [--test] [--bench] [--no-build]
-#     --test    also what the tests need: tmux, docker-registry, openssl, docker (CLI and dockerd)
+#     --test    also what the tests need: tmux, docker-registry, openssl, python3-docker,
+#               docker-compose, docker (CLI and dockerd)
 #     --bench   also Debian's docker engine (dockerd), the peer the benchmarks run against
 #   The same extras can be asked for with BERTH_SETUP_EXTRAS="test bench".
 #
@@ -45,7 +46,9 @@ packages=(runc crun conmon iptables iproute2 busybox-static tini attr xz-utils b
 if $want_test; then
   # tmux: interactive (-it) tests drive a real terminal; docker-registry: pull/push tests;
   # openssl: the key and certificate of the registry-auth test's token server.
-  packages+=(tmux docker-registry openssl)
+  # python3-docker: docker-py's view of the API (test/integration/docker-py.test.ts, run with
+  # /usr/bin/python3); docker-compose: multi-container apps against berthd.
+  packages+=(tmux docker-registry openssl python3-docker docker-compose)
   # The compatibility tests use the real docker CLI (these machines may already have one),
   # and the image-archive tests exchange images with Debian's dockerd.
   command -v dockerd >/dev/null 2>&1 && command -v docker >/dev/null 2>&1 || packages+=(docker.io)

@@ -334,6 +334,8 @@ export async function unpackArchive(input: Readable, dir: string): Promise<Archi
     await feeding;
   } catch (error) {
     plain.destroy();
+    // A full disk is no fault of the archive.
+    if (isOutOfSpace(error)) throw error;
     throw error instanceof Error && error.message.startsWith('invalid archive') ? error : new Error(`invalid archive: ${(error as Error).message}`);
   }
   if (members === 0) throw new Error('invalid archive: it holds no files');
@@ -345,4 +347,9 @@ export async function planArchive(files: ArchiveFiles, platform: Platform): Prom
   if (await files.exists(MANIFEST_FILE)) return planDockerArchive(files);
   if (await files.exists(OCI_INDEX_FILE)) return planOciLayout(files, platform);
   throw new Error(`invalid archive: does not contain a ${MANIFEST_FILE}`);
+}
+
+function isOutOfSpace(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
 }

@@ -304,9 +304,14 @@ export class ImageArchive {
     try {
       const files = await unpackArchive(input, work);
       const plan = await planArchive(files, this.platform);
-      const lease = await this.applyLayers(plan, files, options.quiet, write);
+      const { lease, added } = await this.applyLayers(plan, files, options.quiet, write);
       try {
         await this.createImages(plan, write);
+      } catch (error) {
+        // A full disk may refuse a record after the layers are in: those no image uses go.
+        lease.release();
+        await this.removeLayers(added, this.layersInUse());
+        throw error;
       } finally {
         lease.release();
       }
@@ -315,8 +320,23 @@ export class ImageArchive {
     }
   }
 
-  /** Makes the plan's layers present, leased until the caller has made their images. */
-  private async applyLayers(plan: readonly PlannedImage[], files: ArchiveFiles, quiet: boolean, write: (message: ArchiveMessage) => void): Promise<Lease> {
+  /** The layers some image is made of. */
+  private layersInUse(): Set<string> {
+    return new Set(this.options.images.list().flatMap((image) => chainIdsOf(image.config.rootfs.diff_ids)));
+  }
+
+  /** Removes the layers (newest first) that `keep` does not hold, and the kept blobs of those gone. */
+  private async removeLayers(chainIds: readonly string[], keep: ReadonlySet<string>): Promise<void> {
+    const { layers, blobs } = this.options;
+    for (const chainId of [...chainIds].reverse()) if (!keep.has(chainId)) await layers.remove(chainId).catch(() => undefined);
+    await blobs.prune(() => new Set(layers.list().map((layer) => layer.diffId))).catch(() => undefined);
+  }
+
+  /**
+   * Makes the plan's layers present, leased until the caller has made their images; says which
+   * chain IDs it added (oldest first).
+   */
+  private async applyLayers(plan: readonly PlannedImage[], files: ArchiveFiles, quiet: boolean, write: (message: ArchiveMessage) => void): Promise<{ lease: Lease; added: string[] }> {
     const { layers, blobs } = this.options;
     // Before looking at which layers exist: a concurrent rmi or prune must not take one we skip.
     const lease = layers.leases.acquire(plan.flatMap((image) => chainIdsOf(image.config.rootfs.diff_ids)));
@@ -358,12 +378,10 @@ export class ImageArchive {
     } catch (error) {
       lease.release();
       // A layer another image has started using since we made it stays (a pull found it "Already exists").
-      const used = new Set(this.options.images.list().flatMap((image) => chainIdsOf(image.config.rootfs.diff_ids)));
-      for (const chainId of created.reverse()) if (!used.has(chainId)) await layers.remove(chainId).catch(() => undefined);
-      await blobs.prune(() => new Set(layers.list().map((layer) => layer.diffId))).catch(() => undefined);
+      await this.removeLayers(created, this.layersInUse());
       throw error;
     }
-    return lease;
+    return { lease, added: created };
   }
 
   private async createImages(plan: readonly PlannedImage[], write: (message: ArchiveMessage) => void): Promise<void> {

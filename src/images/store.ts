@@ -2,6 +2,7 @@
 // (images/repositories.json, in Docker's format), configs in the content store and layers in
 // the layer store. Implements ImageService: import, resolve, tag, rmi (with Docker's conflict
 // rules and messages), and the inspect / list / history shapes of the Engine API.
+import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -176,7 +177,8 @@ export class ImageStore implements ImageService {
       throw referenceError(error);
     }
     const capture = this.layerBlobs?.capture(tar);
-    let layer: LayerInfo;
+    const layersBefore = new Set(this.layers.list().map((known) => known.chainId));
+    let layer: LayerInfo | undefined;
     // Until the image exists nothing else refers to its layer: a concurrent prune would take it.
     const lease = this.layers.leases.acquire();
     try {
@@ -185,8 +187,12 @@ export class ImageStore implements ImageService {
     } catch (error) {
       lease.release();
       await capture?.abort();
+      // The layer may be in place while its kept blob did not fit (a full disk): an import
+      // stores all of itself or nothing.
+      if (layer && !layersBefore.has(layer.chainId)) await this.dropUnusedLayer(layer.chainId);
       throw error;
     }
+    const newLayer = layersBefore.has(layer.chainId) ? undefined : layer.chainId;
     const created = new Date().toISOString();
     const comment = options.message || `Imported from ${options.source || '-'}`;
     const imageConfig: ImageConfigFile = {
@@ -199,11 +205,39 @@ export class ImageStore implements ImageService {
       rootfs: { type: 'layers', diff_ids: [layer.diffId] },
     };
     return this.serialize(async () => {
-      const image = await this.store(imageConfig);
-      if (reference) await this.addTag(image, reference);
+      const imagesBefore = new Set(this.images.keys());
+      let image: LoadedImage | undefined;
+      try {
+        image = await this.store(imageConfig);
+        if (reference) await this.addTag(image, reference);
+      } catch (error) {
+        if (image && !imagesBefore.has(image.id)) await this.forgetImage(image);
+        else if (!image) {
+          // The config blob may be stored while its record did not fit.
+          const configId = `sha256:${createHash('sha256').update(JSON.stringify(imageConfig)).digest('hex')}`;
+          if (!this.images.has(configId)) await this.content.delete(configId).catch(() => undefined);
+        }
+        if (newLayer) await this.dropUnusedLayer(newLayer);
+        throw error;
+      }
       this.emit('import', image, image.id);
       return this.toRecord(image);
     }).finally(() => lease.release());
+  }
+
+  /** Undoes the record of an image that was never announced (its import failed half-way). */
+  private async forgetImage(image: LoadedImage): Promise<void> {
+    await rm(join(this.imagesDir, `${image.id.slice('sha256:'.length)}.json`), { force: true }).catch(() => undefined);
+    this.images.delete(image.id);
+    for (const [name, id] of this.refs) if (id === image.id) this.refs.delete(name);
+    await this.content.delete(image.id).catch(() => undefined);
+  }
+
+  /** Removes a layer this store just added, unless some image or layer has come to use it meanwhile. */
+  private async dropUnusedLayer(chainId: string): Promise<void> {
+    if (!this.layers.get(chainId) || this.layerInUse(chainId)) return;
+    await this.layers.remove(chainId).catch(() => undefined);
+    await this.forgetRemovedLayerBlobs().catch(() => undefined);
   }
 
   /** With `raw`, the config blob is stored byte for byte (a pulled image keeps its ID, the digest of those bytes). */
@@ -460,8 +494,16 @@ export class ImageStore implements ImageService {
 
   private async addTag(image: LoadedImage, reference: Reference): Promise<void> {
     const name = familiarString(normalizeTagged(reference));
+    const previous = this.refs.get(name);
     this.refs.set(name, image.id);
-    await this.saveRepositories();
+    try {
+      await this.saveRepositories();
+    } catch (error) {
+      // Memory keeps what the disk holds (a full disk refuses the new tag).
+      if (previous === undefined) this.refs.delete(name);
+      else this.refs.set(name, previous);
+      throw error;
+    }
     image.lastTagTime = new Date().toISOString();
     await this.saveRecord(image);
     this.emit('tag', image, name);

@@ -269,6 +269,13 @@ async function extractTar(plain: AsyncIterable<Buffer>, dir: string): Promise<Ta
   // allowUnknownFormat: old v7 archives have no "ustar" magic; GNU tar takes them, so must we.
   const parser = tarStream.extract({ allowUnknownFormat: true } as Parameters<typeof tarStream.extract>[0]);
   parser.on('entry', (header, body, next) => {
+    const breakout = layerEntryBreakout(header);
+    if (breakout) {
+      // The entry's body is destroyed with the parser; its error is the parser's.
+      body.on('error', () => undefined);
+      parser.destroy(new Error(`failed to extract layer: ${breakout}`));
+      return;
+    }
     recordEntry(scan, header);
     body.on('end', () => next());
     body.resume();
@@ -296,7 +303,7 @@ async function extractTar(plain: AsyncIterable<Buffer>, dir: string): Promise<Ta
     parser.end(undefined);
     await parsed;
     const code = await tarExit;
-    if (code !== 0) throw new Error(`failed to extract layer: ${stderr.trim() || `tar exit status ${code}`}`);
+    if (code !== 0) throw new Error(`failed to extract layer: ${describeTarFailure(stderr, code)}`);
   } catch (error) {
     gnuTar.kill('SIGKILL');
     parser.destroy();
@@ -305,6 +312,55 @@ async function extractTar(plain: AsyncIterable<Buffer>, dir: string): Promise<Ta
   }
   scan.diffId = `sha256:${hash.digest('hex')}`;
   return scan;
+}
+
+/**
+ * The parts of `path` (relative to the layer's root) after resolving "." and "..", or
+ * undefined when it climbs above the root. An absolute path starts again at the root.
+ */
+function partsInRoot(base: readonly string[], path: string): string[] | undefined {
+  const parts = path.startsWith('/') ? [] : [...base];
+  for (const part of path.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part !== '..') parts.push(part);
+    else if (parts.pop() === undefined) return undefined;
+  }
+  return parts;
+}
+
+/**
+ * Why a layer entry would reach outside the layer, as moby's archive package refuses it
+ * (breakoutError), or undefined: a name climbing above the root; a symlink whose relative
+ * target climbs above it (an absolute target stays inside: the container resolves it from its
+ * own root); a hard link to a path above it. GNU tar would skip or confine some of these; a
+ * layer holding them is refused all the same, as Docker refuses it.
+ */
+export function layerEntryBreakout(header: Pick<tarStream.Header, 'name' | 'type'> & { linkname?: string | null }): string | undefined {
+  const name = partsInRoot([], header.name.replace(/^\/+/, ''));
+  if (name === undefined) return `${JSON.stringify(header.name)} is outside of "/"`;
+  const linkname = header.linkname ?? '';
+  if (header.type === 'symlink' && !linkname.startsWith('/') && partsInRoot(name.slice(0, -1), linkname) === undefined) {
+    return `invalid symlink ${JSON.stringify(`/${name.join('/')}`)} -> ${JSON.stringify(linkname)}`;
+  }
+  if (header.type === 'link' && partsInRoot([], linkname.replace(/^\/+/, '')) === undefined) {
+    return `invalid hardlink ${JSON.stringify(`/${name.join('/')}`)} -> ${JSON.stringify(linkname)}`;
+  }
+  return undefined;
+}
+
+const NO_SPACE = 'no space left on device';
+
+/**
+ * What GNU tar's failure means, in Docker's words where they differ: a short write of a
+ * regular file ("Wrote only 512 of 10240 bytes", which tar reports without the errno) is how
+ * ENOSPC shows (a file system without space, or a quota): Docker says "write /path: no
+ * space left on device".
+ */
+export function describeTarFailure(stderr: string, code: number | null): string {
+  const text = stderr.trim();
+  const noSpace = /^tar: (.+): (?:Cannot \w+: No space left on device|Wrote only \d+ of \d+ bytes)$/m.exec(text);
+  if (noSpace) return `write /${noSpace[1]}: ${NO_SPACE}`;
+  return text || `tar exit status ${code}`;
 }
 
 function recordEntry(scan: TarScan, header: tarStream.Header): void {

@@ -14,7 +14,10 @@ import { encodeFrame, STDERR, STDOUT } from '../wire/stdcopy.js';
 export interface AttachSessionOptions {
   connection: Duplex;
   tty: boolean;
-  /** Frames (stdcopy) or raw bytes: the websocket variant never multiplexes. */
+  /**
+   * Frames (stdcopy) or raw bytes, whatever `tty` says: the websocket variant never
+   * multiplexes; an exec follows its start request's Tty, not its own, as moby does.
+   */
   multiplex: boolean;
   timestamps?: boolean;
   /** Output entries; must stop when `signal` aborts. */
@@ -78,7 +81,7 @@ export async function runAttachSession(options: AttachSessionOptions): Promise<'
 
   const write = (entry: LogEntry): boolean => {
     const bytes = options.timestamps ? Buffer.concat([Buffer.from(`${entry.timestamp} `), entry.bytes]) : entry.bytes;
-    if (!options.multiplex || tty) return connection.write(bytes);
+    if (!options.multiplex) return connection.write(bytes);
     return connection.write(encodeFrame(entry.stream === 'stderr' ? STDERR : STDOUT, bytes));
   };
   try {

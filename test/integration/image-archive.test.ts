@@ -8,7 +8,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import * as tarStream from 'tar-stream';
@@ -86,7 +86,9 @@ class Dockerd {
   readonly root = mkdtempSync('/tmp/berth-archive-dockerd-');
   readonly socket = join(this.root, 'docker.sock');
   readonly cgroupParent = `archivedockerd${process.pid}`;
+  readonly netns = `berth-archive-${process.pid}`;
   private child: ChildProcess | undefined;
+  private readonly relays: Array<{ close(): void }> = [];
   private output = '';
 
   get log(): string {
@@ -95,8 +97,13 @@ class Dockerd {
 
   async start(): Promise<void> {
     writeFileSync(join(this.root, 'daemon.json'), '{}');
-    this.child = spawn('dockerd', [
-      '--config-file', join(this.root, 'daemon.json'), '--data-root', join(this.root, 'data'), '--exec-root', join(this.root, 'exec'),
+    // A network namespace of its own: with --bridge=none dockerd deletes any interface named
+    // docker0, and the host's must stay. nsenter enters only the network namespace (ip netns
+    // exec would also remount /sys, hiding the cgroup file systems from dockerd).
+    execFileSync('ip', ['netns', 'add', this.netns]);
+    execFileSync('ip', ['netns', 'exec', this.netns, 'ip', 'link', 'set', 'lo', 'up']);
+    this.child = spawn('nsenter', [
+      `--net=/run/netns/${this.netns}`, '--', 'dockerd', '--config-file', join(this.root, 'daemon.json'), '--data-root', join(this.root, 'data'), '--exec-root', join(this.root, 'exec'),
       '--pidfile', join(this.root, 'dockerd.pid'), '-H', `unix://${this.socket}`, '--cgroup-parent', this.cgroupParent,
       '--bridge=none', '--iptables=false', '--ip6tables=false', '--ip-masq=false', '--userland-proxy=false',
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -128,7 +135,37 @@ class Dockerd {
     return ok(await this.docker(args, options), `dockerd: docker ${args.join(' ')}\n${this.output.slice(-1500)}`);
   }
 
-  /** Stops dockerd (it stops its containerd and shims), then removes whatever it left: processes, mounts, cgroups, files. */
+  /**
+   * Makes 127.0.0.1:port inside dockerd's namespace reach 127.0.0.1:port of the host (a
+   * registry the test started): a listener in the namespace relays over a unix socket to one
+   * here that connects to the port.
+   */
+  async relayLoopbackPort(port: number): Promise<void> {
+    const socket = join(this.root, `relay-${port}.sock`);
+    const hostSide = createServer((client) => {
+      const upstream = connect(port, '127.0.0.1');
+      client.pipe(upstream).pipe(client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => hostSide.listen(socket, resolve));
+    this.relays.push(hostSide);
+    const script = `const net = require('node:net');
+      net.createServer((client) => {
+        const upstream = net.connect(${JSON.stringify(socket)});
+        client.pipe(upstream).pipe(client);
+        client.on('error', () => upstream.destroy());
+        upstream.on('error', () => client.destroy());
+      }).listen(${port}, '127.0.0.1', () => process.stdout.write('ready'));`;
+    const nsSide = spawn('nsenter', [`--net=/run/netns/${this.netns}`, '--', process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    this.relays.push({ close: () => nsSide.kill('SIGKILL') });
+    await new Promise<void>((resolve, reject) => {
+      nsSide.stdout!.once('data', () => resolve());
+      nsSide.once('exit', (code) => reject(new Error(`loopback relay exited with ${code}`)));
+    });
+  }
+
+  /** Stops dockerd (it stops its containerd and shims), then removes whatever it left: processes, mounts, cgroups, files, its namespace. */
   async stop(): Promise<void> {
     const child = this.child;
     if (child && child.exitCode === null && child.signalCode === null) {
@@ -152,6 +189,8 @@ class Dockerd {
       }
       if (cgroupDirs(this.cgroupParent).length > 0) await sleep(100);
     }
+    for (const relay of this.relays.splice(0)) relay.close();
+    try { execFileSync('ip', ['netns', 'delete', this.netns], { stdio: 'ignore' }); } catch { /* never made */ }
     rmSync(this.root, { recursive: true, force: true });
   }
 }
@@ -453,6 +492,7 @@ test('images --digests and RepoTags/RepoDigests/Size after a pull are what docke
   assert.deepEqual(columns(berthTable)[1], [repo, 'v1', ours.RepoDigests[0]!.split('@')[1], busyboxId.slice(7, 19), '1.99MB']);
 
   if (!peer) return;
+  await peer.relayLoopbackPort(port);
   await peer.dockerOk(['pull', `${repo}:v1`]);
   const theirs = JSON.parse(await peer.dockerOk(['image', 'inspect', `${repo}:v1`]))[0] as typeof ours;
   assert.equal(ours.Id, theirs.Id);

@@ -158,7 +158,7 @@ async function attachSession(
   const outputOptions = { stdout: streams.stdout, stderr: streams.stderr, logs: boolParam(query, 'logs'), stream: boolParam(query, 'stream') };
   containers.publishEvent(record, 'attach');
   const ending = await runAttachSession({
-    connection, tty: !!record.config.Tty, multiplex: streams.multiplex, detachKeys,
+    connection, tty: !!record.config.Tty, multiplex: streams.multiplex && !record.config.Tty, detachKeys,
     closeStdinOnEof: !!record.config.StdinOnce,
     output: (signal) => containers.attachOutput(record.id, outputOptions, signal),
     // Not read until the container runs: what the client sends meanwhile waits in the socket.

@@ -131,9 +131,14 @@ async function loadImages(archive: ImageArchiveBackend, context: RequestContext)
     await archive.load(context.request, { quiet: boolParam(context.query, 'quiet', true) }, write);
   } catch (error) {
     // Read what the client still sends, so that it sees the answer rather than a broken pipe.
-    if (!context.request.readableEnded) {
-      context.request.resume();
-      await new Promise((resolve) => context.request.once('end', resolve).once('close', resolve));
+    const { request } = context;
+    if (!request.readableEnded && !request.destroyed) {
+      // A reader that gave up half-way (an async iterator) may still listen for 'readable',
+      // which keeps the stream paused whatever resume() says.
+      request.removeAllListeners('readable');
+      request.on('data', () => undefined);
+      request.resume();
+      await new Promise((resolve) => request.once('end', resolve).once('close', resolve));
     }
     const message = error instanceof Error ? error.message : String(error);
     write({ errorDetail: { message }, error: message });
