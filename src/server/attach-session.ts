@@ -71,6 +71,8 @@ export async function runAttachSession(options: AttachSessionOptions): Promise<'
       });
       connection.once('close', finishInput);
       stdin.on('error', () => undefined);
+      // The client may have left while the stdin was being opened: the relay must not outlive it.
+      if (connection.destroyed || options.signal.aborted) finishInput();
     });
   } else {
     connection.resume();

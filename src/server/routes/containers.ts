@@ -9,8 +9,9 @@ import { encodeFrame, STDERR, STDOUT } from '../../wire/stdcopy.js';
 import { badParameter, conflict } from '../../errdefs/errors.js';
 import { runAttachSession } from '../attach-session.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../util/detach-keys.js';
+import { drained } from '../../util/streams.js';
 import {
-  assertFilterKeys, boolParam, compareVersions, filtersParam, intParam, readJson, sendJson, sendNoContent, startStream,
+  assertFilterKeys, boolParam, compareVersions, filtersParam, intParam, readJson, readUpgradeBody, sendJson, sendNoContent, startStream,
   type RequestContext, type RouteTable,
 } from '../server.js';
 
@@ -136,9 +137,10 @@ async function streamLogs(containers: ContainerService, context: RequestContext)
   const response = startStream(context, tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
   const write = entryWriter(response, tty, boolParam(query, 'timestamps'));
   for await (const entry of entries) {
-    if (!write(entry)) await new Promise((resolve) => response.once('drain', resolve));
+    if (context.signal.aborted) break;
+    if (!write(entry)) await drained(response, context.signal);
   }
-  response.end();
+  if (!context.signal.aborted) response.end();
 }
 
 function secondsToNs(value: string | null): bigint | undefined {
@@ -154,6 +156,9 @@ async function attach(containers: ContainerService, context: RequestContext): Pr
   const detachKeys = detachKeysParam(context.query);
   const tty = !!record.config.Tty;
   const connection = context.hijack(tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
+  // Clients may send a body (dockerode sends its options as JSON): Docker ignores it, and its
+  // bytes must not reach the container's stdin.
+  await readUpgradeBody(context);
   await attachSession(containers, record, context, connection, detachKeys, {
     stdin: boolParam(context.query, 'stdin'), stdout: boolParam(context.query, 'stdout'), stderr: boolParam(context.query, 'stderr'),
     multiplex: true,

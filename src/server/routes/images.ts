@@ -159,7 +159,7 @@ async function loadImages(housekeeping: ImageHousekeeping | undefined, context: 
     await housekeeping.archive.load(context.request, { quiet: boolParam(context.query, 'quiet', true) }, write);
   } catch (error) {
     // Read what the client still sends, so that it sees the answer rather than a broken pipe.
-    if (!context.request.readableEnded) {
+    if (!context.request.readableEnded && !context.request.destroyed) {
       context.request.resume();
       await new Promise((resolve) => context.request.once('end', resolve).once('close', resolve));
     }
