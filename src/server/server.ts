@@ -155,7 +155,9 @@ function requireResponse(context: RequestContext): ServerResponse {
 // ---- the server ----------------------------------------------------------------------------------
 
 /** How long shutdown waits for requests under way (streams are told to end first). */
-const SHUTDOWN_GRACE_MS = 8_000;
+const SHUTDOWN_GRACE_MS = 7_000;
+/** How long connections get to flush their last bytes at shutdown. */
+const SHUTDOWN_FLUSH_MS = 1_000;
 /** How long a finished hijacked connection may take to flush its last bytes before it is cut. */
 const HIJACK_LINGER_MS = 5_000;
 
@@ -214,7 +216,14 @@ export class ApiServer {
       new Promise((resolve) => { timer = setTimeout(resolve, SHUTDOWN_GRACE_MS); }),
     ]);
     clearTimeout(timer);
-    for (const socket of this.connections) socket.destroy();
+    // What the last responses wrote is flushed before their connections go.
+    for (const server of this.servers) server.closeIdleConnections();
+    await Promise.all([...this.connections].map((socket) => new Promise<void>((resolve) => {
+      if (socket.destroyed) return resolve();
+      socket.once('close', () => resolve());
+      setTimeout(() => socket.destroy(), SHUTDOWN_FLUSH_MS).unref();
+      socket.end();
+    })));
     await closed;
   }
 

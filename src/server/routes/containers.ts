@@ -140,7 +140,8 @@ async function streamLogs(containers: ContainerService, context: RequestContext)
     if (context.signal.aborted) break;
     if (!write(entry)) await drained(response, context.signal);
   }
-  if (!context.signal.aborted) response.end();
+  // Also when the daemon shuts down (the signal aborts then too): the stream ends properly.
+  response.end();
 }
 
 function secondsToNs(value: string | null): bigint | undefined {
