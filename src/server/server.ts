@@ -184,7 +184,6 @@ export class ApiServer {
         this.connections.add(socket);
         socket.on('close', () => this.connections.delete(socket));
       });
-      server.on('clientError', (_error, socket: Duplex) => socket.destroy());
       if (host.startsWith('unix://')) {
         const path = host.slice('unix://'.length);
         await rm(path, { force: true });
