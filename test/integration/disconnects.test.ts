@@ -155,10 +155,26 @@ async function createContainer(name: string, config: Record<string, unknown>): P
   return created.json().Id as string;
 }
 
+const execIds: string[] = [];
+
 async function createExec(container: string, tty: boolean): Promise<string> {
   const exec = await daemon.api('POST', `/containers/${container}/exec`, { Cmd: ['cat'], AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: tty });
   assert.equal(exec.status, 201, exec.body);
+  execIds.push(exec.json().Id as string);
   return exec.json().Id as string;
+}
+
+/** conmon processes of exec sessions under this daemon's roots. */
+function execShims(): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (args.includes('--exec') && args.some((arg) => arg.startsWith(daemon.root))) found.push(entry);
+    } catch { /* gone meanwhile */ }
+  }
+  return found;
 }
 
 const UPGRADE = { Connection: 'Upgrade', Upgrade: 'tcp' };
@@ -323,7 +339,8 @@ test('after all those sessions, berthd holds what it held before (fds, relays, t
   // An exec with a TTY outlives its client, as in Docker: its container's removal ends it.
   const removed = await daemon.api('DELETE', '/containers/execer?force=1');
   assert.equal(removed.status, 204, removed.body);
-  await eventually(async () => ((await daemon.api('GET', '/containers/catter/json')).json().ExecIDs ?? null) === null, 5000, 'no exec left');
+  for (const id of execIds) assert.equal((await daemon.api('GET', `/exec/${id}/json`)).status, 404, `exec ${id} is still known`);
+  await eventually(() => execShims().length === 0, 8000, 'no exec session left');
   await assertReleased(baselineFds);
 });
 
