@@ -335,6 +335,17 @@ for (const endpoint of endpoints) {
   });
 }
 
+test('a websocket handshake that ws refuses gets its answer and holds nothing', async () => {
+  const raw = await Raw.open();
+  try {
+    raw.send('GET', '/containers/catter/attach/ws?stream=1&stdin=1&stdout=1', { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': 13 });
+    await raw.waitFor('400 Bad Request');
+  } finally {
+    raw.destroy();
+  }
+  await assertAlive('a refused websocket handshake');
+});
+
 test('after all those sessions, berthd holds what it held before (fds, relays, tar)', async () => {
   // An exec with a TTY outlives its client, as in Docker: its container's removal ends it.
   const removed = await daemon.api('DELETE', '/containers/execer?force=1');

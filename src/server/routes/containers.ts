@@ -175,7 +175,12 @@ async function attachWebsocket(containers: ContainerService, context: RequestCon
   if (!socket || context.request.headers.upgrade?.toLowerCase() !== 'websocket') throw badParameter('websocket: the client is not using the websocket protocol');
   const { WebSocketServer, createWebSocketStream } = await import('ws');
   const server = new WebSocketServer({ noServer: true });
-  const websocket = await new Promise<import('ws').WebSocket>((resolve) => server.handleUpgrade(context.request, socket, Buffer.alloc(0), resolve));
+  // ws answers a bad handshake itself and never calls back: the socket's close ends the wait.
+  const websocket = await new Promise<import('ws').WebSocket | undefined>((resolve) => {
+    context.signal.addEventListener('abort', () => resolve(undefined), { once: true });
+    server.handleUpgrade(context.request, socket, Buffer.alloc(0), resolve);
+  });
+  if (!websocket) return;
   const connection = createWebSocketStream(websocket);
   connection.on('error', () => undefined);
   // Before API 1.42 the websocket carried every stream whatever the query said.
