@@ -2,8 +2,9 @@
 // are resolved and tars packed and extracted by src/archive/ (path.ts, tar.ts, untar.ts).
 //
 // ContainerFiles is the daemon's backend for HEAD/GET/PUT /containers/{id}/archive and
-// GET /containers/{id}/export. Each call holds the container's lock with its root filesystem
-// mounted (ContainerService.withRootfs) for as long as it runs, a streamed answer included.
+// GET /containers/{id}/export. Each call keeps the container's root filesystem mounted
+// (ContainerService.withRootfs) for as long as it runs, a streamed answer included, without
+// holding the container's lock: a client that stops reading never blocks stop or rm.
 // An upload is first spooled to disk and checked entry by entry, so that an archive that would
 // be refused leaves nothing written.
 import { spawn } from 'node:child_process';

@@ -223,7 +223,9 @@ export async function* readLog(path: string, options: LogReadOptions, follow?: {
   }
   if (!follow) return;
   let finished = false;
-  void follow.done.then(() => { finished = true; });
+  // One reaction on `done` for the whole read: one per wait would pile up on a long-running container.
+  const ended = new AbortController();
+  void follow.done.then(() => { finished = true; ended.abort(); });
   while (!follow.signal.aborted) {
     const wasFinished = finished;
     let gotEntries = false;
@@ -232,19 +234,30 @@ export async function* readLog(path: string, options: LogReadOptions, follow?: {
       yield entry;
     }
     if (wasFinished) return;
-    if (!gotEntries) await changeOrTimeout(path, follow.done, follow.signal);
+    if (!gotEntries) await changeOrTimeout(path, ended.signal, follow.signal);
   }
 }
 
-/** Resolves when the file changes, the container stops, the reader goes, or 250 ms pass. */
-function changeOrTimeout(path: string, done: Promise<unknown>, signal: AbortSignal): Promise<void> {
+/** Resolves when the file changes, the container stops (`done`), the reader goes, or 250 ms pass. */
+function changeOrTimeout(path: string, done: AbortSignal, signal: AbortSignal): Promise<void> {
   return new Promise<void>((resolve) => {
     let watcher: ReturnType<typeof watch> | undefined;
-    const wake = () => { watcher?.close(); clearTimeout(timer); signal.removeEventListener('abort', wake); resolve(); };
-    try { watcher = watch(path, wake); } catch { /* the file may not exist yet */ }
+    const wake = () => {
+      watcher?.close();
+      clearTimeout(timer);
+      done.removeEventListener('abort', wake);
+      signal.removeEventListener('abort', wake);
+      resolve();
+    };
+    try {
+      watcher = watch(path, wake);
+      // A watch that fails (the log removed with its container) only ends this wait.
+      watcher.on('error', wake);
+    } catch { /* the file may not exist yet */ }
     // Polling backs up inotify: a write between the last read and the watch is not missed.
     const timer = setTimeout(wake, 250);
-    void done.then(wake);
+    if (done.aborted || signal.aborted) return wake();
+    done.addEventListener('abort', wake, { once: true });
     signal.addEventListener('abort', wake, { once: true });
   });
 }

@@ -81,6 +81,13 @@ export class ContainerService {
   /** Attach readers still draining a container's output: --rm waits for them before removing the log. */
   private readonly attachReaders = new Map<string, Set<Promise<void>>>();
   /**
+   * Readers of a container's root filesystem (cp, export) at work, and the stopped containers
+   * whose root they mounted: they stream without the container's lock, so that a client that
+   * stops reading never blocks stop, start or rm of the container.
+   */
+  private readonly rootfsUsers = new Map<string, number>();
+  private readonly readerMounts = new Set<string>();
+  /**
    * What other parts of the daemon (attach, exec, health checks, restart policies) follow:
    * 'started' (id, logOffset), 'exited' (id, exitCode) once the exit is recorded, 'removed' (id).
    */
@@ -334,11 +341,14 @@ export class ContainerService {
       await this.exitWatcher.clear(record.id);
       record.starting = new Date().toISOString();
       await this.store.save(record);
-      await mountOverlay({
-        layersRoot: this.options.images.layersRoot,
-        lowerDirs: await this.options.images.lowerDirs(record.topChainId),
-        upper: join(directory, 'fs', 'upper'), work: join(directory, 'fs', 'work'), target: merged,
-      });
+      // A reader (cp, export) that mounted the stopped container's root hands its mount over.
+      if (!this.readerMounts.delete(record.id)) {
+        await mountOverlay({
+          layersRoot: this.options.images.layersRoot,
+          lowerDirs: await this.options.images.lowerDirs(record.topChainId),
+          upper: join(directory, 'fs', 'upper'), work: join(directory, 'fs', 'work'), target: merged,
+        });
+      }
       mounted = true;
       const user = resolveUser(record.config.User, await readContainerFile(merged, 'etc/passwd'), await readContainerFile(merged, 'etc/group'), record.hostConfig.GroupAdd ?? []);
       const hostNetwork = record.hostConfig.NetworkMode === 'host';
@@ -388,7 +398,10 @@ export class ContainerService {
       // A container waiting out its restart back-off counts as running without a process.
       const started = record.state.Running && !record.state.Restarting;
       if (!started) await runtime.delete(record.id, true).catch(() => undefined);
-      if (mounted && !started) await unmount(merged).catch(() => undefined);
+      if (mounted && !started) {
+        if (this.rootfsUsers.has(record.id)) this.readerMounts.add(record.id);
+        else await unmount(merged).catch(() => undefined);
+      }
       await rm(shimDir, SHIM_DIR_REMOVAL);
       delete record.starting;
       if (isEngineError(error)) {
@@ -613,6 +626,8 @@ export class ContainerService {
     await this.lock.run(record.id, async () => {
       if (!this.records.has(record.id)) return;
       if (record.state.Running) throw conflict(`You cannot remove a running container ${record.id}. Stop the container before attempting removal or force remove`);
+      // Readers still at work keep the detached mount (umount -l) until they finish.
+      this.readerMounts.delete(record.id);
       await unmount(join(this.store.directory(record.id), 'fs', 'merged')).catch(() => undefined);
       await this.store.remove(record.id);
       // conmon's link from the socket directory to the bundle outlives conmon.
@@ -829,24 +844,37 @@ export class ContainerService {
 
   /**
    * Runs `work` with the container's root filesystem mounted: the live one when it runs,
-   * otherwise mounted for the call and unmounted after it. Holds the container's lock.
+   * otherwise mounted for the call and unmounted after the last reader. The container's lock
+   * is held only to mount and unmount: `work` may stream for as long as its client reads.
    */
-  withRootfs<T>(record: ContainerRecord, work: (rootfs: string) => Promise<T>): Promise<T> {
-    return this.lock.run(record.id, async () => {
-      const { rootfs, upper, directory } = this.paths(record);
+  async withRootfs<T>(record: ContainerRecord, work: (rootfs: string) => Promise<T>): Promise<T> {
+    const { rootfs, upper, directory } = this.paths(record);
+    await this.lock.run(record.id, async () => {
       // A container waiting out its restart back-off has no mounted root, like a stopped one.
-      if (record.state.Running && !record.state.Restarting) return work(rootfs);
-      await mountOverlay({
-        layersRoot: this.options.images.layersRoot,
-        lowerDirs: await this.options.images.lowerDirs(record.topChainId),
-        upper, work: join(directory, 'fs', 'work'), target: rootfs,
-      });
-      try {
-        return await work(rootfs);
-      } finally {
-        await unmount(rootfs).catch(() => undefined);
+      const live = record.state.Running && !record.state.Restarting;
+      if (!live && !this.readerMounts.has(record.id)) {
+        await mountOverlay({
+          layersRoot: this.options.images.layersRoot,
+          lowerDirs: await this.options.images.lowerDirs(record.topChainId),
+          upper, work: join(directory, 'fs', 'work'), target: rootfs,
+        });
+        this.readerMounts.add(record.id);
       }
+      this.rootfsUsers.set(record.id, (this.rootfsUsers.get(record.id) ?? 0) + 1);
     });
+    try {
+      return await work(rootfs);
+    } finally {
+      await this.lock.run(record.id, async () => {
+        const users = (this.rootfsUsers.get(record.id) ?? 1) - 1;
+        if (users > 0) {
+          this.rootfsUsers.set(record.id, users);
+          return;
+        }
+        this.rootfsUsers.delete(record.id);
+        if (this.readerMounts.delete(record.id)) await unmount(rootfs).catch(() => undefined);
+      });
+    }
   }
 
   /** Writes the record atomically (after a caller changed its state or host config). */

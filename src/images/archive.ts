@@ -212,8 +212,14 @@ export class ImageArchive {
         }
         const layer = metadata.layers.get(hex)!;
         const blob = prepared.layerBlobs.get(layer.diffId)!;
-        const plain = await decompressStream(this.options.content.createReadStream(blob));
-        await writeEntry(pack, fileHeader(name, layer.size, timeOf(layer.mtime)), plain, failed);
+        // Owned here: a client that leaves mid-layer must not leave the blob open.
+        const blobStream = this.options.content.createReadStream(blob);
+        try {
+          const plain = await decompressStream(blobStream);
+          await writeEntry(pack, fileHeader(name, layer.size, timeOf(layer.mtime)), plain, failed);
+        } finally {
+          blobStream.destroy();
+        }
       }
       const small = (name: string, text: string) => writeEntry(pack, fileHeader(name, Buffer.byteLength(text), epoch), Buffer.from(text), failed);
       await small(OCI_INDEX_FILE, metadata.indexJson);

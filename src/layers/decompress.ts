@@ -43,12 +43,21 @@ export async function decompressStream(source: Readable): Promise<AsyncIterable<
   }
   const head = Buffer.concat(headChunks);
   const whole = Readable.from((async function* () {
-    if (head.length > 0) yield head;
-    if (ended) return;
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done) return;
-      yield next.value;
+    let complete = ended;
+    try {
+      if (head.length > 0) yield head;
+      if (ended) return;
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) {
+          complete = true;
+          return;
+        }
+        yield next.value;
+      }
+    } finally {
+      // A consumer that stops early (its client went away) releases the source (a file's fd).
+      if (!complete) source.destroy();
     }
   })(), { objectMode: false });
 

@@ -38,6 +38,9 @@ s.close()
 // Debian's interpreter, not whatever shim PATH offers first (pyenv's adds ~50 ms a start).
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
+/** How long a relay whose input ended may take to send what it holds and exit. */
+const RELAY_EXIT_GRACE_MS = 2_000;
+
 export function openStdinRelay(attachSocket: string): Writable {
   const relay = spawn(PYTHON, ['-c', RELAY, attachSocket], { stdio: ['pipe', 'ignore', 'pipe'] });
   // A relay that cannot reach the socket would lose the client's input without a word.
@@ -48,5 +51,13 @@ export function openStdinRelay(attachSocket: string): Writable {
   });
   relay.on('error', (error) => process.stderr.write(`berthd: stdin relay: ${error.message}\n`));
   relay.stdin.on('error', () => undefined);
+  // Its stdin closed (the session is over): the relay goes, even when conmon stopped reading
+  // and the relay is stuck sending.
+  relay.stdin.once('close', () => {
+    if (relay.exitCode !== null || relay.signalCode !== null) return;
+    const timer = setTimeout(() => relay.kill('SIGKILL'), RELAY_EXIT_GRACE_MS);
+    timer.unref();
+    relay.once('exit', () => clearTimeout(timer));
+  });
   return relay.stdin;
 }

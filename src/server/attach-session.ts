@@ -66,14 +66,19 @@ export async function runAttachSession(options: AttachSessionOptions): Promise<'
           stopOutput();
         }
       };
-      connection.on('data', onData);
-      connection.once('end', () => {
+      const onEnd = () => {
         finishInput();
         // Docker ends a TTY session, or one whose stdin stays open, when the client's input ends.
         if (tty || !options.closeStdinOnEof) stopOutput();
-      });
+      };
+      connection.on('data', onData);
+      // The client may have ended its input before the stdin was open (read with the request's body).
+      if (connection.readableEnded) onEnd();
+      else connection.once('end', onEnd);
       connection.once('close', finishInput);
       stdin.on('error', () => undefined);
+      // The client may have left while the stdin was being opened: the relay must not outlive it.
+      if (connection.destroyed || options.signal.aborted) finishInput();
     });
   } else {
     connection.resume();

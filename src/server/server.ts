@@ -3,7 +3,8 @@
 // `{"message": ...}` responses. Requests that ask to upgrade the connection (attach, exec
 // start) reach their route with a `hijack()` that answers `101 UPGRADED` and hands over
 // the raw socket.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { chmod, rm } from 'node:fs/promises';
 import { badParameter, isEngineError, isNotModified, notFound } from '../errdefs/errors.js';
@@ -119,6 +120,39 @@ export function assertFilterKeys(filters: Map<string, string[]>, allowed: string
   for (const key of filters.keys()) if (!allowed.includes(key)) throw badParameter(`invalid filter '${key}'`);
 }
 
+/**
+ * The body of a request that asked to upgrade: it arrives on the raw socket ahead of the
+ * hijacked stream (Content-Length bytes), and must not be taken for the client's input.
+ */
+export async function readUpgradeBody(context: RequestContext): Promise<Buffer> {
+  const socket = context.upgradedSocket;
+  if (!socket) return readBody(context.request);
+  const length = Number.parseInt(String(context.request.headers['content-length'] ?? '0'), 10) || 0;
+  return length > 0 ? readExactly(socket, length) : Buffer.alloc(0);
+}
+
+/** Reads `length` bytes without setting the socket flowing: what follows is the client's stdin. */
+async function readExactly(socket: Duplex, length: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  while (size < length) {
+    const chunk = socket.read() as Buffer | null;
+    if (chunk === null) {
+      if (socket.readableEnded || socket.destroyed) break;
+      const waiting = new AbortController();
+      await Promise.race([once(socket, 'readable', { signal: waiting.signal }), once(socket, 'close', { signal: waiting.signal })])
+        .catch(() => undefined)
+        .finally(() => waiting.abort());
+      continue;
+    }
+    chunks.push(chunk);
+    size += chunk.length;
+  }
+  const all = Buffer.concat(chunks);
+  if (all.length > length) socket.unshift(all.subarray(length));
+  return all.subarray(0, length);
+}
+
 function requireResponse(context: RequestContext): ServerResponse {
   if (!context.response) throw new Error('this connection was hijacked');
   return context.response;
@@ -126,21 +160,34 @@ function requireResponse(context: RequestContext): ServerResponse {
 
 // ---- the server ----------------------------------------------------------------------------------
 
+/** How long shutdown waits for requests under way (streams are told to end first). */
+const SHUTDOWN_GRACE_MS = 7_000;
+/** How long connections get to flush their last bytes at shutdown. */
+const SHUTDOWN_FLUSH_MS = 1_000;
+/** How long a finished hijacked connection may take to flush its last bytes before it is cut. */
+const HIJACK_LINGER_MS = 5_000;
+
 export class ApiServer {
   private readonly servers: Server[] = [];
   private readonly connections = new Set<Duplex>();
+  /** Requests under way: their abort controllers (shutdown ends streams through them) and their ends. */
+  private readonly inFlight = new Map<AbortController, Promise<void>>();
+  private closing = false;
 
   /** `debug` logs each request; a SIGHUP reload may change it. */
   constructor(private readonly routes: RouteTable, public debug = false) {}
 
   async listen(hosts: string[]): Promise<void> {
     for (const host of hosts) {
-      const server = createServer({ keepAliveTimeout: 60_000 }, (request, response) => void this.dispatch(request, response, undefined));
+      const server = createServer({ keepAliveTimeout: 60_000 }, (request, response) => this.track(request, response, undefined));
       server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+        // The HTTP server lets go of an upgraded socket, its error handler included: a reset
+        // from the client would otherwise be an unhandled 'error' that ends the daemon.
+        socket.on('error', () => socket.destroy());
         if (head.length) socket.unshift(head);
-        void this.dispatch(request, undefined, socket);
+        this.track(request, undefined, socket);
       });
-      server.on('connection', (socket) => {
+      server.on('connection', (socket: Duplex) => {
         this.connections.add(socket);
         socket.on('close', () => this.connections.delete(socket));
       });
@@ -159,12 +206,45 @@ export class ApiServer {
     }
   }
 
+  /**
+   * Stops listening, tells every request under way that it is over (followers such as
+   * `logs -f` and `events` end their streams cleanly), waits a while for them, then cuts
+   * what is left.
+   */
   async close(): Promise<void> {
-    for (const socket of this.connections) socket.destroy();
-    await Promise.all(this.servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    this.closing = true;
+    const closed = Promise.all(this.servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    for (const server of this.servers) server.closeIdleConnections();
+    for (const controller of this.inFlight.keys()) controller.abort();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(this.inFlight.values()),
+      new Promise((resolve) => { timer = setTimeout(resolve, SHUTDOWN_GRACE_MS); }),
+    ]);
+    clearTimeout(timer);
+    // What the last responses wrote is flushed before their connections go.
+    for (const server of this.servers) server.closeIdleConnections();
+    await Promise.all([...this.connections].map((socket) => new Promise<void>((resolve) => {
+      if (socket.destroyed) return resolve();
+      socket.once('close', () => resolve());
+      setTimeout(() => socket.destroy(), SHUTDOWN_FLUSH_MS).unref();
+      socket.end();
+    })));
+    await closed;
   }
 
-  private async dispatch(request: IncomingMessage, response: ServerResponse | undefined, upgraded: Duplex | undefined): Promise<void> {
+  private track(request: IncomingMessage, response: ServerResponse | undefined, upgraded: Duplex | undefined): void {
+    const controller = new AbortController();
+    // Keep-alive must not hold a finished request's connection open during shutdown.
+    if (this.closing) response?.setHeader('Connection', 'close');
+    const done = this.dispatch(request, response, upgraded, controller)
+      .catch((error: unknown) => { process.stderr.write(`berthd: ${error instanceof Error ? error.stack : String(error)}\n`); })
+      .finally(() => this.inFlight.delete(controller));
+    this.inFlight.set(controller, done);
+    if (this.closing) controller.abort();
+  }
+
+  private async dispatch(request: IncomingMessage, response: ServerResponse | undefined, upgraded: Duplex | undefined, controller: AbortController): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://berthd');
     let path = url.pathname;
     let version = API_VERSION;
@@ -173,10 +253,13 @@ export class ApiServer {
       version = versioned[1];
       path = versioned[2];
     }
-    const controller = new AbortController();
     const connection = upgraded ?? request.socket;
-    connection.once('close', () => controller.abort());
-    response?.once('close', () => { if (!response.writableFinished) controller.abort(); });
+    const abort = () => controller.abort();
+    connection.once('close', abort);
+    if (connection.destroyed) abort();
+    // Writes to a response whose client left fail through this handler, not as an unhandled 'error'.
+    response?.on('error', abort);
+    response?.once('close', () => { if (!response.writableFinished) abort(); });
     let hijacked: Duplex | undefined;
     const context: RequestContext = {
       method: request.method ?? 'GET', path, params: [], query: url.searchParams, version, request, response,
@@ -214,8 +297,13 @@ export class ApiServer {
       const route = this.match(context.method, path, context);
       await route(context);
     } catch (error) {
-      this.fail(context, hijacked, error);
+      this.fail(context, hijacked ?? upgraded, hijacked !== undefined, error);
     } finally {
+      connection.off('close', abort);
+      // The session on a taken-over connection is over: the connection goes with it, once its
+      // last bytes are out (a client that reads nothing more cannot keep it open).
+      const taken = hijacked ?? upgraded;
+      if (taken) closeSoon(taken);
       if (this.debug) process.stderr.write(`${context.method} ${url.pathname}${url.search} ${Date.now() - started}ms\n`);
     }
   }
@@ -234,16 +322,24 @@ export class ApiServer {
     throw notFound('page not found');
   }
 
-  private fail(context: RequestContext, hijacked: Duplex | undefined, error: unknown): void {
+  private fail(context: RequestContext, raw: Duplex | undefined, hijacked: boolean, error: unknown): void {
     const status = statusOf(error);
     const message = error instanceof Error ? error.message : String(error);
     if (!isEngineError(error) && !(error instanceof MethodNotAllowed)) process.stderr.write(`berthd: ${context.method} ${context.path}: ${error instanceof Error ? error.stack : message}\n`);
-    if (hijacked) {
-      hijacked.end(`Error: ${message}\n`);
+    if (raw && hijacked) {
+      if (raw.writable) raw.end(`Error: ${message}\n`);
+      return;
+    }
+    if (raw) {
+      // An upgrade request refused before the upgrade: a plain HTTP answer on the raw socket.
+      if (!raw.writable) return;
+      const body = JSON.stringify({ message }) + '\n';
+      raw.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
       return;
     }
     const response = context.response;
     if (!response) return;
+    if (response.destroyed || response.writableEnded) return;
     if (response.headersSent) {
       // A stream already under way: Docker ends it with an error message in the stream.
       response.end(JSON.stringify({ errorDetail: { message }, error: message }) + '\n');
@@ -258,6 +354,20 @@ export class ApiServer {
     response.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
     response.end(body);
   }
+}
+
+/** Ends a taken-over connection and destroys it once flushed, or after a while if the client reads nothing. */
+function closeSoon(socket: Duplex): void {
+  if (socket.destroyed) return;
+  const timer = setTimeout(() => socket.destroy(), HIJACK_LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  if (socket.writableFinished) {
+    socket.destroy();
+    return;
+  }
+  socket.once('finish', () => socket.destroy());
+  socket.end();
 }
 
 export function compareVersions(a: string, b: string): number {

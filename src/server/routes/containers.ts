@@ -8,8 +8,9 @@ import { encodeFrame, STDERR, STDOUT } from '../../wire/stdcopy.js';
 import { badParameter, conflict } from '../../errdefs/errors.js';
 import { runAttachSession } from '../attach-session.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../util/detach-keys.js';
+import { drained } from '../../util/streams.js';
 import {
-  boolParam, compareVersions, filtersParam, intParam, sendJson, sendNoContent, startStream,
+  boolParam, compareVersions, filtersParam, intParam, readUpgradeBody, sendJson, sendNoContent, startStream,
   type RequestContext, type RouteTable,
 } from '../server.js';
 import { readRequestBody } from '../decode/request.js';
@@ -104,8 +105,10 @@ async function streamLogs(containers: ContainerBackend, context: RequestContext)
   const response = startStream(context, tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
   const write = entryWriter(response, tty, boolParam(query, 'timestamps'));
   for await (const entry of entries) {
-    if (!write(entry)) await new Promise((resolve) => response.once('drain', resolve));
+    if (context.signal.aborted) break;
+    if (!write(entry)) await drained(response, context.signal);
   }
+  // Also when the daemon shuts down (the signal aborts then too): the stream ends properly.
   response.end();
 }
 
@@ -123,6 +126,9 @@ async function attach(containers: ContainerBackend, context: RequestContext): Pr
   const detachKeys = detachKeysParam(context.query);
   const tty = !!record.config.Tty;
   const connection = context.hijack(tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
+  // Clients may send a body (dockerode sends its options as JSON): Docker ignores it, and its
+  // bytes must not reach the container's stdin.
+  await readUpgradeBody(context);
   await attachSession(containers, record, context, connection, detachKeys, {
     stdin: boolParam(context.query, 'stdin'), stdout: boolParam(context.query, 'stdout'), stderr: boolParam(context.query, 'stderr'),
     multiplex: true,
@@ -138,7 +144,12 @@ async function attachWebsocket(containers: ContainerBackend, context: RequestCon
   if (!socket || context.request.headers.upgrade?.toLowerCase() !== 'websocket') throw badParameter('websocket: the client is not using the websocket protocol');
   const { WebSocketServer, createWebSocketStream } = await import('ws');
   const server = new WebSocketServer({ noServer: true });
-  const websocket = await new Promise<import('ws').WebSocket>((resolve) => server.handleUpgrade(context.request, socket, Buffer.alloc(0), resolve));
+  // ws answers a bad handshake itself and never calls back: the socket's close ends the wait.
+  const websocket = await new Promise<import('ws').WebSocket | undefined>((resolve) => {
+    context.signal.addEventListener('abort', () => resolve(undefined), { once: true });
+    server.handleUpgrade(context.request, socket, Buffer.alloc(0), resolve);
+  });
+  if (!websocket) return;
   const connection = createWebSocketStream(websocket);
   connection.on('error', () => undefined);
   // Before API 1.42 the websocket carried every stream whatever the query said.

@@ -1,14 +1,12 @@
 // /containers/{id}/exec and /exec/*: thin routes over the exec service. As in Docker, a start
 // with a client hijacks the connection first; what goes wrong after that (already started, the
 // command cannot run) is written into the stream, not answered with an HTTP status.
-import { once } from 'node:events';
-import type { Duplex } from 'node:stream';
 import type { ExecCreateRequest, ExecStartRequest } from '../../wire/types.js';
 import type { ExecService } from '../../containers/exec.js';
 import { badParameter, isEngineError } from '../../errdefs/errors.js';
 import { encodeFrame, STDOUT } from '../../wire/stdcopy.js';
 import { runAttachSession } from '../attach-session.js';
-import { compareVersions, sendJson, sendNoContent, type RequestContext, type RouteTable } from '../server.js';
+import { compareVersions, readUpgradeBody, sendJson, sendNoContent, type RequestContext, type RouteTable } from '../server.js';
 import { decodeBody } from '../decode/decode.js';
 import { readRequestBody } from '../decode/request.js';
 
@@ -72,32 +70,10 @@ async function startExec(execs: ExecBackend, context: RequestContext): Promise<v
 
 /** The start request's JSON: on an upgraded connection the body arrives on the raw socket. */
 async function readStartRequest(context: RequestContext): Promise<ExecStartRequest> {
-  const socket = context.upgradedSocket;
-  if (!socket) return readRequestBody<ExecStartRequest>(context, 'execStart');
-  const length = Number.parseInt(String(context.request.headers['content-length'] ?? '0'), 10) || 0;
-  if (length === 0) return {};
-  return decodeBody<ExecStartRequest>('execStart', await readExactly(socket, length));
-}
-
-/** Reads `length` bytes without setting the socket flowing: what follows is the client's stdin. */
-async function readExactly(socket: Duplex, length: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  while (size < length) {
-    const chunk = socket.read() as Buffer | null;
-    if (chunk === null) {
-      if (socket.readableEnded || socket.destroyed) break;
-      const waiting = new AbortController();
-      await Promise.race([once(socket, 'readable', { signal: waiting.signal }), once(socket, 'close', { signal: waiting.signal })])
-        .finally(() => waiting.abort());
-      continue;
-    }
-    chunks.push(chunk);
-    size += chunk.length;
-  }
-  const all = Buffer.concat(chunks);
-  if (all.length > length) socket.unshift(all.subarray(length));
-  return all.subarray(0, length);
+  if (!context.upgradedSocket) return readRequestBody<ExecStartRequest>(context, 'execStart');
+  const body = await readUpgradeBody(context);
+  if (body.length === 0) return {};
+  return decodeBody<ExecStartRequest>('execStart', body);
 }
 
 function sizeParam(query: URLSearchParams, name: string, what: string): number {
