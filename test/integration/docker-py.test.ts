@@ -2,8 +2,7 @@
 // test/integration/py/exec_api.py drives the exec API the way docker-py's own exec tests do
 // (tests/integration/api_exec_test.py of docker/docker-py). Each of its cases runs in a
 // python process of its own and is reported here as a test of its own; a case after which
-// berthd no longer answers fails for that, and the next case gets a fresh berthd. Cases known
-// to fail until other branches are merged are marked in the script, not skipped.
+// berthd no longer answers fails for that, and the next case gets a fresh berthd.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';

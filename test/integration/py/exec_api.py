@@ -165,9 +165,8 @@ class ExecTest(unittest.TestCase):
         self.addCleanup(sock.close)
         self.assert_detached_with_keys(sock, [ctrl('p'), ctrl('q')])
 
-    # Known to fail until the request-decoding branch is merged: docker-py sends the field as
-    # "detachKeys" (lower-case d) and berthd must match field names case-insensitively, as Go's
-    # encoding/json does. Not skipped on purpose.
+    # docker-py sends the field as "detachKeys" (lower-case d): berthd matches field names
+    # case-insensitively, as Go's encoding/json does.
     def test_detach_with_arg(self):
         container = self.running_cat()
         created = self.client.exec_create(container, 'cat', stdin=True, tty=True, stdout=True, detach_keys='ctrl-x')
@@ -175,8 +174,7 @@ class ExecTest(unittest.TestCase):
         self.addCleanup(sock.close)
         self.assert_detached_with_keys(sock, [ctrl('x')])
 
-    # Known to fail until the request-decoding branch is merged (the same "detachKeys" field,
-    # here taken from the client's config file). Not skipped on purpose.
+    # The same "detachKeys" field, here taken from the client's config file.
     def test_detach_with_config_file(self):
         config_dir = tempfile.mkdtemp(prefix='berth-docker-py-config-')
         self.addCleanup(lambda: (os.remove(os.path.join(config_dir, 'config.json')), os.rmdir(config_dir)))
@@ -191,8 +189,7 @@ class ExecTest(unittest.TestCase):
         self.addCleanup(sock.close)
         self.assert_detached_with_keys(sock, [ctrl('p')])
 
-    # May fail until the socket-handling branch is merged: a client's socket reset while
-    # berthd relays an exec must end that session only, never the daemon. Not skipped on purpose.
+    # A client's socket reset while berthd relays an exec ends that session only, never the daemon.
     def test_container_removed_while_exec_socket_open(self):
         container = self.running_cat()
         created = self.client.exec_create(container, 'cat', stdin=True, tty=False, stdout=True, stderr=True)
