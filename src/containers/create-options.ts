@@ -34,7 +34,7 @@ export const CONTAINER_CONFIG_OPTIONS: Record<string, OptionSupport> = {
   Tty: honoured, OpenStdin: honoured, StdinOnce: honoured, Env: honoured, Cmd: honoured, Healthcheck: honoured,
   ArgsEscaped: { support: 'inert', why: 'Windows only' },
   Image: honoured,
-  Volumes: refused('-v, --volume', { '/data': {} }, noKeys),
+  Volumes: honoured, // the image's and the request's VOLUME paths become anonymous volumes
   WorkingDir: honoured, Entrypoint: honoured, NetworkDisabled: honoured,
   MacAddress: refused('--mac-address', '02:42:ac:11:00:02'),
   OnBuild: { support: 'inert', why: 'used by image builds only' },
@@ -67,7 +67,7 @@ export const HOST_CONFIG_OPTIONS: Record<string, OptionSupport> = {
   CpuCount: refused('--cpu-count', 2), CpuPercent: refused('--cpu-percent', 50),
   IOMaximumIOps: refused('--io-maxiops', 100), IOMaximumBandwidth: refused('--io-maxbandwidth', 1048576),
   // HostConfig proper
-  Binds: refused('-v, --volume', ['/tmp:/data']),
+  Binds: honoured,
   ContainerIDFile: { support: 'inert', why: 'the client writes the file' },
   LogConfig: refused('--log-driver, --log-opt', { Type: 'syslog' },
     (value) => { const { Type, Config } = (value ?? {}) as { Type?: string; Config?: Record<string, string> }; return LOG_DRIVERS.includes(Type ?? '') && noKeys(Config); }),
@@ -76,8 +76,7 @@ export const HOST_CONFIG_OPTIONS: Record<string, OptionSupport> = {
     (value) => Object.values((value ?? {}) as Record<string, unknown[]>).every((bindings) => !bindings?.length)),
   RestartPolicy: honoured, AutoRemove: honoured,
   VolumeDriver: refused('--volume-driver', 'local'),
-  VolumesFrom: refused('--volumes-from', ['other']),
-  Mounts: refused('--mount', [{ Type: 'bind', Source: '/tmp', Target: '/data' }]),
+  VolumesFrom: honoured, Mounts: honoured,
   ConsoleSize: { support: 'inert', why: 'the client sets the terminal size once attached' },
   Annotations: refused('--annotation', { 'com.example.key': 'value' }, noKeys),
   CapAdd: honoured, CapDrop: honoured, CgroupnsMode: honoured, Dns: honoured, DnsOptions: honoured, DnsSearch: honoured,

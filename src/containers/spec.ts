@@ -4,6 +4,7 @@
 // host-config checks that Docker makes, with Docker's wording.
 
 import type { ContainerConfig, HostConfig } from '../wire/types.js';
+import type { ContainerMountPoint } from '../volumes/mounts.js';
 import { badParameter } from '../errdefs/errors.js';
 import { commandLine } from './merge-config.js';
 import type {
@@ -88,6 +89,17 @@ export type SpecHostConfig = HostConfig & HostConfigExtras;
 export type ContainerMount =
   | { type: 'bind'; source: string; destination: string; readonly?: boolean; propagation?: string; nonRecursive?: boolean }
   | { type: 'tmpfs'; destination: string; options?: string };
+
+/** A container's recorded mount points as the spec's mounts: a volume is a bind of its data directory. */
+export function specMountsFromMountPoints(points: readonly ContainerMountPoint[]): ContainerMount[] {
+  return points.map((point): ContainerMount => {
+    if (point.Type === 'tmpfs') return { type: 'tmpfs', destination: point.Destination, options: point.tmpfsOptions || undefined };
+    return {
+      type: 'bind', source: point.Source, destination: point.Destination, readonly: !point.RW,
+      propagation: point.Propagation || undefined, nonRecursive: point.nonRecursive,
+    };
+  });
+}
 
 export interface SpecInput {
   /** 64-hex container id */

@@ -1,4 +1,3 @@
-
 // Docker Engine API v1.43 shapes (../shared/reference/engine-api-v1.43.yaml), shared by the
 // daemon, the typed client and the CLI. Field names are Docker's, so they are PascalCase.
 
@@ -56,8 +55,21 @@ export interface ContainerResources {
   PidsLimit?: number | null;
 }
 
+/** HostConfig.Mounts items (--mount). */
+export interface ApiMount {
+  Type?: string;
+  Source?: string;
+  Target?: string;
+  ReadOnly?: boolean;
+  Consistency?: string;
+  BindOptions?: { Propagation?: string; NonRecursive?: boolean; CreateMountpoint?: boolean } | null;
+  VolumeOptions?: { NoCopy?: boolean; Labels?: Record<string, string> | null; DriverConfig?: { Name?: string; Options?: Record<string, string> | null } | null } | null;
+  TmpfsOptions?: { SizeBytes?: number; Mode?: number } | null;
+}
+
 export interface HostConfig extends ContainerResources {
   Binds?: string[] | null;
+  Mounts?: ApiMount[] | null;
   NetworkMode?: string;
   PortBindings?: Record<string, Array<{ HostIp?: string; HostPort?: string }>> | null;
   RestartPolicy?: RestartPolicy;

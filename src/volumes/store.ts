@@ -1,0 +1,196 @@
+// The local volume driver and its store: each volume is <root>/<name>/_data (what containers
+// mount) beside <root>/<name>/volume.json (its record, written atomically). Which containers use
+// a volume is not stored here: it is derived from the container records (the `users` callback),
+// so the two can never disagree after a crash.
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, readFile, readdir, rm, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { badParameter, conflict, notFound } from '../errdefs/errors.js';
+import { writeJsonAtomic } from '../util/atomic.js';
+import { KeyedLock } from '../util/keyed-lock.js';
+import { matchLabelList, type Filters } from '../util/filters.js';
+
+/** Docker's volume JSON (GET /volumes/{name}). */
+export interface Volume {
+  Name: string;
+  Driver: string;
+  Mountpoint: string;
+  CreatedAt: string;
+  Labels: Record<string, string>;
+  Scope: 'local';
+  Options: Record<string, string> | null;
+  Status?: Record<string, unknown>;
+  UsageData?: { Size: number; RefCount: number } | null;
+}
+
+export interface VolumeCreateOptions {
+  Name?: string;
+  Driver?: string;
+  DriverOpts?: Record<string, string> | null;
+  Labels?: Record<string, string> | null;
+}
+
+/** moby volume/local: a name is at least two characters of these, first one alphanumeric. */
+const VALID_VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+/** Docker labels anonymous volumes so that `volume prune` (API 1.42+) knows them. */
+export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
+
+export function validateVolumeName(name: string): void {
+  if (!VALID_VOLUME_NAME.test(name)) {
+    throw badParameter(`create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
+  }
+}
+
+export const anonymousVolumeName = () => randomBytes(32).toString('hex');
+
+/** Filters accepted by GET /volumes and POST /volumes/prune. */
+const LIST_FILTERS = ['dangling', 'name', 'label', 'driver'];
+const PRUNE_FILTERS = ['label', 'label!', 'all'];
+
+export class VolumeStore {
+  private readonly volumes = new Map<string, Volume>();
+  private readonly lock = new KeyedLock();
+
+  /** Names the containers (IDs) whose records mount a volume; bound by the daemon once containers exist. */
+  users: (name: string) => string[] = () => [];
+
+  constructor(readonly root: string) {}
+
+  async init(): Promise<void> {
+    await mkdir(this.root, { recursive: true, mode: 0o701 });
+    for (const name of await readdir(this.root)) {
+      try {
+        this.volumes.set(name, JSON.parse(await readFile(join(this.root, name, 'volume.json'), 'utf8')) as Volume);
+      } catch {
+        // A directory without a record is a create that never finished or a removal cut short.
+        await rm(join(this.root, name), { recursive: true, force: true }).catch(() => undefined);
+      }
+    }
+  }
+
+  dataPath(name: string): string {
+    return join(this.root, name, '_data');
+  }
+
+  has(name: string): boolean {
+    return this.volumes.has(name);
+  }
+
+  get(name: string): Volume {
+    const volume = this.volumes.get(name);
+    if (!volume) throw notFound(`get ${name}: no such volume`);
+    return volume;
+  }
+
+  usedBy(name: string): string[] {
+    return this.users(name);
+  }
+
+  /** Creates a volume, or returns the existing one of that name (Docker's create is idempotent). */
+  async create(options: VolumeCreateOptions): Promise<Volume> {
+    const name = options.Name || anonymousVolumeName();
+    validateVolumeName(name);
+    const driver = options.Driver || 'local';
+    if (driver !== 'local') throw notFound(`create ${name}: error looking up volume plugin ${driver}: plugin "${driver}" not found`);
+    const driverOpts = options.DriverOpts ?? {};
+    if (Object.keys(driverOpts).length > 0) {
+      throw badParameter(`create ${name}: volume driver options (-o, --opt: ${Object.keys(driverOpts).join(', ')}) are not supported by berthd yet`);
+    }
+    return this.lock.run(name, async () => {
+      const existing = this.volumes.get(name);
+      if (existing) return existing;
+      const volume: Volume = {
+        Name: name, Driver: 'local', Mountpoint: this.dataPath(name), CreatedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+        Labels: { ...(options.Labels ?? {}) }, Scope: 'local', Options: Object.keys(driverOpts).length ? { ...driverOpts } : null,
+      };
+      const directory = join(this.root, name);
+      try {
+        await mkdir(this.dataPath(name), { recursive: true, mode: 0o755 });
+        await writeJsonAtomic(join(directory, 'volume.json'), volume);
+      } catch (error) {
+        await rm(directory, { recursive: true, force: true });
+        throw error;
+      }
+      this.volumes.set(name, volume);
+      return volume;
+    });
+  }
+
+  async remove(name: string, options: { force?: boolean } = {}): Promise<void> {
+    await this.lock.run(name, async () => {
+      if (!this.volumes.has(name)) {
+        if (options.force) return;
+        throw notFound(`get ${name}: no such volume`);
+      }
+      const users = this.users(name);
+      if (users.length > 0) throw conflict(`remove ${name}: volume is in use - [${users.join(', ')}]`);
+      // The record goes first (by renaming the directory away), so a crash never leaves a
+      // record whose data is half deleted.
+      const doomed = join(this.root, `.removing-${name}-${randomBytes(4).toString('hex')}`);
+      await rename(join(this.root, name), doomed);
+      this.volumes.delete(name);
+      await rm(doomed, { recursive: true, force: true });
+    });
+  }
+
+  list(filters: Filters = new Map()): Volume[] {
+    for (const key of filters.keys()) if (!LIST_FILTERS.includes(key)) throw badParameter(`invalid filter '${key}'`);
+    const dangling = filters.get('dangling')?.map(parseBoolFilter('dangling'));
+    return [...this.volumes.values()].filter((volume) => {
+      if (dangling?.length && !dangling.includes(this.users(volume.Name).length === 0)) return false;
+      const names = filters.get('name');
+      if (names?.length && !names.some((name) => volume.Name.includes(name))) return false;
+      const drivers = filters.get('driver');
+      if (drivers?.length && !drivers.includes(volume.Driver)) return false;
+      return matchLabelList(filters.get('label') ?? [], volume.Labels ?? {});
+    });
+  }
+
+  /** Removes unused volumes: anonymous ones only, unless the filter all=true (API 1.42+). */
+  async prune(filters: Filters = new Map()): Promise<{ VolumesDeleted: string[]; SpaceReclaimed: number }> {
+    for (const key of filters.keys()) if (!PRUNE_FILTERS.includes(key)) throw badParameter(`invalid filter '${key}'`);
+    const all = (filters.get('all') ?? []).map(parseBoolFilter('all')).includes(true);
+    const labels = filters.get('label') ?? [];
+    const notLabels = filters.get('label!') ?? [];
+    const deleted: string[] = [];
+    let reclaimed = 0;
+    for (const volume of [...this.volumes.values()]) {
+      if (this.users(volume.Name).length > 0) continue;
+      if (!all && !(ANONYMOUS_LABEL in (volume.Labels ?? {}))) continue;
+      if (!matchLabelList(labels, volume.Labels ?? {})) continue;
+      if (notLabels.length > 0 && matchLabelList(notLabels, volume.Labels ?? {})) continue;
+      const size = await directorySize(this.dataPath(volume.Name)).catch(() => 0);
+      try {
+        await this.remove(volume.Name);
+      } catch {
+        continue; // taken into use meanwhile
+      }
+      deleted.push(volume.Name);
+      reclaimed += size;
+    }
+    return { VolumesDeleted: deleted, SpaceReclaimed: reclaimed };
+  }
+
+  /** Bytes used by a volume's data (system df). */
+  size(name: string): Promise<number> {
+    return directorySize(this.dataPath(name)).catch(() => 0);
+  }
+}
+
+function parseBoolFilter(key: string): (value: string) => boolean {
+  return (value) => {
+    const lower = value.toLowerCase();
+    if (['1', 'true'].includes(lower)) return true;
+    if (['0', 'false'].includes(lower)) return false;
+    throw badParameter(`invalid filter '${key}=${value}'`);
+  };
+}
+
+async function directorySize(path: string): Promise<number> {
+  let total = 0;
+  const stat = await lstat(path);
+  if (!stat.isDirectory()) return stat.size;
+  for (const entry of await readdir(path)) total += await directorySize(join(path, entry));
+  return total;
+}

@@ -1,0 +1,115 @@
+// Mount resolution (-v, --mount, --tmpfs, --volumes-from, image VOLUMEs) and the OCI mounts it becomes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseApiMount, parseBind, parseVolumesFrom, resolveMounts, validMountMode, type ContainerMountPoint } from '../../src/volumes/mounts.js';
+import { buildOciSpec, specMountsFromMountPoints, type SpecInput } from '../../src/containers/spec.js';
+import { validateVolumeName } from '../../src/volumes/store.js';
+
+const noContainers = (name: string): ContainerMountPoint[] => { throw new Error(`No such container: ${name}`); };
+
+test('-v forms: bind, bind with modes, named volume, anonymous volume', () => {
+  assert.deepEqual(parseBind('/host:/ctr'), { Type: 'bind', Source: '/host', Destination: '/ctr', Mode: '', RW: true, Propagation: 'rprivate', createHostPath: true });
+  const ro = parseBind('/host/:/ctr:ro,rshared');
+  assert.equal(ro.RW, false);
+  assert.equal(ro.Propagation, 'rshared');
+  assert.equal(ro.Mode, 'ro,rshared');
+  assert.equal(ro.Source, '/host');
+  assert.deepEqual(parseBind('data:/ctr:ro'), { Type: 'volume', Name: 'data', Source: '', Destination: '/ctr', Driver: 'local', Mode: 'ro', RW: false, Propagation: '', anonymous: false, copyData: true });
+  assert.equal(parseBind('data:/ctr').Mode, 'z');
+  assert.equal(parseBind('data:/ctr:nocopy').copyData, false);
+  const anonymous = parseBind('/data');
+  assert.equal(anonymous.Type, 'volume');
+  assert.equal(anonymous.Name, undefined);
+  assert.equal(anonymous.anonymous, true);
+});
+
+test('-v mistakes are refused with Docker\'s words', () => {
+  assert.throws(() => parseBind('/foo:rw'), /^Error: invalid volume specification: '\/foo:rw'$/);
+  assert.throws(() => parseBind('/a:/b:/c:/d'), /invalid volume specification: '\/a:\/b:\/c:\/d'/);
+  assert.throws(() => parseBind('/a:/b:bogus'), /^Error: invalid mode: bogus$/);
+  assert.throws(() => parseBind('/a:/b:ro,rw'), /invalid mode: ro,rw/);
+  assert.throws(() => parseBind('relative'), /invalid mount path: 'relative' mount path must be absolute/);
+  assert.throws(() => parseBind('/a:relative'), /invalid mount config for type "bind": invalid mount path: 'relative' mount path must be absolute/);
+  assert.throws(() => parseBind('/a:/'), /destination can't be '\/'/);
+  assert.throws(() => parseBind('vol:/x:rshared'), /propagation mode not supported for volumes/);
+  assert.equal(validMountMode('ro,Z,nocopy,rslave,cached'), true);
+});
+
+test('a relative host path is a volume name, refused as Docker refuses it', () => {
+  const mount = parseBind('./dir:/x');
+  assert.equal(mount.Type, 'volume');
+  assert.throws(() => validateVolumeName(mount.Name!), /"\.\/dir" includes invalid characters for a local volume name, only "\[a-zA-Z0-9\]\[a-zA-Z0-9_.-\]" are allowed. If you intended to pass a host directory, use absolute path/);
+  assert.throws(() => validateVolumeName('a/b'), /includes invalid characters/);
+  assert.throws(() => validateVolumeName('a'), /includes invalid characters/);
+  assert.throws(() => validateVolumeName('..'), /includes invalid characters/);
+  validateVolumeName('my_vol.1-x');
+});
+
+test('--mount: bind, volume and tmpfs, with their options', () => {
+  assert.deepEqual(parseApiMount({ Type: 'bind', Source: '/h', Target: '/c', ReadOnly: true, BindOptions: { Propagation: 'rslave' } }),
+    { Type: 'bind', Source: '/h', Destination: '/c', Mode: '', RW: false, Propagation: 'rslave', createHostPath: false, nonRecursive: false });
+  const volume = parseApiMount({ Type: 'volume', Source: 'v', Target: '/c', VolumeOptions: { NoCopy: true, Labels: { a: 'b' } } });
+  assert.equal(volume.copyData, false);
+  assert.deepEqual(volume.volumeLabels, { a: 'b' });
+  assert.equal(parseApiMount({ Type: 'volume', Target: '/c' }).anonymous, true);
+  const tmpfs = parseApiMount({ Type: 'tmpfs', Target: '/t', TmpfsOptions: { SizeBytes: 65536, Mode: 0o1777 } });
+  assert.equal(tmpfs.tmpfsOptions, 'size=65536,mode=1777');
+});
+
+test('--mount mistakes are refused with Docker\'s words', () => {
+  assert.throws(() => parseApiMount({ Type: 'foo', Target: '/c' }), /^Error: invalid mount config for type "foo": mount type unknown$/);
+  assert.throws(() => parseApiMount({ Type: 'bind', Target: '/c' }), /invalid mount config for type "bind": field Source must not be empty/);
+  assert.throws(() => parseApiMount({ Type: 'bind', Source: 'rel', Target: '/c' }), /invalid mount config for type "bind": invalid mount path: 'rel' mount path must be absolute/);
+  assert.throws(() => parseApiMount({ Type: 'bind', Source: '/h' }), /field Target must not be empty/);
+  assert.throws(() => parseApiMount({ Type: 'tmpfs', Source: 'x', Target: '/c' }), /invalid mount config for type "tmpfs": field Source must not be specified/);
+  assert.throws(() => parseApiMount({ Type: 'volume', Target: '/c', BindOptions: { Propagation: 'shared' } }), /field BindOptions must not be specified/);
+});
+
+test('--volumes-from modes', () => {
+  assert.deepEqual(parseVolumesFrom('db'), { container: 'db' });
+  assert.deepEqual(parseVolumesFrom('db:ro'), { container: 'db', rw: false });
+  assert.throws(() => parseVolumesFrom('db:xx'), /invalid mode for volumes-from: xx/);
+});
+
+test('resolution: duplicates refused, volumes-from overridden, image volumes fill the rest', () => {
+  assert.throws(() => resolveMounts({ binds: ['/a:/x', '/b:/x'] }, noContainers), /^Error: Duplicate mount point: \/x$/);
+  assert.throws(() => resolveMounts({ binds: ['/a:/x'], mounts: [{ Type: 'tmpfs', Target: '/x/' }] }, noContainers), /Duplicate mount point: \/x/);
+  assert.throws(() => resolveMounts({ binds: ['/a:/x'], tmpfs: { '/x': '' } }, noContainers), /Duplicate mount point: \/x/);
+  const other: ContainerMountPoint[] = [
+    { Type: 'volume', Name: 'n1', Source: '/v/n1/_data', Destination: '/data', Driver: 'local', Mode: '', RW: true, Propagation: '', anonymous: true, copyData: true },
+    { Type: 'bind', Source: '/h', Destination: '/over', Mode: '', RW: true, Propagation: 'rprivate' },
+  ];
+  const mounts = resolveMounts({ volumesFrom: ['db:ro'], binds: ['/h2:/over'], imageVolumes: { '/data': {}, '/img': {} } }, () => other);
+  assert.equal(mounts.length, 3);
+  const data = mounts.find((m) => m.Destination === '/data')!;
+  assert.equal(data.RW, false);
+  assert.equal(data.anonymous, false, 'a volume taken from another container is not this one\'s to remove');
+  assert.equal(mounts.find((m) => m.Destination === '/over')!.Source, '/h2');
+  const image = mounts.find((m) => m.Destination === '/img')!;
+  assert.equal(image.anonymous, true);
+  assert.equal(image.copyData, true);
+  assert.throws(() => resolveMounts({ volumesFrom: ['nope'] }, noContainers), /No such container: nope/);
+});
+
+test('the OCI spec binds volumes and binds with rbind and rprivate by default, ro and tmpfs options', () => {
+  const points: ContainerMountPoint[] = [
+    parseBind('/h:/b:ro'),
+    { ...parseBind('vol:/v'), Source: '/var/lib/berth/volumes/vol/_data' },
+    parseApiMount({ Type: 'tmpfs', Target: '/t', TmpfsOptions: { SizeBytes: 1024, Mode: 0o700 } }),
+    parseApiMount({ Type: 'bind', Source: '/s', Target: '/s', BindOptions: { Propagation: 'shared' } }),
+  ];
+  const input: SpecInput = {
+    id: 'c', config: { Cmd: ['true'] }, hostConfig: {}, rootfsPath: '/r', hostsPath: '/e/h', hostnamePath: '/e/n', resolvConfPath: '/e/r',
+    user: { uid: 0, gid: 0, additionalGids: [], home: '/root' }, mounts: specMountsFromMountPoints(points),
+    daemon: { cgroupParent: 'berth', seccompProfile: 'unconfined', hostCapabilities: [], arch: 'x64', initPath: '/init' },
+  } as unknown as SpecInput;
+  const spec = buildOciSpec(input);
+  const byDestination = (destination: string) => spec.mounts.find((m) => m.destination === destination)!;
+  assert.deepEqual(byDestination('/b'), { destination: '/b', type: 'bind', source: '/h', options: ['rbind', 'ro', 'rprivate'] });
+  assert.deepEqual(byDestination('/v'), { destination: '/v', type: 'bind', source: '/var/lib/berth/volumes/vol/_data', options: ['rbind', 'rprivate'] });
+  assert.equal(byDestination('/t').type, 'tmpfs');
+  assert.ok(byDestination('/t').options!.includes('size=1024'));
+  assert.ok(byDestination('/t').options!.includes('mode=700'));
+  assert.deepEqual(byDestination('/s').options, ['rbind', 'shared']);
+  assert.equal(spec.linux?.rootfsPropagation, 'shared');
+});
