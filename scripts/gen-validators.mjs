@@ -19,10 +19,12 @@ const BODIES = {
   execCreate: ['post', '/containers/{id}/exec', 'execConfig'],
   execStart: ['post', '/exec/{id}/start', 'execStartConfig'],
   auth: ['post', '/auth', 'authConfig'],
+  volumeCreate: ['post', '/volumes/create', 'volumeConfig'],
 };
 /** The Go struct Docker decodes each body into, for the messages. */
 const ROOT_NAMES = {
   containerCreate: 'ContainerConfigWrapper', containerUpdate: 'UpdateConfig', execCreate: 'ExecConfig', execStart: 'ExecStartCheck', auth: 'AuthConfig',
+  volumeCreate: 'CreateOptions',
 };
 
 const here = (path) => new URL(`../${path}`, import.meta.url);

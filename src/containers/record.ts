@@ -5,6 +5,7 @@ import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ZERO_TIME, type ContainerConfig, type ContainerState, type HostConfig, type NetworkSettings } from '../wire/types.js';
 import { writeJsonAtomic } from '../util/atomic.js';
+import type { ContainerMountPoint } from '../volumes/mounts.js';
 
 export interface ContainerRecord {
   id: string;
@@ -34,6 +35,8 @@ export interface ContainerRecord {
    * next start that this container's shim and runtime state may exist (reconcile.ts).
    */
   starting?: string;
+  /** Binds, volumes and --mount tmpfs mounts, resolved at create (volumes/mounts.ts). */
+  mountPoints?: ContainerMountPoint[];
 }
 
 export function initialState(): ContainerState {

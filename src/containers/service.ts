@@ -42,7 +42,9 @@ import { ContainerRecordStore, initialState, type ContainerRecord } from './reco
 import { findShims, removeContainerLeftovers, resolveInterruptedStart, sweepOrphans, type ShimProcess } from './reconcile.js';
 import { exitedAfterRestarting, killCancelsRestart, RestartManager, restartingState, startsAtDaemonStart, type RestartDecision } from './restart-policy.js';
 import type { DockerSeccompProfile } from './seccomp.js';
-import { applyHostConfigDefaults, buildOciSpec, validateHostConfig } from './spec.js';
+import { applyHostConfigDefaults, buildOciSpec, specMountsFromMountPoints, validateHostConfig } from './spec.js';
+import type { ContainerVolumes } from '../volumes/container-volumes.js';
+import { inspectMount, resolveMounts, type ContainerMountPoint } from '../volumes/mounts.js';
 import { validateCreateRequest } from './create-checks.js';
 import { refuseUnsupportedOptions } from './create-options.js';
 import { readContainerFile, resolveUser } from './user.js';
@@ -59,6 +61,8 @@ export interface ContainerServiceOptions {
   publish: Publish;
   /** The container's exec sessions that have not ended (inspect's ExecIDs); late-bound by the daemon. */
   execIds?: (containerId: string) => string[];
+  /** VOLUMES: binds, volumes and mounts; without it a create that asks for one is refused. */
+  volumes?: ContainerVolumes;
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
@@ -274,6 +278,13 @@ export class ContainerService {
       state: initialState(), restartCount: 0, runtime: runtimeName,
     };
     const directory = this.store.directory(id);
+    // VOLUMES: mounts resolved and volumes made before the record exists; undone if the create fails.
+    try {
+      record.mountPoints = await this.prepareMounts(record);
+    } catch (error) {
+      this.names.delete(name);
+      throw error;
+    }
     try {
       await mkdir(join(directory, 'fs', 'upper'), { recursive: true });
       await mkdir(join(directory, 'fs', 'work'), { recursive: true });
@@ -282,12 +293,26 @@ export class ContainerService {
     } catch (error) {
       this.names.delete(name);
       await rm(directory, { recursive: true, force: true });
+      await this.options.volumes?.removeAnonymous(record.mountPoints ?? []).catch(() => undefined);
       throw error;
     }
     this.records.set(id, record);
     this.publish(record, 'create');
     return { Id: id, Warnings: [] };
   }
+
+  private async prepareMounts(record: ContainerRecord): Promise<ContainerMountPoint[]> {
+    const hc = record.hostConfig;
+    const request = { binds: hc.Binds, mounts: hc.Mounts, volumesFrom: hc.VolumesFrom, tmpfs: hc.Tmpfs, imageVolumes: record.config.Volumes };
+    const mountsOf = (reference: string) => this.get(reference).mountPoints ?? [];
+    if (this.options.volumes) return this.options.volumes.prepare(request, mountsOf);
+    if (resolveMounts(request, mountsOf).length > 0) throw badParameter('volumes and bind mounts are not available in this daemon');
+    return [];
+  }
+
+  /** Volume names (and the containers using them), from the records: volume rm and prune ask this. */
+  readonly containersUsingVolume = (name: string) =>
+    this.all().filter((record) => record.mountPoints?.some((point) => point.Type === 'volume' && point.Name === name)).map((record) => record.id);
 
   private claimName(requested: string | undefined, id: string): string {
     if (requested) {
@@ -350,6 +375,10 @@ export class ContainerService {
         });
       }
       mounted = true;
+      // VOLUMES: copy-up into new volumes, missing -v host directories made.
+      if (record.mountPoints?.length && this.options.volumes && (await this.options.volumes.beforeStart(record.mountPoints, merged))) {
+        await this.store.save(record);
+      }
       const user = resolveUser(record.config.User, await readContainerFile(merged, 'etc/passwd'), await readContainerFile(merged, 'etc/group'), record.hostConfig.GroupAdd ?? []);
       const hostNetwork = record.hostConfig.NetworkMode === 'host';
       const paths = this.etcPaths(record);
@@ -361,6 +390,7 @@ export class ContainerService {
       const spec = buildOciSpec({
         id: record.id, config: record.config, hostConfig: record.hostConfig, rootfsPath: merged,
         hostsPath: paths.hosts, hostnamePath: paths.hostname, resolvConfPath: paths.resolvConf, user,
+        mounts: specMountsFromMountPoints(record.mountPoints ?? []),
         daemon: {
           cgroupParent: this.options.cgroupParent, seccompProfile: this.options.seccompProfile,
           hostCapabilities: this.options.hostCapabilities, arch: process.arch, initPath: '/usr/bin/tini-static',
@@ -640,6 +670,8 @@ export class ContainerService {
       this.lifecycle.emit('removed', record.id);
       this.notifyWaiters(record.id, ['not-running', 'next-exit', 'removed'], record.state.ExitCode);
     });
+    // VOLUMES: rm -v and --rm drop the container's anonymous volumes (never named ones).
+    if (options.volumes) await this.options.volumes?.removeAnonymous(record.mountPoints ?? []);
     // The last container of a force-deleted image frees the layers the image left behind.
     if (!this.options.images.resolve(record.image)) {
       await this.options.images.pruneLayers(this.all().map((other) => other.topChainId).filter((chain): chain is string => !!chain));
@@ -771,7 +803,7 @@ export class ContainerService {
           MergedDir: join(directory, 'fs', 'merged'), UpperDir: join(directory, 'fs', 'upper'), WorkDir: join(directory, 'fs', 'work'),
         },
       },
-      Mounts: [],
+      Mounts: (record.mountPoints ?? []).map(inspectMount),
       Config: record.config,
       NetworkSettings: this.networkSettings(record),
     };
@@ -806,7 +838,7 @@ export class ContainerService {
       Created: Math.floor(Date.parse(record.created) / 1000),
       Ports: [], Labels: record.config.Labels ?? {}, State: record.state.Status, Status: containerStatusText(record.state),
       HostConfig: { NetworkMode: record.hostConfig.NetworkMode ?? 'default' },
-      NetworkSettings: { Networks: settings.Networks }, Mounts: [],
+      NetworkSettings: { Networks: settings.Networks }, Mounts: (record.mountPoints ?? []).map(inspectMount),
     };
   }
 

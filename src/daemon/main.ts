@@ -25,6 +25,8 @@ import { LayerStore } from '../layers/store.js';
 import { OciRuntime } from '../runtime/oci-runtime.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { apiRoutes } from './routes.js';
+import { VolumeStore } from '../volumes/store.js';
+import { ContainerVolumes } from '../volumes/container-volumes.js';
 import { ConfigError, DAEMON_USAGE, mergeConfig, parseDaemonArgs, RELOADABLE_KEYS, reloadConfig, type DaemonConfig } from './config.js';
 
 async function loadConfig(argv: string[]): Promise<{ config: DaemonConfig; flags: Partial<DaemonConfig> } | undefined> {
@@ -148,11 +150,13 @@ async function main(): Promise<void> {
   const seccompProfile = config.seccompProfile === 'unconfined' ? 'unconfined' as const
     : config.seccompProfile === 'builtin' ? loadDefaultProfile() : parseSeccompProfile(await readFile(config.seccompProfile, 'utf8'));
   let execsRef: ExecService | undefined;
+  const volumes = new VolumeStore(join(config.dataRoot, 'volumes'));
   const containers = new ContainerService({
     dataRoot: config.dataRoot, execRoot: config.execRoot, images, runtimes, defaultRuntime: config.defaultRuntime,
     cgroupParent: config.cgroupParent, hostCapabilities: await hostCapabilities(), seccompProfile, publish: events.publish,
-    execIds: (id) => execsRef?.execIds(id) ?? [],
+    execIds: (id) => execsRef?.execIds(id) ?? [], volumes: new ContainerVolumes(volumes),
   });
+  volumes.users = containers.containersUsingVolume;
   containersRef = containers;
   await content.init();
   await layers.init();
@@ -167,6 +171,7 @@ async function main(): Promise<void> {
     return execsRef.run(record.id, command, { timeoutMs });
   });
   health.listen();
+  await volumes.init();
   await containers.init();
   // Layers a pull, load or import killed with the daemon had unpacked, that no image or container refers to.
   await images.pruneLayers(containers.all().map((record) => record.topChainId).filter((chain): chain is string => !!chain))
@@ -185,7 +190,7 @@ async function main(): Promise<void> {
   };
   const server = new ApiServer(apiRoutes({
     facts, events, containers, execs, images, imageArchive, distribution, cgroupParent: config.cgroupParent,
-    imagePruner: new ImagePruner({ images, layers, publish: events.publish }), registries: new RegistryService(registryHosts),
+    imagePruner: new ImagePruner({ images, layers, publish: events.publish }), registries: new RegistryService(registryHosts), volumes,
   }), config.debug);
   await server.listen(config.hosts);
   process.stderr.write(`berthd ${BERTH_VERSION} listening on ${config.hosts.join(', ')} (data root ${config.dataRoot})\n`);

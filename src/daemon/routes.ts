@@ -21,6 +21,8 @@ import { execRoutes } from '../server/routes/exec.js';
 import { fileRoutes } from '../server/routes/files.js';
 import { imageRoutes, type ImageBackend } from '../server/routes/images.js';
 import { processRoutes } from '../server/routes/process.js';
+import { volumeRoutes } from '../server/routes/volumes.js';
+import type { VolumeStore } from '../volumes/store.js';
 import { systemRoutes, type SystemBackend, type SystemFacts } from '../server/routes/system.js';
 
 export interface DaemonServices {
@@ -34,6 +36,7 @@ export interface DaemonServices {
   distribution: DistributionService;
   registries: RegistryService;
   cgroupParent: string;
+  volumes: VolumeStore;
 }
 
 export function apiRoutes(services: DaemonServices): RouteTable {
@@ -77,5 +80,6 @@ export function apiRoutes(services: DaemonServices): RouteTable {
     ...processRoutes(new ProcessControl(containers, cgroups), new StatsService(containers, cgroups)),
     ...distributionRoutes(services.registries),
     ...imageRoutes(imageBackend, services.distribution, services.imageArchive),
+    ...volumeRoutes(services.volumes),
   ];
 }

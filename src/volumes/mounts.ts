@@ -5,7 +5,7 @@
 // them by destination, and the image's volumes fill the paths nobody mounted.
 import { posix } from 'node:path';
 import { badParameter } from '../errdefs/errors.js';
-import type { ApiMount } from '../wire/types.js';
+import type { ApiMount, MountPoint } from '../wire/types.js';
 
 export type { ApiMount };
 
@@ -219,14 +219,12 @@ export function resolveMounts(request: MountRequest, mountsOf: (container: strin
 }
 
 /** What inspect shows under Mounts: the record's mount without berthd's bookkeeping. */
-export function inspectMount(mount: ContainerMountPoint): Record<string, unknown> {
-  const shown: Record<string, unknown> = { Type: mount.Type };
-  if (mount.Type === 'volume') shown.Name = mount.Name;
-  shown.Source = mount.Source;
-  shown.Destination = mount.Destination;
-  if (mount.Type === 'volume') shown.Driver = mount.Driver ?? 'local';
-  shown.Mode = mount.Mode;
-  shown.RW = mount.RW;
-  shown.Propagation = mount.Propagation;
-  return shown;
+export function inspectMount(mount: ContainerMountPoint): MountPoint {
+  if (mount.Type === 'volume') {
+    return {
+      Type: mount.Type, Name: mount.Name, Source: mount.Source, Destination: mount.Destination, Driver: mount.Driver ?? 'local',
+      Mode: mount.Mode, RW: mount.RW, Propagation: mount.Propagation,
+    };
+  }
+  return { Type: mount.Type, Source: mount.Source, Destination: mount.Destination, Mode: mount.Mode, RW: mount.RW, Propagation: mount.Propagation };
 }

@@ -1,0 +1,95 @@
+// What a container's life needs from the volumes: at create, its mounts resolved and its volumes
+// made (named ones on first use, anonymous ones fresh); at start, an empty new volume filled with
+// the image's content at its path (copy-up) and missing -v host directories made; at removal,
+// its anonymous volumes dropped when asked (rm -v, --rm).
+import { lstat, mkdir, readdir, realpath } from 'node:fs/promises';
+import { join } from 'node:path';
+import { badParameter, isConflict } from '../errdefs/errors.js';
+import { run } from '../util/exec.js';
+import { resolveMounts, type ContainerMountPoint, type MountRequest } from './mounts.js';
+import { ANONYMOUS_LABEL, validateVolumeName, type VolumeStore } from './store.js';
+
+export class ContainerVolumes {
+  constructor(readonly store: VolumeStore) {}
+
+  /**
+   * Resolves and checks every mount before anything is made, then makes the volumes. Whatever
+   * this created is removed again if a later one fails, so a refused create leaves nothing.
+   */
+  async prepare(request: MountRequest, mountsOf: (container: string) => ContainerMountPoint[]): Promise<ContainerMountPoint[]> {
+    const points = resolveMounts(request, mountsOf);
+    for (const point of points) {
+      if (point.Type === 'volume' && point.Name) validateVolumeName(point.Name);
+      if (point.Type === 'volume' && point.Driver && point.Driver !== 'local') {
+        throw badParameter(`create ${point.Name ?? ''}: error looking up volume plugin ${point.Driver}: plugin "${point.Driver}" not found`);
+      }
+      if (point.Type === 'bind' && !point.createHostPath && !(await exists(point.Source))) {
+        throw badParameter(`invalid mount config for type "bind": bind source path does not exist: ${point.Source}`);
+      }
+    }
+    const created: string[] = [];
+    try {
+      for (const point of points) {
+        if (point.Type !== 'volume' || point.Source) continue;
+        if (point.Name && this.store.has(point.Name)) {
+          point.copyData = point.copyData && (await isEmptyDirectory(this.store.dataPath(point.Name)));
+        } else {
+          const volume = await this.store.create({
+            Name: point.Name, Labels: point.anonymous ? { [ANONYMOUS_LABEL]: '', ...point.volumeLabels } : point.volumeLabels,
+            DriverOpts: point.volumeDriverOptions,
+          });
+          created.push(volume.Name);
+          point.Name = volume.Name;
+        }
+        point.Source = this.store.dataPath(point.Name);
+        delete point.volumeLabels;
+        delete point.volumeDriverOptions;
+      }
+    } catch (error) {
+      for (const name of created) await this.store.remove(name, { force: true }).catch(() => undefined);
+      throw error;
+    }
+    return points;
+  }
+
+  /** Before the runtime creates the container (root filesystem mounted): copy-up and -v host directories. Returns whether a point changed. */
+  async beforeStart(points: ContainerMountPoint[], rootfs: string): Promise<boolean> {
+    let changed = false;
+    for (const point of points) {
+      if (point.Type === 'bind' && point.createHostPath) await mkdir(point.Source, { recursive: true });
+      if (point.Type !== 'volume' || !point.copyData) continue;
+      const from = join(rootfs, point.Destination);
+      // A symlink on the way may point out of the root filesystem: never copy the host's files.
+      const inside = await realpath(from).then((real) => real.startsWith(`${rootfs}/`), () => false);
+      if (inside && (await isEmptyDirectory(point.Source)) && (await isDirectory(from))) {
+        // cp -a keeps owners, modes, symlinks and hard links, as Docker's copy-up does.
+        await run('cp', ['-a', '--', `${from}/.`, point.Source]);
+      }
+      point.copyData = false;
+      changed = true;
+    }
+    return changed;
+  }
+
+  /** rm -v: the container's anonymous volumes go; one still used by another container stays, as in Docker. */
+  async removeAnonymous(points: readonly ContainerMountPoint[]): Promise<void> {
+    for (const point of points) {
+      if (point.Type !== 'volume' || !point.anonymous || !point.Name) continue;
+      await this.store.remove(point.Name, { force: true }).catch((error: unknown) => {
+        if (!isConflict(error)) throw error;
+      });
+    }
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return lstat(path).then(() => true, () => false);
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return lstat(path).then((stat) => stat.isDirectory(), () => false);
+}
+
+async function isEmptyDirectory(path: string): Promise<boolean> {
+  return readdir(path).then((entries) => entries.length === 0, () => false);
+}
