@@ -122,6 +122,19 @@ const COMMANDS: Record<string, TopCommand> = {
       tag: { summary: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE', load: tag },
     },
   },
+  volume: {
+    summary: 'Manage volumes',
+    category: 'management',
+    sub: {
+      create: { summary: 'Create a volume', load: () => import('./commands/volumes.js').then((m) => m.volumeCreateCommand) },
+      inspect: { summary: 'Display detailed information on one or more volumes', load: () => import('./commands/inspect.js').then((m) => m.volumeInspectCommand) },
+      ls: { summary: 'List volumes', load: () => import('./commands/volumes.js').then((m) => m.volumeListCommand) },
+      list: { summary: 'List volumes', load: () => import('./commands/volumes.js').then((m) => m.volumeListCommand), hidden: true },
+      prune: { summary: 'Remove unused local volumes', load: () => import('./commands/volumes.js').then((m) => m.volumePruneCommand) },
+      rm: { summary: 'Remove one or more volumes', load: () => import('./commands/volumes.js').then((m) => m.volumeRemoveCommand) },
+      remove: { summary: 'Remove one or more volumes', load: () => import('./commands/volumes.js').then((m) => m.volumeRemoveCommand), hidden: true },
+    },
+  },
   system: {
     summary: 'Manage Docker',
     category: 'management',

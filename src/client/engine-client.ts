@@ -529,6 +529,28 @@ export class EngineClient {
     return this.json('POST', '/images/prune', { query: { filters } });
   }
 
+  // ---- volumes ----
+
+  volumeCreate(options: import('../wire/types.js').VolumeCreateOptions): Promise<import('../wire/types.js').Volume> {
+    return this.json('POST', '/volumes/create', { body: options });
+  }
+
+  volumeList(filters: string | undefined): Promise<{ Volumes: import('../wire/types.js').Volume[] | null; Warnings: string[] | null }> {
+    return this.json('GET', '/volumes', { query: { filters } });
+  }
+
+  volumeInspect(name: string): Promise<import('../wire/types.js').Volume> {
+    return this.json('GET', `/volumes/${encodeURIComponent(name)}`);
+  }
+
+  async volumeRemove(name: string, force: boolean): Promise<void> {
+    await this.call('DELETE', `/volumes/${encodeURIComponent(name)}`, { query: { force: force || undefined } });
+  }
+
+  volumePrune(filters: string | undefined): Promise<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }> {
+    return this.json('POST', '/volumes/prune', { query: { filters } });
+  }
+
   // ---- container files ----
 
   /** HEAD /containers/{id}/archive: the stat of a path in the container (ClientError 404 when missing). */

@@ -9,26 +9,9 @@ import { badParameter, conflict, notFound } from '../errdefs/errors.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { KeyedLock } from '../util/keyed-lock.js';
 import { matchLabelList, type Filters } from '../util/filters.js';
+import type { Volume, VolumeCreateOptions } from '../wire/types.js';
 
-/** Docker's volume JSON (GET /volumes/{name}). */
-export interface Volume {
-  Name: string;
-  Driver: string;
-  Mountpoint: string;
-  CreatedAt: string;
-  Labels: Record<string, string>;
-  Scope: 'local';
-  Options: Record<string, string> | null;
-  Status?: Record<string, unknown>;
-  UsageData?: { Size: number; RefCount: number } | null;
-}
-
-export interface VolumeCreateOptions {
-  Name?: string;
-  Driver?: string;
-  DriverOpts?: Record<string, string> | null;
-  Labels?: Record<string, string> | null;
-}
+export type { Volume, VolumeCreateOptions };
 
 /** moby volume/local: a name is at least two characters of these, first one alphanumeric. */
 const VALID_VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;

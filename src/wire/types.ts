@@ -55,6 +55,27 @@ export interface ContainerResources {
   PidsLimit?: number | null;
 }
 
+/** GET /volumes/{name}. */
+export interface Volume {
+  Name: string;
+  Driver: string;
+  Mountpoint: string;
+  CreatedAt: string;
+  Labels: Record<string, string>;
+  Scope: 'local';
+  Options: Record<string, string> | null;
+  Status?: Record<string, unknown>;
+  UsageData?: { Size: number; RefCount: number } | null;
+}
+
+/** POST /volumes/create. */
+export interface VolumeCreateOptions {
+  Name?: string;
+  Driver?: string;
+  DriverOpts?: Record<string, string> | null;
+  Labels?: Record<string, string> | null;
+}
+
 /** HostConfig.Mounts items (--mount). */
 export interface ApiMount {
   Type?: string;

@@ -12,6 +12,7 @@ type Finder = (client: EngineClient, ref: string, size: boolean) => Promise<unkn
 
 const findContainer: Finder = (client, ref, size) =>
   client.json<unknown>('GET', `/containers/${encodeURIComponent(ref)}/json`, { query: { size } });
+const findVolume: Finder = (client, ref) => client.json<unknown>('GET', `/volumes/${encodeURIComponent(ref)}`);
 const findImage: Finder = (client, ref) => client.json<unknown>('GET', `/images/${ref.split('/').map(encodeURIComponent).join('/')}/json`);
 
 /** Go's json.Indent of the daemon's bytes: 4-space indent, HTML characters still escaped as Go's encoder sends them. */
@@ -100,7 +101,8 @@ export const inspectCommand: CommandSpec = {
     if (type === '') finders = [findContainer, findImage];
     else if (type === 'container') finders = [findContainer];
     else if (type === 'image') finders = [findImage];
-    else if (['config', 'network', 'node', 'plugin', 'secret', 'service', 'task', 'volume'].includes(type)) finders = [];
+    else if (type === 'volume') finders = [findVolume];
+    else if (['config', 'network', 'node', 'plugin', 'secret', 'service', 'task'].includes(type)) finders = [];
     else {
       throw new StatusError(1, `"${type}" is not a valid value for --type`);
     }
@@ -130,5 +132,16 @@ export const imageInspectCommand: CommandSpec = {
   args: { min: 1 },
   run(invocation) {
     return inspectObjects(invocation, [findImage], (ref, err) => (err instanceof Error ? err.message : `Error: No such image: ${ref}`));
+  },
+};
+
+export const volumeInspectCommand: CommandSpec = {
+  name: 'inspect',
+  usage: '[OPTIONS] VOLUME [VOLUME...]',
+  description: 'Display detailed information on one or more volumes',
+  flags: [{ name: 'format', short: 'f', type: 'string', description: INSPECT_FORMAT_HELP }],
+  args: { min: 1 },
+  run(invocation) {
+    return inspectObjects(invocation, [findVolume], (ref, err) => (err instanceof Error ? err.message : `Error: No such volume: ${ref}`));
   },
 };

@@ -4,7 +4,7 @@
 
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { isIP } from 'node:net';
-import type { ContainerCreateRequest, HealthConfig, HostConfig, RestartPolicy } from '../../wire/types.js';
+import type { ApiMount, ContainerCreateRequest, HealthConfig, HostConfig, RestartPolicy } from '../../wire/types.js';
 import { FlagError } from '../flags.js';
 import type { FlagSpec, FlagValues } from '../flags.js';
 import { parseBytes, parseCpus, parseGoDuration } from '../../util/units.js';
@@ -40,6 +40,7 @@ export const CONTAINER_FLAGS: FlagSpec[] = [
   { name: 'memory', short: 'm', type: 'string', valueName: 'bytes', description: 'Memory limit' },
   { name: 'memory-reservation', type: 'string', valueName: 'bytes', description: 'Memory soft limit' },
   { name: 'memory-swap', type: 'string', valueName: 'bytes', description: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" },
+  { name: 'mount', type: 'list', valueName: 'mount', description: 'Attach a filesystem mount to the container' },
   { name: 'name', type: 'string', description: 'Assign a name to the container' },
   { name: 'network', type: 'string', description: 'Connect a container to a network' },
   { name: 'net', type: 'string', description: 'Connect a container to a network', hidden: true },
@@ -263,6 +264,87 @@ function flagName(spec: { name: string; short?: string }): string {
   return spec.short ? `-${spec.short}, --${spec.name}` : `--${spec.name}`;
 }
 
+/** docker's opts.MountOpt: a CSV of key=value fields, volume by default. */
+export function parseMountFlag(value: string): ApiMount {
+  const mount: ApiMount = {};
+  const bindOptions = () => (mount.BindOptions ??= {});
+  const volumeOptions = () => (mount.VolumeOptions ??= {});
+  const tmpfsOptions = () => (mount.TmpfsOptions ??= {});
+  const parseBool = (key: string, text: string | undefined) => {
+    if (text === undefined) return true;
+    if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(text)) return true;
+    if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(text)) return false;
+    throw new Error(`invalid value for ${key}: ${text}`);
+  };
+  const keyValue = (text: string): [string, string] => {
+    const equals = text.indexOf('=');
+    return equals === -1 ? [text, ''] : [text.slice(0, equals), text.slice(equals + 1)];
+  };
+  for (const field of parseCsvRecord(value)) {
+    const equals = field.indexOf('=');
+    const key = (equals === -1 ? field : field.slice(0, equals)).toLowerCase();
+    const text = equals === -1 ? undefined : field.slice(equals + 1);
+    if (text === undefined && !['readonly', 'ro', 'volume-nocopy', 'bind-nonrecursive'].includes(key)) {
+      throw new Error(`invalid field '${field}' must be a key=value pair`);
+    }
+    switch (key) {
+      case 'type': mount.Type = text; break;
+      case 'source': case 'src': mount.Source = text; break;
+      case 'target': case 'dst': case 'destination': mount.Target = text; break;
+      case 'readonly': case 'ro': mount.ReadOnly = parseBool(key, text); break;
+      case 'consistency': mount.Consistency = text; break;
+      case 'bind-propagation': bindOptions().Propagation = text; break;
+      case 'bind-nonrecursive': bindOptions().NonRecursive = parseBool(key, text); break;
+      case 'volume-nocopy': volumeOptions().NoCopy = parseBool(key, text); break;
+      case 'volume-label': {
+        const [name, labelValue] = keyValue(text ?? '');
+        (volumeOptions().Labels ??= {})[name] = labelValue;
+        break;
+      }
+      case 'volume-driver': (volumeOptions().DriverConfig ??= {}).Name = text; break;
+      case 'volume-opt': {
+        const [name, optionValue] = keyValue(text ?? '');
+        const driver = (volumeOptions().DriverConfig ??= {});
+        (driver.Options ??= {})[name] = optionValue;
+        break;
+      }
+      case 'tmpfs-size': tmpfsOptions().SizeBytes = parseBytes(text ?? ''); break;
+      case 'tmpfs-mode': {
+        const mode = Number.parseInt(text ?? '', 8);
+        if (!/^[0-7]+$/.test(text ?? '')) throw new Error(`invalid value for ${key}: ${text}`);
+        tmpfsOptions().Mode = mode;
+        break;
+      }
+      default: throw new Error(`unexpected key '${key}' in '${field}'`);
+    }
+  }
+  mount.Type ??= 'volume';
+  if (!mount.Target) throw new Error('target is required');
+  if (mount.VolumeOptions && mount.Type !== 'volume') throw new Error(`cannot mix 'volume-*' options with mount type '${mount.Type}'`);
+  if (mount.BindOptions && mount.Type !== 'bind') throw new Error(`cannot mix 'bind-*' options with mount type '${mount.Type}'`);
+  if (mount.TmpfsOptions && mount.Type !== 'tmpfs') throw new Error(`cannot mix 'tmpfs-*' options with mount type '${mount.Type}'`);
+  return mount;
+}
+
+/** Go's encoding/csv for one record: fields split on commas, double quotes group. */
+function parseCsvRecord(line: string): string[] {
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let index = 0; index < line.length; index++) {
+    const char = line[index];
+    if (quoted) {
+      if (char === '"' && line[index + 1] === '"') { field += '"'; index++; }
+      else if (char === '"') quoted = false;
+      else field += char;
+    } else if (char === '"' && field === '') quoted = true;
+    else if (char === ',') { fields.push(field); field = ''; }
+    else field += char;
+  }
+  fields.push(field);
+  return fields;
+}
+
 function invalidFlagValue(name: string, value: string, reason: string): FlagError {
   const spec = CONTAINER_FLAGS.find((s) => s.name === name) ?? { name };
   return new FlagError(`invalid argument ${JSON.stringify(value)} for ${JSON.stringify(flagName(spec))} flag: ${reason}`);
@@ -422,6 +504,14 @@ export function buildCreateRequest(flags: FlagValues, positional: string[], envi
     binds.push(`${host}${spec.slice(colon)}`);
   }
 
+  const mounts = list(flags, 'mount').map((value) => {
+    try {
+      return parseMountFlag(value);
+    } catch (err) {
+      throw invalidFlagValue('mount', value, (err as Error).message);
+    }
+  });
+
   const tmpfs: Record<string, string> = {};
   for (const spec of list(flags, 'tmpfs')) {
     const colon = spec.indexOf(':');
@@ -509,6 +599,7 @@ export function buildCreateRequest(flags: FlagValues, positional: string[], envi
     RestartPolicy: restartPolicy ?? { Name: '' },
     AutoRemove: autoRemove,
     VolumesFrom: list(flags, 'volumes-from').length > 0 ? list(flags, 'volumes-from') : null,
+    Mounts: mounts.length > 0 ? mounts : null,
     CapAdd: list(flags, 'cap-add').length > 0 ? list(flags, 'cap-add') : null,
     CapDrop: list(flags, 'cap-drop').length > 0 ? list(flags, 'cap-drop') : null,
     Dns: dns,

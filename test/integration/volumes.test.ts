@@ -1,0 +1,166 @@
+// Volumes and mounts end to end: -v, --mount, --tmpfs, --volumes-from, image VOLUMEs with copy-up,
+// read-only enforcement, in-use refusals, prune, rm -v, --rm, a daemon restart, the backup recipe,
+// through berth and through the real docker CLI.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { mountsUnder, useDaemon } from './harness.js';
+
+const daemon = useDaemon();
+
+const volumeNames = async () => (await daemon.api('GET', '/volumes')).json().Volumes.map((volume: { Name: string }) => volume.Name).sort();
+const hostDir = (name: string) => {
+  const path = join(daemon.root, name);
+  mkdirSync(path, { recursive: true });
+  return path;
+};
+
+test('-v bind, named and anonymous volumes; inspect shows Mounts as Docker does', async () => {
+  const host = hostDir('bind1');
+  writeFileSync(join(host, 'in'), 'from host\n');
+  const out = await daemon.berthOk(['run', '--name', 'v1', '-v', `${host}:/h`, '-v', 'named1:/n', '-v', '/anon', 'busybox',
+    'sh', '-c', 'cat /h/in && echo to-host > /h/out && echo kept > /n/f && echo a > /anon/f']);
+  assert.equal(out, 'from host\n');
+  assert.equal(readFileSync(join(host, 'out'), 'utf8'), 'to-host\n');
+  const inspect = JSON.parse(await daemon.berthOk(['inspect', 'v1']))[0];
+  const byDestination = Object.fromEntries(inspect.Mounts.map((m: { Destination: string }) => [m.Destination, m]));
+  assert.deepEqual(byDestination['/h'], { Type: 'bind', Source: host, Destination: '/h', Mode: '', RW: true, Propagation: 'rprivate' });
+  assert.deepEqual(byDestination['/n'], {
+    Type: 'volume', Name: 'named1', Source: join(daemon.dataRoot, 'volumes', 'named1', '_data'), Destination: '/n', Driver: 'local',
+    Mode: 'z', RW: true, Propagation: '',
+  });
+  assert.match(byDestination['/anon'].Name, /^[0-9a-f]{64}$/);
+  assert.deepEqual(inspect.HostConfig.Binds, [`${host}:/h`, 'named1:/n', '/anon'].filter((bind) => bind.includes(':')));
+  const ps = JSON.parse((await daemon.api('GET', '/containers/json?all=1&filters=' + encodeURIComponent(JSON.stringify({ name: ['v1'] })))).body);
+  assert.equal(ps[0].Mounts.length, 3);
+  assert.deepEqual(mountsUnder(daemon.root), [], 'no mount left once the container stopped');
+
+  // Named data outlives the container; rm -v removes only the anonymous volume.
+  const anonymous = byDestination['/anon'].Name;
+  await daemon.berthOk(['rm', '-v', 'v1']);
+  const names = await volumeNames();
+  assert.ok(names.includes('named1'));
+  assert.ok(!names.includes(anonymous), 'rm -v removed the anonymous volume');
+  assert.equal(await daemon.berthOk(['run', '--rm', '-v', 'named1:/n', 'busybox', 'cat', '/n/f']), 'kept\n');
+  await daemon.berthOk(['volume', 'rm', 'named1']);
+});
+
+test('read-only mounts refuse writes; --mount bind, volume and tmpfs', async () => {
+  const host = hostDir('ro');
+  const ro = await daemon.berth(['run', '--rm', '-v', `${host}:/r:ro`, 'busybox', 'touch', '/r/x']);
+  assert.notEqual(ro.code, 0);
+  assert.match(ro.stderr, /Read-only file system/);
+  const roVolume = await daemon.berth(['run', '--rm', '--mount', 'type=volume,src=rovol,dst=/r,readonly', 'busybox', 'touch', '/r/x']);
+  assert.match(roVolume.stderr, /Read-only file system/);
+  const out = await daemon.berthOk(['run', '--rm', '--mount', `type=bind,source=${host},target=/b`, '--mount', 'type=tmpfs,destination=/t,tmpfs-size=1m,tmpfs-mode=1770',
+    'busybox', 'sh', '-c', 'touch /b/y && stat -c %a /t && grep " /t " /proc/mounts']);
+  assert.match(out, /^1770\n/);
+  assert.match(out, /tmpfs \/t tmpfs .*size=1024k/);
+  assert.ok(existsSync(join(host, 'y')));
+  const tmpfs = await daemon.berthOk(['run', '--rm', '--tmpfs', '/scratch:size=64k', 'busybox', 'grep', ' /scratch ', '/proc/mounts']);
+  assert.match(tmpfs, /size=64k/);
+  await daemon.berthOk(['volume', 'rm', 'rovol']);
+});
+
+test('bad mounts are refused with Docker\'s words and create nothing', async () => {
+  const before = await volumeNames();
+  const cases: Array<[unknown, RegExp]> = [
+    [{ Binds: ['relative/dir:/x'] }, /"relative\/dir" includes invalid characters for a local volume name, only "\[a-zA-Z0-9\]\[a-zA-Z0-9_.-\]" are allowed. If you intended to pass a host directory, use absolute path/],
+    [{ Mounts: [{ Type: 'bogus', Target: '/x' }] }, /invalid mount config for type "bogus": mount type unknown/],
+    [{ Binds: ['okvol:/x', '/tmp:/x'] }, /Duplicate mount point: \/x/],
+    [{ Mounts: [{ Type: 'bind', Source: join(daemon.root, 'missing'), Target: '/x' }] }, /invalid mount config for type "bind": bind source path does not exist: /],
+    [{ Binds: ['newvol:/y'], Mounts: [{ Type: 'volume', Source: 'a/b', Target: '/x' }] }, /"a\/b" includes invalid characters for a local volume name/],
+  ];
+  for (const [hostConfig, message] of cases) {
+    const response = await daemon.api('POST', '/containers/create', { Image: 'busybox', HostConfig: hostConfig });
+    assert.equal(response.status, 400, response.body);
+    assert.match(response.json().message, message);
+  }
+  assert.equal((await daemon.api('POST', '/volumes/create', { Name: 'a/b' })).status, 400);
+  assert.deepEqual(await volumeNames(), before, 'nothing half-created');
+  assert.equal((await daemon.api('GET', '/containers/json?all=1')).json().length, 0);
+  const viaDocker = await daemon.docker(['run', '--rm', '--mount', 'type=bind,src=/nonexistent-berth,dst=/x', 'busybox', 'true']);
+  assert.match(viaDocker.stderr, /bind source path does not exist: \/nonexistent-berth/);
+});
+
+test('copy-up fills a new volume with the image\'s content, owners, modes and symlinks kept', async () => {
+  const tarball = join(daemon.root, 'withdata.tar');
+  copyFileSync(daemon.busyboxRootfs(), tarball);
+  const staging = hostDir('staging');
+  mkdirSync(join(staging, 'data'));
+  writeFileSync(join(staging, 'data', 'file'), 'image content\n');
+  execFileSync('ln', ['-s', 'file', join(staging, 'data', 'link')]);
+  execFileSync('chmod', ['0640', join(staging, 'data', 'file')]);
+  execFileSync('tar', ['-rf', tarball, '-C', staging, '--owner=1234', '--group=5678', '--numeric-owner', 'data']);
+  await daemon.berthOk(['import', '-c', 'VOLUME /data', tarball, 'withdata:1']);
+  const out = await daemon.berthOk(['run', '--name', 'cu', 'withdata:1', 'sh', '-c', 'stat -c "%u:%g %a" /data/file; readlink /data/link; cat /data/link']);
+  assert.equal(out, '1234:5678 640\nfile\nimage content\n');
+  const named = await daemon.berthOk(['run', '--rm', '-v', 'cuvol:/data', 'withdata:1', 'cat', '/data/file']);
+  assert.equal(named, 'image content\n');
+  const nocopy = await daemon.berthOk(['run', '--rm', '--mount', 'type=volume,dst=/data,volume-nocopy', 'withdata:1', 'ls', '/data']);
+  assert.equal(nocopy, '');
+  await daemon.berthOk(['rm', '-v', 'cu']);
+  await daemon.berthOk(['volume', 'rm', 'cuvol']);
+});
+
+test('volume in use: rm refused with 409; prune spares named volumes unless --all; --rm drops anonymous ones', async () => {
+  await daemon.berthOk(['create', '--name', 'user1', '-v', 'busyvol:/b', 'busybox', 'true']);
+  const id = (await daemon.berthOk(['inspect', '-f', '{{.Id}}', 'user1'])).trim();
+  const refused = await daemon.api('DELETE', '/volumes/busyvol');
+  assert.equal(refused.status, 409);
+  assert.equal(refused.json().message, `remove busyvol: volume is in use - [${id}]`);
+  assert.equal((await daemon.api('GET', '/volumes?filters=' + encodeURIComponent('{"dangling":["true"]}'))).json().Volumes.some((v: { Name: string }) => v.Name === 'busyvol'), false);
+  await daemon.berthOk(['rm', 'user1']);
+
+  await daemon.berthOk(['volume', 'create', '--label', 'keep=no', 'idle']);
+  await daemon.berthOk(['run', '--name', 'anonuser', '-v', '/a', 'busybox', 'true']);
+  const anonymous = JSON.parse(await daemon.berthOk(['inspect', 'anonuser']))[0].Mounts[0].Name;
+  await daemon.berthOk(['rm', 'anonuser']);
+  assert.ok((await volumeNames()).includes(anonymous), 'rm without -v keeps the anonymous volume');
+  const pruned = (await daemon.api('POST', '/volumes/prune')).json();
+  assert.deepEqual(pruned.VolumesDeleted, [anonymous]);
+  assert.ok((await volumeNames()).includes('idle'));
+  const all = await daemon.dockerOk(['volume', 'prune', '-f', '--all', '--filter', 'label=keep=no']);
+  assert.match(all, /idle/);
+  assert.deepEqual((await volumeNames()).filter((name: string) => ['idle', 'busyvol'].includes(name)), ['busyvol']);
+  await daemon.berthOk(['volume', 'rm', 'busyvol']);
+
+  const before = await volumeNames();
+  await daemon.berthOk(['run', '--rm', '-v', '/gone', 'busybox', 'true']);
+  assert.deepEqual(await volumeNames(), before, '--rm removed its anonymous volume');
+});
+
+test('docker CLI: volume create/ls/inspect/rm and -v; data survives a daemon restart', async () => {
+  await daemon.dockerOk(['volume', 'create', '--label', 'a=b', 'dvol']);
+  assert.match(await daemon.dockerOk(['volume', 'ls']), /DRIVER\s+VOLUME NAME\nlocal\s+dvol/);
+  assert.equal((await daemon.dockerOk(['volume', 'ls', '-q', '--filter', 'label=a=b'])).trim(), 'dvol');
+  const inspect = JSON.parse(await daemon.dockerOk(['volume', 'inspect', 'dvol']))[0];
+  assert.equal(inspect.Mountpoint, join(daemon.dataRoot, 'volumes', 'dvol', '_data'));
+  assert.deepEqual(inspect.Labels, { a: 'b' });
+  await daemon.dockerOk(['run', '--rm', '-v', 'dvol:/d', 'busybox', 'sh', '-c', 'echo persisted > /d/f']);
+  await daemon.stop();
+  await daemon.start();
+  assert.equal(await daemon.dockerOk(['run', '--rm', '-v', 'dvol:/d', 'busybox', 'cat', '/d/f']), 'persisted\n');
+  const host = hostDir('dockerbind');
+  await daemon.dockerOk(['run', '--rm', '-v', `${host}:/h`, '--mount', 'type=volume,src=dvol,dst=/d,readonly', 'busybox', 'cp', '/d/f', '/h/f']);
+  assert.equal(readFileSync(join(host, 'f'), 'utf8'), 'persisted\n');
+  await daemon.dockerOk(['volume', 'rm', 'dvol']);
+  const missing = await daemon.docker(['volume', 'inspect', 'dvol']);
+  assert.match(missing.stderr, /no such volume/);
+});
+
+test('the backup and restore recipe of Docker\'s notes', async () => {
+  const backup = hostDir('backup');
+  await daemon.berthOk(['run', '-v', '/dbdata', '--name', 'dbstore', 'busybox', 'sh', '-c', 'echo data > /dbdata/f']);
+  await daemon.berthOk(['run', '--rm', '--volumes-from', 'dbstore', '-v', `${backup}:/backup`, 'busybox', 'tar', 'cvf', '/backup/backup.tar', '/dbdata']);
+  assert.ok(existsSync(join(backup, 'backup.tar')));
+  await daemon.berthOk(['run', '-v', '/dbdata', '--name', 'dbstore2', 'busybox', 'true']);
+  await daemon.berthOk(['run', '--rm', '--volumes-from', 'dbstore2', '-v', `${backup}:/backup`, 'busybox', 'sh', '-c', 'cd /dbdata && tar xvf /backup/backup.tar --strip 1']);
+  const restored = JSON.parse(await daemon.berthOk(['inspect', 'dbstore2']))[0].Mounts[0].Source;
+  assert.equal(readFileSync(join(restored, 'f'), 'utf8'), 'data\n');
+  assert.ok(existsSync(JSON.parse(await daemon.berthOk(['inspect', 'dbstore']))[0].Mounts[0].Source), '--rm of the --volumes-from container kept dbstore\'s volume');
+  await daemon.berthOk(['rm', '-v', 'dbstore', 'dbstore2']);
+  assert.deepEqual(readdirSync(join(daemon.dataRoot, 'volumes')).filter((name) => /^[0-9a-f]{64}$/.test(name)), []);
+});
