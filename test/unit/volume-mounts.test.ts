@@ -113,3 +113,58 @@ test('the OCI spec binds volumes and binds with rbind and rprivate by default, r
   assert.deepEqual(byDestination('/s').options, ['rbind', 'shared']);
   assert.equal(spec.linux?.rootfsPropagation, 'shared');
 });
+
+test('the CLI\'s --mount CSV becomes the API\'s Mount as docker\'s opts.MountOpt makes it', async () => {
+  const { parseMountFlag } = await import('../../src/cli/commands/run-options.js');
+  assert.deepEqual(parseMountFlag('type=bind,src=/h,dst=/c,readonly,bind-propagation=rslave'),
+    { Type: 'bind', Source: '/h', Target: '/c', ReadOnly: true, BindOptions: { Propagation: 'rslave' } });
+  assert.deepEqual(parseMountFlag('source=v,target=/c,volume-nocopy,volume-label=a=b,volume-opt=o=size=1m'),
+    { Source: 'v', Target: '/c', Type: 'volume', VolumeOptions: { NoCopy: true, Labels: { a: 'b' }, DriverConfig: { Options: { o: 'size=1m' } } } });
+  assert.deepEqual(parseMountFlag('type=tmpfs,destination=/t,tmpfs-size=1m,tmpfs-mode=1770,ro=false'),
+    { Type: 'tmpfs', Target: '/t', TmpfsOptions: { SizeBytes: 1048576, Mode: 0o1770 }, ReadOnly: false });
+  assert.throws(() => parseMountFlag('type=bind,src=/h'), /target is required/);
+  assert.throws(() => parseMountFlag('type=bind,bogus=1,dst=/c'), /unexpected key 'bogus' in 'bogus=1'/);
+  assert.throws(() => parseMountFlag('type=bind,dst=/c,volume-nocopy'), /cannot mix 'volume-\*' options with mount type 'bind'/);
+  assert.throws(() => parseMountFlag('type=tmpfs,dst=/c,src'), /invalid field 'src' must be a key=value pair/);
+});
+
+test('the volume store: create is idempotent, lists with filters, refuses removal in use, prunes anonymous ones unless all', async () => {
+  const { mkdtempSync, rmSync, existsSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { VolumeStore, ANONYMOUS_LABEL } = await import('../../src/volumes/store.js');
+  const root = mkdtempSync(join(tmpdir(), 'berth-volumes-'));
+  try {
+    const store = new VolumeStore(root);
+    await store.init();
+    const used = new Set<string>();
+    store.users = (name) => (used.has(name) ? ['c1'] : []);
+    const first = await store.create({ Name: 'named', Labels: { env: 'test' } });
+    assert.equal((await store.create({ Name: 'named' })).CreatedAt, first.CreatedAt);
+    assert.ok(existsSync(join(root, 'named', '_data')));
+    const anonymous = await store.create({ Labels: { [ANONYMOUS_LABEL]: '' } });
+    assert.match(anonymous.Name, /^[0-9a-f]{64}$/);
+    await assert.rejects(store.create({ Name: 'xx', DriverOpts: { type: 'tmpfs' } }), /driver options .* not supported by berthd yet/);
+    await assert.rejects(store.create({ Name: 'xx', Driver: 'nfs' }), /plugin "nfs" not found/);
+    assert.deepEqual(store.list(new Map([['label', ['env=test']]])).map((v) => v.Name), ['named']);
+    assert.deepEqual(store.list(new Map([['name', ['nam']]])).map((v) => v.Name), ['named']);
+    used.add('named');
+    assert.deepEqual(store.list(new Map([['dangling', ['true']]])).map((v) => v.Name), [anonymous.Name]);
+    await assert.rejects(store.remove('named'), (error: Error & { kind?: string }) => error.kind === 'conflict' && error.message === 'remove named: volume is in use - [c1]');
+    await assert.rejects(store.remove('nope'), /get nope: no such volume/);
+    await store.remove('nope', { force: true });
+    assert.throws(() => store.list(new Map([['bogus', ['1']]])), /invalid filter 'bogus'/);
+
+    const reloaded = new VolumeStore(root);
+    await reloaded.init();
+    assert.deepEqual(reloaded.list().map((v) => v.Name).sort(), [anonymous.Name, 'named'].sort());
+    used.delete('named');
+    reloaded.users = () => [];
+    assert.deepEqual((await reloaded.prune()).VolumesDeleted, [anonymous.Name]);
+    assert.deepEqual((await reloaded.prune(new Map([['all', ['true']], ['label', ['env=other']]]))).VolumesDeleted, []);
+    assert.deepEqual((await reloaded.prune(new Map([['all', ['true']]]))).VolumesDeleted, ['named']);
+    assert.equal(existsSync(join(root, 'named')), false);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
