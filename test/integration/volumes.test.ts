@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mountsUnder, useDaemon } from './harness.js';
+import { mountsUnder, runCommand, useDaemon } from './harness.js';
 
 const daemon = useDaemon();
 
@@ -163,4 +163,46 @@ test('the backup and restore recipe of Docker\'s notes', async () => {
   assert.ok(existsSync(JSON.parse(await daemon.berthOk(['inspect', 'dbstore']))[0].Mounts[0].Source), '--rm of the --volumes-from container kept dbstore\'s volume');
   await daemon.berthOk(['rm', '-v', 'dbstore', 'dbstore2']);
   assert.deepEqual(readdirSync(join(daemon.dataRoot, 'volumes')).filter((name) => /^[0-9a-f]{64}$/.test(name)), []);
+});
+
+test('docker-py\'s volume API: create, list, inspect, remove, prune, and a container using a volume', async () => {
+  const script = `
+import docker, sys
+client = docker.DockerClient(base_url=sys.argv[1], version='auto', timeout=60)
+volume = client.volumes.create(name='pyvol', labels={'from': 'py'})
+assert volume.name == 'pyvol', volume.attrs
+assert client.volumes.get('pyvol').attrs['Labels'] == {'from': 'py'}
+assert [v.name for v in client.volumes.list(filters={'label': 'from=py'})] == ['pyvol']
+out = client.containers.run('busybox', 'sh -c "echo py > /v/f && cat /v/f"', volumes={'pyvol': {'bind': '/v', 'mode': 'rw'}}, remove=True)
+assert out == b'py\\n', out
+try:
+    client.volumes.get('nope-vol')
+    raise AssertionError('no NotFound')
+except docker.errors.NotFound:
+    pass
+volume.remove()
+anonymous = client.api.create_volume(labels={'com.docker.volume.anonymous': ''})['Name']
+assert anonymous in client.api.prune_volumes()['VolumesDeleted']
+print('ok')
+`;
+  const result = await runCommand('/usr/bin/python3', ['-c', script, daemon.host], { timeoutMs: 60_000 });
+  assert.equal(result.stdout, 'ok\n', result.stderr + daemon.log);
+});
+
+test('docker CLI: a missing -v host path is made, ps shows Mounts, inspect shows HostConfig.Mounts, duplicates refused', async () => {
+  const missing = join(daemon.root, 'made', 'by', 'v');
+  await daemon.dockerOk(['run', '--name', 'dv', '-v', `${missing}:/m`, '--mount', 'type=volume,src=psvol,dst=/p', 'busybox', 'touch', '/m/x']);
+  assert.ok(existsSync(join(missing, 'x')));
+  assert.equal((await daemon.dockerOk(['ps', '-a', '--no-trunc', '--filter', 'name=dv', '--format', '{{.Mounts}}'])).trim(), `${missing},psvol`);
+  const inspect = JSON.parse(await daemon.dockerOk(['inspect', 'dv']))[0];
+  assert.deepEqual(inspect.HostConfig.Mounts, [{ Type: 'volume', Source: 'psvol', Target: '/p' }]);
+  await daemon.dockerOk(['rm', '-v', 'dv']);
+  assert.ok((await volumeNames()).includes('psvol'), 'rm -v keeps named volumes');
+  await daemon.dockerOk(['volume', 'rm', 'psvol']);
+  const duplicate = await daemon.docker(['run', '--rm', '-v', '/a:/x', '--tmpfs', '/x', 'busybox', 'true']);
+  assert.equal(duplicate.code, 125);
+  assert.match(duplicate.stderr, /Duplicate mount point: \/x/);
+  const slash = await daemon.docker(['volume', 'create', 'a/b']);
+  assert.match(slash.stderr, /"a\/b" includes invalid characters for a local volume name/);
+  assert.deepEqual(mountsUnder(daemon.root), []);
 });
