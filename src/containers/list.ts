@@ -56,5 +56,7 @@ function matchesFilters(record: ContainerRecord, filters: Filters, ancestorIds: 
     && any('status', (value) => record.state.Status === value)
     && any('health', (value) => (record.state.Health?.Status ?? 'none') === value)
     && any('exited', (value) => !record.state.Running && record.state.StartedAt !== ZERO_TIME && record.state.ExitCode === Number(value))
+    // moby's volume filter: a volume's name or any mount's destination.
+    && any('volume', (value) => (record.mountPoints ?? []).some((mount) => mount.Name === value || mount.Destination === value))
     && (ancestorIds.length === 0 || ancestorIds.includes(record.image));
 }

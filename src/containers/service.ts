@@ -42,7 +42,7 @@ import { ContainerRecordStore, initialState, type ContainerRecord } from './reco
 import { findShims, removeContainerLeftovers, resolveInterruptedStart, sweepOrphans, type ShimProcess } from './reconcile.js';
 import { exitedAfterRestarting, killCancelsRestart, RestartManager, restartingState, startsAtDaemonStart, type RestartDecision } from './restart-policy.js';
 import type { DockerSeccompProfile } from './seccomp.js';
-import { applyHostConfigDefaults, buildOciSpec, specMountsFromMountPoints, validateHostConfig } from './spec.js';
+import { applyHostConfigDefaults, buildOciSpec, validateHostConfig } from './spec.js';
 import type { ContainerVolumes } from '../volumes/container-volumes.js';
 import { inspectMount, resolveMounts, type ContainerMountPoint } from '../volumes/mounts.js';
 import { validateCreateRequest } from './create-checks.js';
@@ -390,7 +390,7 @@ export class ContainerService {
       const spec = buildOciSpec({
         id: record.id, config: record.config, hostConfig: record.hostConfig, rootfsPath: merged,
         hostsPath: paths.hosts, hostnamePath: paths.hostname, resolvConfPath: paths.resolvConf, user,
-        mounts: specMountsFromMountPoints(record.mountPoints ?? []),
+        mounts: record.mountPoints,
         daemon: {
           cgroupParent: this.options.cgroupParent, seccompProfile: this.options.seccompProfile,
           hostCapabilities: this.options.hostCapabilities, arch: process.arch, initPath: '/usr/bin/tini-static',

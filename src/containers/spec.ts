@@ -85,22 +85,6 @@ export interface HostConfigExtras {
 }
 export type SpecHostConfig = HostConfig & HostConfigExtras;
 
-/** A mount resolved by the volumes code (binds, named volumes, --mount tmpfs). */
-export type ContainerMount =
-  | { type: 'bind'; source: string; destination: string; readonly?: boolean; propagation?: string; nonRecursive?: boolean }
-  | { type: 'tmpfs'; destination: string; options?: string };
-
-/** A container's recorded mount points as the spec's mounts: a volume is a bind of its data directory. */
-export function specMountsFromMountPoints(points: readonly ContainerMountPoint[]): ContainerMount[] {
-  return points.map((point): ContainerMount => {
-    if (point.Type === 'tmpfs') return { type: 'tmpfs', destination: point.Destination, options: point.tmpfsOptions || undefined };
-    return {
-      type: 'bind', source: point.Source, destination: point.Destination, readonly: !point.RW,
-      propagation: point.Propagation || undefined, nonRecursive: point.nonRecursive,
-    };
-  });
-}
-
 export interface SpecInput {
   /** 64-hex container id */
   id: string;
@@ -114,8 +98,8 @@ export interface SpecInput {
   resolvConfPath: string;
   /** from resolveUser; additionalGids are the supplementary groups (the primary gid is added here) */
   user: { uid: number; gid: number; additionalGids: number[]; home: string };
-  /** binds, volumes and tmpfs mounts beyond HostConfig.Tmpfs */
-  mounts?: ContainerMount[];
+  /** binds, volumes and tmpfs mounts beyond HostConfig.Tmpfs, as resolved at create (a volume is a bind of its data) */
+  mounts?: readonly ContainerMountPoint[];
   /** --device nodes, already looked up on the host by the caller */
   devices?: Array<{ device: OciLinuxDevice; cgroupPermissions: string }>;
   daemon: {
@@ -527,14 +511,14 @@ function mounts(input: SpecInput): MountPlan {
 
   const user: OciMount[] = [];
   for (const mount of input.mounts ?? []) {
-    if (mount.type === 'tmpfs') {
-      user.push(tmpfsMount(mount.destination, mount.options));
+    if (mount.Type === 'tmpfs') {
+      user.push(tmpfsMount(mount.Destination, mount.tmpfsOptions || undefined));
       continue;
     }
-    const propagation = mount.propagation || 'rprivate';
+    const propagation = mount.Propagation || 'rprivate';
     if (propagation === 'shared' || propagation === 'rshared') rootfsPropagation = 'shared';
     else if ((propagation === 'slave' || propagation === 'rslave') && rootfsPropagation !== 'shared') rootfsPropagation = 'rslave';
-    user.push(bindMount(mount.source, mount.destination, !mount.readonly, propagation, mount.nonRecursive));
+    user.push(bindMount(mount.Source, mount.Destination, mount.RW, propagation, mount.nonRecursive));
   }
   for (const [destination, data] of Object.entries(hc.Tmpfs ?? {})) {
     if (!user.some((m) => m.destination === destination)) user.push(tmpfsMount(destination, data));

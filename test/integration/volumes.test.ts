@@ -193,6 +193,9 @@ test('docker CLI: a missing -v host path is made, ps shows Mounts, inspect shows
   const missing = join(daemon.root, 'made', 'by', 'v');
   await daemon.dockerOk(['run', '--name', 'dv', '-v', `${missing}:/m`, '--mount', 'type=volume,src=psvol,dst=/p', 'busybox', 'touch', '/m/x']);
   assert.ok(existsSync(join(missing, 'x')));
+  assert.equal((await daemon.dockerOk(['ps', '-a', '-q', '--filter', 'volume=psvol'])).trim().length, 12);
+  assert.equal((await daemon.dockerOk(['ps', '-a', '-q', '--filter', 'volume=/m'])).trim().length, 12);
+  assert.equal((await daemon.dockerOk(['ps', '-a', '-q', '--filter', 'volume=other'])).trim(), '');
   assert.equal((await daemon.dockerOk(['ps', '-a', '--no-trunc', '--filter', 'name=dv', '--format', '{{.Mounts}}'])).trim(), `${missing},psvol`);
   const inspect = JSON.parse(await daemon.dockerOk(['inspect', 'dv']))[0];
   assert.deepEqual(inspect.HostConfig.Mounts, [{ Type: 'volume', Source: 'psvol', Target: '/p' }]);

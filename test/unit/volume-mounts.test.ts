@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseApiMount, parseBind, parseVolumesFrom, resolveMounts, validMountMode, type ContainerMountPoint } from '../../src/volumes/mounts.js';
-import { buildOciSpec, specMountsFromMountPoints, type SpecInput } from '../../src/containers/spec.js';
+import { buildOciSpec, type SpecInput } from '../../src/containers/spec.js';
 import { validateVolumeName } from '../../src/volumes/store.js';
 
 const noContainers = (name: string): ContainerMountPoint[] => { throw new Error(`No such container: ${name}`); };
@@ -100,7 +100,7 @@ test('the OCI spec binds volumes and binds with rbind and rprivate by default, r
   ];
   const input: SpecInput = {
     id: 'c', config: { Cmd: ['true'] }, hostConfig: {}, rootfsPath: '/r', hostsPath: '/e/h', hostnamePath: '/e/n', resolvConfPath: '/e/r',
-    user: { uid: 0, gid: 0, additionalGids: [], home: '/root' }, mounts: specMountsFromMountPoints(points),
+    user: { uid: 0, gid: 0, additionalGids: [], home: '/root' }, mounts: points,
     daemon: { cgroupParent: 'berth', seccompProfile: 'unconfined', hostCapabilities: [], arch: 'x64', initPath: '/init' },
   } as unknown as SpecInput;
   const spec = buildOciSpec(input);
@@ -115,7 +115,7 @@ test('the OCI spec binds volumes and binds with rbind and rprivate by default, r
 });
 
 test('the CLI\'s --mount CSV becomes the API\'s Mount as docker\'s opts.MountOpt makes it', async () => {
-  const { parseMountFlag } = await import('../../src/cli/commands/run-options.js');
+  const { parseMountFlag } = await import('../../src/cli/commands/mount-flag.js');
   assert.deepEqual(parseMountFlag('type=bind,src=/h,dst=/c,readonly,bind-propagation=rslave'),
     { Type: 'bind', Source: '/h', Target: '/c', ReadOnly: true, BindOptions: { Propagation: 'rslave' } });
   assert.deepEqual(parseMountFlag('source=v,target=/c,volume-nocopy,volume-label=a=b,volume-opt=o=size=1m'),
