@@ -376,7 +376,7 @@ export class ContainerService {
       }
       mounted = true;
       // VOLUMES: copy-up into new volumes, missing -v host directories made.
-      if (record.mountPoints?.length && this.options.volumes && (await this.options.volumes.beforeStart(record.mountPoints, merged))) {
+      if (record.mountPoints?.length && this.options.volumes && (await this.options.volumes.beforeStart(record.mountPoints, merged, record.id))) {
         await this.store.save(record);
       }
       const user = resolveUser(record.config.User, await readContainerFile(merged, 'etc/passwd'), await readContainerFile(merged, 'etc/group'), record.hostConfig.GroupAdd ?? []);
@@ -432,6 +432,8 @@ export class ContainerService {
         if (this.rootfsUsers.has(record.id)) this.readerMounts.add(record.id);
         else await unmount(merged).catch(() => undefined);
       }
+      // VOLUMES: the volume mounts this start made go again.
+      if (!started) await this.options.volumes?.afterExit(record.mountPoints ?? [], record.id).catch(() => undefined);
       await rm(shimDir, SHIM_DIR_REMOVAL);
       delete record.starting;
       if (isEngineError(error)) {
@@ -472,6 +474,8 @@ export class ContainerService {
       const oomKilled = await exists(join(shimDir, 'oom'));
       await runtime.delete(id, true).catch(() => undefined);
       await unmount(join(this.store.directory(id), 'fs', 'merged')).catch(() => undefined);
+      // VOLUMES: mounted volumes (-o type=…) no running container uses any more are unmounted.
+      await this.options.volumes?.afterExit(record.mountPoints ?? [], id).catch(() => undefined);
       decision = this.restarts.onExit(record, exitCode, exitedAt);
       if (decision.restart) {
         record.restartCount++;

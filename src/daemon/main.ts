@@ -173,6 +173,11 @@ async function main(): Promise<void> {
   health.listen();
   await volumes.init();
   await containers.init();
+  const runningByVolume = new Map<string, string[]>();
+  for (const record of containers.all().filter((container) => container.state.Running)) {
+    for (const point of record.mountPoints ?? []) if (point.Name) runningByVolume.set(point.Name, [...(runningByVolume.get(point.Name) ?? []), record.id]);
+  }
+  await volumes.restoreMounts(runningByVolume);
   // Layers a pull, load or import killed with the daemon had unpacked, that no image or container refers to.
   await images.pruneLayers(containers.all().map((record) => record.topChainId).filter((chain): chain is string => !!chain))
     .catch((error: unknown) => process.stderr.write(`berthd: removing unused layers: ${String(error)}\n`));

@@ -53,8 +53,11 @@ export class ContainerVolumes {
   }
 
   /** Before the runtime creates the container (root filesystem mounted): copy-up and -v host directories. Returns whether a point changed. */
-  async beforeStart(points: ContainerMountPoint[], rootfs: string): Promise<boolean> {
+  async beforeStart(points: ContainerMountPoint[], rootfs: string, containerId: string): Promise<boolean> {
     let changed = false;
+    for (const point of points) {
+      if (point.Type === 'volume' && point.Name) await this.store.activate(point.Name, containerId);
+    }
     for (const point of points) {
       if (point.Type === 'bind' && point.createHostPath) await mkdir(point.Source, { recursive: true });
       if (point.Type !== 'volume' || !point.copyData) continue;
@@ -69,6 +72,13 @@ export class ContainerVolumes {
       changed = true;
     }
     return changed;
+  }
+
+  /** After the container's exit (or a failed start): mounts of volumes no running container uses go. */
+  async afterExit(points: readonly ContainerMountPoint[], containerId: string): Promise<void> {
+    for (const point of points) {
+      if (point.Type === 'volume' && point.Name) await this.store.deactivate(point.Name, containerId);
+    }
   }
 
   /** rm -v: the container's anonymous volumes go; one still used by another container stays, as in Docker. */

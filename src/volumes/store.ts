@@ -5,7 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readFile, readdir, rm, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { badParameter, conflict, notFound } from '../errdefs/errors.js';
+import { badParameter, conflict, notFound, serverError } from '../errdefs/errors.js';
+import { isMounted, unmount } from '../layers/overlay.js';
+import { CommandError, run } from '../util/exec.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { KeyedLock } from '../util/keyed-lock.js';
 import { matchLabelList, type Filters } from '../util/filters.js';
@@ -34,6 +36,8 @@ const PRUNE_FILTERS = ['label', 'label!', 'all'];
 export class VolumeStore {
   private readonly volumes = new Map<string, Volume>();
   private readonly lock = new KeyedLock();
+  /** Running containers holding each mounted volume. */
+  private readonly active = new Map<string, Set<string>>();
 
   /** Names the containers (IDs) whose records mount a volume; bound by the daemon once containers exist. */
   users: (name: string) => string[] = () => [];
@@ -77,9 +81,7 @@ export class VolumeStore {
     const driver = options.Driver || 'local';
     if (driver !== 'local') throw notFound(`create ${name}: error looking up volume plugin ${driver}: plugin "${driver}" not found`);
     const driverOpts = options.DriverOpts ?? {};
-    if (Object.keys(driverOpts).length > 0) {
-      throw badParameter(`create ${name}: volume driver options (-o, --opt: ${Object.keys(driverOpts).join(', ')}) are not supported by berthd yet`);
-    }
+    validateLocalOptions(name, driverOpts);
     return this.lock.run(name, async () => {
       const existing = this.volumes.get(name);
       if (existing) return existing;
@@ -100,6 +102,42 @@ export class VolumeStore {
     });
   }
 
+  /**
+   * A volume with mount options (-o type=tmpfs,device=tmpfs,o=size=1m; o=bind) is mounted on its
+   * data directory while a running container uses it, as Docker's local driver does; one without
+   * needs nothing.
+   */
+  async activate(name: string, containerId: string): Promise<void> {
+    await this.lock.run(name, async () => {
+      const volume = this.volumes.get(name);
+      if (!volume?.Options) return;
+      const users = this.active.get(name) ?? new Set<string>();
+      if (users.size === 0 && !(await isMounted(this.dataPath(name)))) await mountLocal(this.dataPath(name), volume.Options);
+      users.add(containerId);
+      this.active.set(name, users);
+    });
+  }
+
+  async deactivate(name: string, containerId: string): Promise<void> {
+    await this.lock.run(name, async () => {
+      const users = this.active.get(name);
+      users?.delete(containerId);
+      if (users?.size) return;
+      this.active.delete(name);
+      if (this.volumes.get(name)?.Options) await unmount(this.dataPath(name));
+    });
+  }
+
+  /** At start-up: the running containers (by volume) hold their volumes' mounts; no other mount stays. */
+  async restoreMounts(running: Map<string, string[]>): Promise<void> {
+    for (const volume of this.volumes.values()) {
+      if (!volume.Options) continue;
+      const users = running.get(volume.Name) ?? [];
+      if (users.length > 0) for (const id of users) await this.activate(volume.Name, id);
+      else await unmount(this.dataPath(volume.Name));
+    }
+  }
+
   async remove(name: string, options: { force?: boolean } = {}): Promise<void> {
     await this.lock.run(name, async () => {
       if (!this.volumes.has(name)) {
@@ -110,6 +148,7 @@ export class VolumeStore {
       if (users.length > 0) throw conflict(`remove ${name}: volume is in use - [${users.join(', ')}]`);
       // The record goes first (by renaming the directory away), so a crash never leaves a
       // record whose data is half deleted.
+      await unmount(this.dataPath(name));
       const doomed = join(this.root, `.removing-${name}-${randomBytes(4).toString('hex')}`);
       await rename(join(this.root, name), doomed);
       this.volumes.delete(name);
@@ -158,6 +197,27 @@ export class VolumeStore {
   /** Bytes used by a volume's data (system df). */
   size(name: string): Promise<number> {
     return directorySize(this.dataPath(name)).catch(() => 0);
+  }
+}
+
+/** moby's local driver options: type, device and o (mount(8)'s -t, device and -o). */
+function validateLocalOptions(name: string, options: Record<string, string>): void {
+  for (const key of Object.keys(options)) {
+    if (!['type', 'device', 'o'].includes(key)) throw badParameter(`create ${name}: invalid option: "${key}"`);
+  }
+  if (Object.keys(options).length === 0) return;
+  const bind = (options.o ?? '').split(',').includes('bind');
+  if (!options.device) throw badParameter(`create ${name}: missing required option: "device"`);
+  if (!options.type && !bind) throw badParameter(`create ${name}: missing required option: "type"`);
+  if (bind && !options.device.startsWith('/')) throw badParameter(`create ${name}: bind device must be an absolute path: ${options.device}`);
+}
+
+async function mountLocal(target: string, options: Record<string, string>): Promise<void> {
+  const args = [...(options.type ? ['-t', options.type] : []), ...(options.o ? ['-o', options.o] : []), options.device, target];
+  try {
+    await run('mount', args);
+  } catch (error) {
+    throw serverError(`error while mounting volume '${target}': failed to mount local volume: ${error instanceof CommandError ? error.stderr.trim() : String(error)}`);
   }
 }
 

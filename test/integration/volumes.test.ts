@@ -209,3 +209,22 @@ test('docker CLI: a missing -v host path is made, ps shows Mounts, inspect shows
   assert.match(slash.stderr, /"a\/b" includes invalid characters for a local volume name/);
   assert.deepEqual(mountsUnder(daemon.root), []);
 });
+
+test('local driver options: a tmpfs volume and a bind volume are mounted while used, and unmounted after', async () => {
+  await daemon.berthOk(['volume', 'create', '-o', 'type=tmpfs', '-o', 'device=tmpfs', '-o', 'o=size=1m,mode=1777', 'tvol']);
+  assert.deepEqual(JSON.parse(await daemon.berthOk(['volume', 'inspect', 'tvol']))[0].Options, { type: 'tmpfs', device: 'tmpfs', o: 'size=1m,mode=1777' });
+  const inside = await daemon.berthOk(['run', '--rm', '-v', 'tvol:/t', 'busybox', 'sh', '-c', 'grep " /t " /proc/mounts; echo x > /t/f']);
+  assert.match(inside, /^tmpfs \/t tmpfs rw,.*size=1024k/);
+  assert.deepEqual(mountsUnder(daemon.root), [], 'the tmpfs is unmounted once no container uses it');
+  assert.equal(await daemon.berthOk(['run', '--rm', '-v', 'tvol:/t', 'busybox', 'ls', '/t']), '', 'a tmpfs volume starts empty each time');
+
+  const host = hostDir('bindvol');
+  await daemon.dockerOk(['volume', 'create', '--opt', 'type=none', '--opt', 'o=bind', '--opt', `device=${host}`, 'bvol']);
+  await daemon.dockerOk(['run', '--rm', '-v', 'bvol:/b', 'busybox', 'sh', '-c', 'echo bound > /b/f']);
+  assert.equal(readFileSync(join(host, 'f'), 'utf8'), 'bound\n');
+  assert.deepEqual(mountsUnder(daemon.root), []);
+  const bad = await daemon.docker(['volume', 'create', '-o', 'bogus=1', 'badopt']);
+  assert.match(bad.stderr, /invalid option: "bogus"/);
+  await daemon.berthOk(['volume', 'rm', 'tvol', 'bvol']);
+  assert.ok(existsSync(join(host, 'f')), 'removing a bind volume leaves the bound directory alone');
+});

@@ -144,7 +144,10 @@ test('the volume store: create is idempotent, lists with filters, refuses remova
     assert.ok(existsSync(join(root, 'named', '_data')));
     const anonymous = await store.create({ Labels: { [ANONYMOUS_LABEL]: '' } });
     assert.match(anonymous.Name, /^[0-9a-f]{64}$/);
-    await assert.rejects(store.create({ Name: 'xx', DriverOpts: { type: 'tmpfs' } }), /driver options .* not supported by berthd yet/);
+    await assert.rejects(store.create({ Name: 'xx', DriverOpts: { bogus: '1' } }), /^Error: create xx: invalid option: "bogus"$/);
+    await assert.rejects(store.create({ Name: 'xx', DriverOpts: { type: 'tmpfs' } }), /create xx: missing required option: "device"/);
+    await assert.rejects(store.create({ Name: 'xx', DriverOpts: { device: '/dev/sda1' } }), /create xx: missing required option: "type"/);
+    assert.equal(store.has('xx'), false);
     await assert.rejects(store.create({ Name: 'xx', Driver: 'nfs' }), /plugin "nfs" not found/);
     assert.deepEqual(store.list(new Map([['label', ['env=test']]])).map((v) => v.Name), ['named']);
     assert.deepEqual(store.list(new Map([['name', ['nam']]])).map((v) => v.Name), ['named']);
