@@ -77,6 +77,8 @@ const SUPPORTED_NETWORK_MODES = new Set(['default', 'bridge', 'none', 'host']);
 export class ContainerService {
   private readonly records = new Map<string, ContainerRecord>();
   private readonly names = new Map<string, string>();
+  /** Records being created (not yet listed): their volumes are in use already. */
+  private readonly creating = new Map<string, ContainerRecord>();
   private readonly store: ContainerRecordStore;
   private readonly lock = new KeyedLock();
   private readonly waiters = new Map<string, Set<Waiter>>();
@@ -279,9 +281,12 @@ export class ContainerService {
     };
     const directory = this.store.directory(id);
     // VOLUMES: mounts resolved and volumes made before the record exists; undone if the create fails.
+    // Until the record is listed, `creating` keeps its volumes from being removed or pruned.
+    this.creating.set(id, record);
     try {
       record.mountPoints = await this.prepareMounts(record);
     } catch (error) {
+      this.creating.delete(id);
       this.names.delete(name);
       throw error;
     }
@@ -293,10 +298,12 @@ export class ContainerService {
     } catch (error) {
       this.names.delete(name);
       await rm(directory, { recursive: true, force: true });
+      this.creating.delete(id);
       await this.options.volumes?.removeAnonymous(record.mountPoints ?? []).catch(() => undefined);
       throw error;
     }
     this.records.set(id, record);
+    this.creating.delete(id);
     this.publish(record, 'create');
     return { Id: id, Warnings: [] };
   }
@@ -312,7 +319,7 @@ export class ContainerService {
 
   /** Volume names (and the containers using them), from the records: volume rm and prune ask this. */
   readonly containersUsingVolume = (name: string) =>
-    this.all().filter((record) => record.mountPoints?.some((point) => point.Type === 'volume' && point.Name === name)).map((record) => record.id);
+    [...this.all(), ...this.creating.values()].filter((record) => record.mountPoints?.some((point) => point.Type === 'volume' && point.Name === name)).map((record) => record.id);
 
   private claimName(requested: string | undefined, id: string): string {
     if (requested) {
