@@ -18,6 +18,7 @@ import { badParameter, isEngineError, notFound, serverError, type EngineError } 
 import type { ContainerPathStat } from '../wire/types.js';
 import { decompressStream } from '../layers/decompress.js';
 import type { ContainerRecord } from './record.js';
+import type { ContainerMountPoint } from '../volumes/mounts.js';
 import type { ContainerService } from './service.js';
 import { parseGroup, parsePasswd } from './user.js';
 import {
@@ -27,6 +28,20 @@ import {
 import { packPath, readTar } from '../archive/tar.js';
 import { checkArchive, RootScope, untar, type Owner, type UntarOptions } from '../archive/untar.js';
 import { formatGoTimeNs, goFileMode } from '../wire/path-stat.js';
+
+/**
+ * Where a container path lives: a path under a bind or a volume is in the mount's source, not in
+ * the container's layer beneath it (symlinks are then resolved within that source). A tmpfs is
+ * not reachable from the host.
+ */
+export function mountScope(record: Pick<ContainerRecord, 'mountPoints'>, rootfs: string, absPath: string): { root: string; path: string; mount?: ContainerMountPoint } {
+  const clean = cleanPath(absPath);
+  const mount = (record.mountPoints ?? [])
+    .filter((point) => point.Type !== 'tmpfs' && (clean === point.Destination || clean.startsWith(`${point.Destination}/`)))
+    .sort((a, b) => b.Destination.length - a.Destination.length)[0];
+  if (!mount) return { root: rootfs, path: absPath };
+  return { root: mount.Source, path: preserveTrailingDotOrSeparator(clean.slice(mount.Destination.length) || '/', absPath), mount };
+}
 
 /** The absolute container path the API works on: "/" joined, cleaned, its "/" or "/." kept. */
 export function containerAbsPath(path: string): string {
@@ -75,7 +90,8 @@ export class ContainerFiles {
   async stat(reference: string, path: string): Promise<ContainerPathStat> {
     const record = this.containers.get(reference);
     return this.containers.withRootfs(record, async (rootfs) => {
-      const { host: _host, ...stat } = await statInRoot(rootfs, containerAbsPath(path), baseName(path)).catch((error: unknown) => {
+      const target = mountScope(record, rootfs, containerAbsPath(path));
+      const { host: _host, ...stat } = await statInRoot(target.root, target.path, baseName(path)).catch((error: unknown) => {
         throw apiErrorFor(error, path, reference);
       });
       return stat;
@@ -87,7 +103,8 @@ export class ContainerFiles {
     const record = this.containers.get(reference);
     await this.containers.withRootfs(record, async (rootfs) => {
       const absPath = containerAbsPath(path);
-      const { host, ...stat } = await statInRoot(rootfs, absPath, baseName(absPath)).catch((error: unknown) => {
+      const target = mountScope(record, rootfs, absPath);
+      const { host, ...stat } = await statInRoot(target.root, target.path, baseName(absPath)).catch((error: unknown) => {
         throw apiErrorFor(error, path, reference);
       });
       this.containers.publishEvent(record, 'archive-path');
@@ -99,18 +116,20 @@ export class ContainerFiles {
   async extract(reference: string, path: string, request: ExtractRequest, body: Readable): Promise<void> {
     const record = this.containers.get(reference);
     await this.containers.withRootfs(record, async (rootfs) => {
-      const scope = new RootScope(rootfs);
-      const absPath = containerAbsPath(path);
+      const target = mountScope(record, rootfs, containerAbsPath(path));
+      const scope = new RootScope(target.root);
+      const absPath = target.path;
       let dest: string;
       try {
-        dest = await followSymlinkInScope(absPath, rootScopeFs(rootfs));
-        const stats = await onPath('lstat', absPath, () => lstat(hostPathIn(rootfs, dest)));
+        dest = await followSymlinkInScope(absPath, rootScopeFs(target.root));
+        const stats = await onPath('lstat', absPath, () => lstat(hostPathIn(target.root, dest)));
         if (!stats.isDirectory()) throw badParameter('extraction point is not a directory');
       } catch (error) {
         throw apiErrorFor(error, path, reference);
       }
-      if (record.hostConfig.ReadonlyRootfs) throw badParameter('container rootfs is marked read-only');
-      const owner = request.copyUIDGID ? await copyOwner(record, scope) : undefined;
+      if (target.mount && !target.mount.RW) throw badParameter('mounted volume is marked read-only');
+      if (!target.mount && record.hostConfig.ReadonlyRootfs) throw badParameter('container rootfs is marked read-only');
+      const owner = request.copyUIDGID ? await copyOwner(record, new RootScope(rootfs)) : undefined;
       const options: UntarOptions = { noOverwriteDirNonDir: request.noOverwriteDirNonDir, noLchown: false, chown: owner };
       const spool = join(this.containers.paths(record).directory, `.upload-${randomBytes(8).toString('hex')}.tar`);
       try {

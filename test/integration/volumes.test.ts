@@ -228,3 +228,21 @@ test('local driver options: a tmpfs volume and a bind volume are mounted while u
   await daemon.berthOk(['volume', 'rm', 'tvol', 'bvol']);
   assert.ok(existsSync(join(host, 'f')), 'removing a bind volume leaves the bound directory alone');
 });
+
+test('cp into and out of a path under a volume or a bind reads and writes the mount\'s source', async () => {
+  const host = hostDir('cpbind');
+  writeFileSync(join(daemon.root, 'upload.txt'), 'uploaded\n');
+  await daemon.berthOk(['run', '-d', '--name', 'cpc', '-v', 'cpvol:/data', '-v', `${host}:/ro:ro`, 'busybox', 'sleep', '60']);
+  await daemon.dockerOk(['cp', join(daemon.root, 'upload.txt'), 'cpc:/data/']);
+  assert.equal(readFileSync(join(daemon.dataRoot, 'volumes', 'cpvol', '_data', 'upload.txt'), 'utf8'), 'uploaded\n');
+  assert.equal(await daemon.berthOk(['exec', 'cpc', 'cat', '/data/upload.txt']), 'uploaded\n');
+  await daemon.berthOk(['exec', 'cpc', 'sh', '-c', 'echo made-inside > /data/inside']);
+  const out = join(daemon.root, 'downloaded');
+  await daemon.dockerOk(['cp', 'cpc:/data/inside', out]);
+  assert.equal(readFileSync(out, 'utf8'), 'made-inside\n');
+  const readonly = await daemon.docker(['cp', join(daemon.root, 'upload.txt'), 'cpc:/ro/']);
+  assert.notEqual(readonly.code, 0);
+  assert.match(readonly.stderr, /mounted volume is marked read-only/);
+  await daemon.berthOk(['rm', '-f', 'cpc']);
+  await daemon.berthOk(['volume', 'rm', 'cpvol']);
+});

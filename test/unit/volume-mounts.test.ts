@@ -171,3 +171,16 @@ test('the volume store: create is idempotent, lists with filters, refuses remova
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('a container path under a mount is looked up in the mount\'s source', async () => {
+  const { mountScope } = await import('../../src/containers/archive.js');
+  const record = { mountPoints: [parseBind('/h:/data'), { ...parseBind('v:/data/sub'), Source: '/vol/_data' }, parseApiMount({ Type: 'tmpfs', Target: '/t' })] };
+  assert.deepEqual(mountScope(record, '/rootfs', '/etc/passwd'), { root: '/rootfs', path: '/etc/passwd' });
+  assert.equal(mountScope(record, '/rootfs', '/data/x').root, '/h');
+  assert.equal(mountScope(record, '/rootfs', '/data/x').path, '/x');
+  assert.equal(mountScope(record, '/rootfs', '/data/sub/').root, '/vol/_data');
+  assert.equal(mountScope(record, '/rootfs', '/data/sub/').path, '/');
+  assert.equal(mountScope(record, '/rootfs', '/data/sub/.').path, '/.');
+  assert.equal(mountScope(record, '/rootfs', '/database').root, '/rootfs');
+  assert.equal(mountScope(record, '/rootfs', '/t/x').root, '/rootfs');
+});
