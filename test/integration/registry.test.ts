@@ -5,9 +5,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync, statSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { TestDaemon, sleep, useDaemon } from './harness.js';
+import { TestDaemon, sleep, useDaemon, freePort } from './harness.js';
 
 const source = useDaemon();
 const target = useDaemon({ busybox: false });
@@ -17,14 +16,6 @@ let registry: ChildProcess | undefined;
 let port = 0;
 const repo = () => `127.0.0.1:${port}/me/busybox`;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 before(async () => {
   port = await freePort();
