@@ -7,13 +7,13 @@
 //   stop/kill -> signals through the runtime; stop escalates to SIGKILL after the timeout.
 //                The exit itself is recorded by the ExitMonitor.
 import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { badParameter, conflict, isEngineError, isNotModified, notModified, serverError } from '../errdefs/errors.js';
 import { createWithShim, ShimError } from '../runtime/shim.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { settlesWithin } from '../util/promises.js';
 import { parseSignal } from '../util/signals.js';
 import { ZERO_TIME } from '../wire/types.js';
-import { join } from 'node:path';
 import { SHIM_DIR_REMOVAL, type ContainerCore } from './core.js';
 import { emptySpecContributions } from './hooks.js';
 import { logSize } from './logs.js';

@@ -3,12 +3,12 @@
 // (the root filesystem is unmounted), wake the waiters, and either schedule the restart its
 // policy asks for or remove a container created with --rm.
 import { lstat, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { WaitResponse } from '../wire/types.js';
 import { settlesWithin } from '../util/promises.js';
 import { SHIM_DIR_REMOVAL, type ContainerCore } from './core.js';
 import type { ContainerRecord } from './record.js';
 import { exitedAfterRestarting, restartingState, type RestartDecision } from './restart-policy.js';
-import { join } from 'node:path';
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
