@@ -11,6 +11,9 @@ import { ImagePruner } from '../images/prune.js';
 import { BERTH_VERSION } from '../server/routes/system.js';
 import { ContentStore } from '../content/store.js';
 import { ContainerService } from '../containers/service.js';
+import { EtcFilesHook } from '../containers/etc-files-hook.js';
+import { LifecycleHooks } from '../containers/hooks.js';
+import { RootfsHook } from '../containers/rootfs-hook.js';
 import { ExecService } from '../containers/exec.js';
 import { HealthMonitor } from '../containers/health.js';
 import { LayerBlobIndex } from '../images/layer-blobs.js';
@@ -148,10 +151,14 @@ async function main(): Promise<void> {
   const seccompProfile = config.seccompProfile === 'unconfined' ? 'unconfined' as const
     : config.seccompProfile === 'builtin' ? loadDefaultProfile() : parseSeccompProfile(await readFile(config.seccompProfile, 'utf8'));
   let execsRef: ExecService | undefined;
+  // What joins every container start and stop, prepared in this order and released in reverse
+  // (docs/architecture.md, "Lifecycle hooks"): the root filesystem first, since the others write into it.
+  const rootfs = new RootfsHook(images);
+  const hooks = new LifecycleHooks().register(rootfs).register(new EtcFilesHook());
   const containers = new ContainerService({
     dataRoot: config.dataRoot, execRoot: config.execRoot, images, runtimes, defaultRuntime: config.defaultRuntime,
     cgroupParent: config.cgroupParent, hostCapabilities: await hostCapabilities(), seccompProfile, publish: events.publish,
-    execIds: (id) => execsRef?.execIds(id) ?? [],
+    hooks, rootfs, execIds: (id) => execsRef?.execIds(id) ?? [],
   });
   containersRef = containers;
   await content.init();
