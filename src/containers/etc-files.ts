@@ -1,6 +1,7 @@
 // The files every container gets bind-mounted over its own: /etc/hostname, /etc/hosts and
 // /etc/resolv.conf. Pure text builders, plus the host-resolver reading they need.
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 
 export function hostsFile(hostname: string, ip: string | undefined, extraHosts: string[] = []): string {
   const lines = [
@@ -49,4 +50,9 @@ export async function readHostResolvConf(): Promise<string> {
   } catch {
     return '';
   }
+}
+
+/** Where a container's /etc files live in its directory (inspect's HostnamePath, HostsPath, ResolvConfPath). */
+export function etcFilePaths(directory: string): { hostname: string; hosts: string; resolvConf: string } {
+  return { hostname: join(directory, 'hostname'), hosts: join(directory, 'hosts'), resolvConf: join(directory, 'resolv.conf') };
 }

@@ -4,7 +4,6 @@
 // host-config checks that Docker makes, with Docker's wording.
 
 import type { ContainerConfig, HostConfig } from '../wire/types.js';
-import type { ContainerMountPoint } from '../volumes/mounts.js';
 import { badParameter } from '../errdefs/errors.js';
 import { commandLine } from './merge-config.js';
 import type {
@@ -85,6 +84,11 @@ export interface HostConfigExtras {
 }
 export type SpecHostConfig = HostConfig & HostConfigExtras;
 
+/** A mount resolved by the volumes code (binds, named volumes, --mount tmpfs). */
+export type ContainerMount =
+  | { type: 'bind'; source: string; destination: string; readonly?: boolean; propagation?: string; nonRecursive?: boolean }
+  | { type: 'tmpfs'; destination: string; options?: string };
+
 export interface SpecInput {
   /** 64-hex container id */
   id: string;
@@ -98,8 +102,8 @@ export interface SpecInput {
   resolvConfPath: string;
   /** from resolveUser; additionalGids are the supplementary groups (the primary gid is added here) */
   user: { uid: number; gid: number; additionalGids: number[]; home: string };
-  /** binds, volumes and tmpfs mounts beyond HostConfig.Tmpfs, as resolved at create (a volume is a bind of its data) */
-  mounts?: readonly ContainerMountPoint[];
+  /** binds, volumes and tmpfs mounts beyond HostConfig.Tmpfs */
+  mounts?: ContainerMount[];
   /** --device nodes, already looked up on the host by the caller */
   devices?: Array<{ device: OciLinuxDevice; cgroupPermissions: string }>;
   daemon: {
@@ -511,14 +515,14 @@ function mounts(input: SpecInput): MountPlan {
 
   const user: OciMount[] = [];
   for (const mount of input.mounts ?? []) {
-    if (mount.Type === 'tmpfs') {
-      user.push(tmpfsMount(mount.Destination, mount.tmpfsOptions || undefined));
+    if (mount.type === 'tmpfs') {
+      user.push(tmpfsMount(mount.destination, mount.options));
       continue;
     }
-    const propagation = mount.Propagation || 'rprivate';
+    const propagation = mount.propagation || 'rprivate';
     if (propagation === 'shared' || propagation === 'rshared') rootfsPropagation = 'shared';
     else if ((propagation === 'slave' || propagation === 'rslave') && rootfsPropagation !== 'shared') rootfsPropagation = 'rslave';
-    user.push(bindMount(mount.Source, mount.Destination, mount.RW, propagation, mount.nonRecursive));
+    user.push(bindMount(mount.source, mount.destination, !mount.readonly, propagation, mount.nonRecursive));
   }
   for (const [destination, data] of Object.entries(hc.Tmpfs ?? {})) {
     if (!user.some((m) => m.destination === destination)) user.push(tmpfsMount(destination, data));

@@ -11,6 +11,12 @@ import { ImagePruner } from '../images/prune.js';
 import { BERTH_VERSION } from '../server/routes/system.js';
 import { ContentStore } from '../content/store.js';
 import { ContainerService } from '../containers/service.js';
+import { EtcFilesHook } from '../containers/etc-files-hook.js';
+import { LifecycleHooks } from '../containers/hooks.js';
+import { RootfsHook } from '../containers/rootfs-hook.js';
+import { VolumesHook } from '../containers/volumes-hook.js';
+import { VolumeStore } from '../volumes/store.js';
+import { ContainerVolumes } from '../volumes/container-volumes.js';
 import { ExecService } from '../containers/exec.js';
 import { HealthMonitor } from '../containers/health.js';
 import { LayerBlobIndex } from '../images/layer-blobs.js';
@@ -25,8 +31,6 @@ import { LayerStore } from '../layers/store.js';
 import { OciRuntime } from '../runtime/oci-runtime.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { apiRoutes } from './routes.js';
-import { VolumeStore } from '../volumes/store.js';
-import { ContainerVolumes } from '../volumes/container-volumes.js';
 import { ConfigError, DAEMON_USAGE, mergeConfig, parseDaemonArgs, RELOADABLE_KEYS, reloadConfig, type DaemonConfig } from './config.js';
 
 async function loadConfig(argv: string[]): Promise<{ config: DaemonConfig; flags: Partial<DaemonConfig> } | undefined> {
@@ -150,11 +154,16 @@ async function main(): Promise<void> {
   const seccompProfile = config.seccompProfile === 'unconfined' ? 'unconfined' as const
     : config.seccompProfile === 'builtin' ? loadDefaultProfile() : parseSeccompProfile(await readFile(config.seccompProfile, 'utf8'));
   let execsRef: ExecService | undefined;
+  // What joins every container start and stop, prepared in this order and released in reverse
+  // (docs/architecture.md, "Lifecycle hooks"): the root filesystem first, since the others write into it.
+  const rootfs = new RootfsHook(images);
   const volumes = new VolumeStore(join(config.dataRoot, 'volumes'));
+  const containerVolumes = new ContainerVolumes(volumes);
+  const hooks = new LifecycleHooks().register(rootfs).register(new EtcFilesHook()).register(new VolumesHook(containerVolumes));
   const containers = new ContainerService({
     dataRoot: config.dataRoot, execRoot: config.execRoot, images, runtimes, defaultRuntime: config.defaultRuntime,
     cgroupParent: config.cgroupParent, hostCapabilities: await hostCapabilities(), seccompProfile, publish: events.publish,
-    execIds: (id) => execsRef?.execIds(id) ?? [], volumes: new ContainerVolumes(volumes),
+    hooks, rootfs, execIds: (id) => execsRef?.execIds(id) ?? [], volumes: containerVolumes,
   });
   volumes.users = containers.containersUsingVolume;
   containersRef = containers;

@@ -140,7 +140,11 @@ export async function retryCountdown(context: TransferContext, id: string, secon
 /** The promise, or a rejection with the signal's reason if it aborts first. */
 export function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  if (signal.aborted) {
+    // Nobody waits for it any more: its own failure (the cancelled transfers) must not go unhandled.
+    promise.catch(() => undefined);
+    return Promise.reject(signal.reason as Error);
+  }
   return new Promise<T>((resolve, reject) => {
     const aborted = () => reject(signal.reason as Error);
     signal.addEventListener('abort', aborted, { once: true });

@@ -283,13 +283,16 @@ export class ImageArchive {
       if (!measured) {
         const hash = createHash('sha256');
         let size = 0;
+        const blobStream = this.options.content.createReadStream(kept.digest);
         try {
-          for await (const chunk of await decompressStream(this.options.content.createReadStream(kept.digest))) {
+          for await (const chunk of await decompressStream(blobStream)) {
             hash.update(chunk);
             size += chunk.length;
           }
         } catch {
           continue;
+        } finally {
+          blobStream.destroy();
         }
         measured = { diffId: `sha256:${hash.digest('hex')}`, size };
         this.measured.set(kept.digest, measured);

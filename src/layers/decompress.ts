@@ -43,21 +43,15 @@ export async function decompressStream(source: Readable): Promise<AsyncIterable<
   }
   const head = Buffer.concat(headChunks);
   const whole = Readable.from((async function* () {
-    let complete = ended;
-    try {
-      if (head.length > 0) yield head;
-      if (ended) return;
-      for (;;) {
-        const next = await iterator.next();
-        if (next.done) {
-          complete = true;
-          return;
-        }
-        yield next.value;
-      }
-    } finally {
-      // A consumer that stops early (its client went away) releases the source (a file's fd).
-      if (!complete) source.destroy();
+    // The source stays its caller's: a request body must not be destroyed here when unpacking
+    // fails (its client would get a broken pipe instead of the error), and a blob's file
+    // stream is destroyed by whoever opened it.
+    if (head.length > 0) yield head;
+    if (ended) return;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield next.value;
     }
   })(), { objectMode: false });
 

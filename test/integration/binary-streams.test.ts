@@ -10,10 +10,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Duplex } from 'node:stream';
 import { EngineClient } from '../../src/client/engine-client.js';
 import { StreamDemuxer, type Frame } from '../../src/wire/stdcopy.js';
-import { BERTH, childEnv, useDaemon } from './harness.js';
+import { BERTH, childEnv, useDaemon, collectStream } from './harness.js';
 
 const daemon = useDaemon({ execRootName: 'x'.repeat(90) });
 const data = randomBytes(1 << 20);
@@ -74,14 +73,6 @@ async function containerWithData(name: string, options: string[], cmd: string): 
   await dockerOk(['cp', file, `${name}:/data`]);
 }
 
-function collect(socket: Duplex): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('end', () => resolve(Buffer.concat(chunks)));
-    socket.on('error', reject);
-  });
-}
 
 function frames(bytes: Buffer): Frame[] {
   const demuxer = new StreamDemuxer();
@@ -151,7 +142,7 @@ test('attach (API) to a running container: both streams unchanged', async () => 
   await containerWithData('attached', [], 'while [ ! -e /go ]; do sleep 0.1; done; cat /data; cat /data >&2');
   await dockerOk(['start', 'attached']);
   const socket = await new EngineClient({ host: daemon.host }).hijack('/containers/attached/attach', { stream: '1', stdout: '1', stderr: '1' });
-  const output = collect(socket);
+  const output = collectStream(socket);
   await dockerOk(['exec', 'attached', 'touch', '/go']);
   const all = frames(await output);
   assert.equal(sha(streamBytes(all, 1)), dataSha);
@@ -195,7 +186,7 @@ test('output is framed per write, not per line: attach and exec', async () => {
 
   await dockerOk(['create', '--name', 'writes', 'busybox', 'sh', '-c', script]);
   const socket = await client.hijack('/containers/writes/attach', { stream: '1', stdout: '1', stderr: '1' });
-  const output = collect(socket);
+  const output = collectStream(socket);
   await dockerOk(['start', 'writes']);
   assert.deepEqual(frames(await output).map((frame) => [frame.stream, frame.payload.toString()]), expected);
 
@@ -203,7 +194,7 @@ test('output is framed per write, not per line: attach and exec', async () => {
   const created = await daemon.api('POST', '/containers/writes-exec/exec', { Cmd: ['sh', '-c', script], AttachStdout: true, AttachStderr: true });
   const { Id } = created.json() as { Id: string };
   const execSocket = await client.hijack(`/exec/${Id}/start`, undefined, { Detach: false, Tty: false });
-  assert.deepEqual(frames(await collect(execSocket)).map((frame) => [frame.stream, frame.payload.toString()]), expected);
+  assert.deepEqual(frames(await collectStream(execSocket)).map((frame) => [frame.stream, frame.payload.toString()]), expected);
 });
 
 test('the berth CLI carries the same bytes: run -i, exec, logs', async () => {

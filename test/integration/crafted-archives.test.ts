@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import * as tarStream from 'tar-stream';
-import { useDaemon } from './harness.js';
+import { useDaemon, dataRootState } from './harness.js';
 
 const daemon = useDaemon();
 const outside = mkdtempSync('/tmp/berth-crafted-outside-');
@@ -94,22 +94,7 @@ function assertOutsideUntouched(what: string): void {
   assert.equal(statSync(sentinel).nlink, 1, `${what}: no hard link to the sentinel`);
 }
 
-function list(dir: string): string[] {
-  return existsSync(dir) ? readdirSync(dir).sort() : [];
-}
 
-/** What the stores hold: a refused import or load leaves all of it as it was. */
-function dataRootState(): Record<string, string[]> {
-  const root = daemon.dataRoot;
-  return {
-    layers: list(join(root, 'layers')),
-    layerTemps: list(join(root, 'layers', 'tmp')),
-    blobs: list(join(root, 'content', 'blobs', 'sha256')),
-    ingests: list(join(root, 'content', 'ingest')),
-    images: list(join(root, 'images')),
-    temps: list(join(root, 'tmp')),
-  };
-}
 
 /** The message of a failed load: the stream's last message. */
 function loadError(body: string): string | undefined {
@@ -125,20 +110,20 @@ async function inContainer(path: string): Promise<boolean> {
 
 for (const [name, { entries, refused }] of Object.entries(CASES)) {
   test(`import: ${name}`, async () => {
-    const before = dataRootState();
+    const before = dataRootState(daemon.dataRoot);
     const response = await daemon.api('POST', `/images/create?fromSrc=-&repo=crafted&tag=import`, await tarOf(entries), { 'Content-Type': 'application/x-tar' });
     assertOutsideUntouched(`import of ${name}`);
     if (refused) {
       assert.equal(response.status, 500, response.body);
       assert.match(response.json().message as string, refused);
-      assert.deepEqual(dataRootState(), before);
+      assert.deepEqual(dataRootState(daemon.dataRoot), before);
     } else if (response.status === 200) {
       await daemon.berthOk(['rmi', 'crafted:import']);
     }
   });
 
   test(`load: ${name} (in a layer)`, async () => {
-    const before = dataRootState();
+    const before = dataRootState(daemon.dataRoot);
     const archive = await dockerArchive(await tarOf(entries), 'crafted:load');
     const response = await daemon.api('POST', '/images/load?quiet=1', archive, { 'Content-Type': 'application/x-tar' });
     assert.equal(response.status, 200);
@@ -146,7 +131,7 @@ for (const [name, { entries, refused }] of Object.entries(CASES)) {
     const error = loadError(response.body);
     if (refused) {
       assert.match(error ?? '', refused, response.body);
-      assert.deepEqual(dataRootState(), before);
+      assert.deepEqual(dataRootState(daemon.dataRoot), before);
     } else if (error === undefined) {
       await daemon.berthOk(['rmi', 'crafted:load']);
     }
@@ -174,7 +159,7 @@ for (const [name, { entries, refused }] of Object.entries(CASES)) {
 
 test('load: an archive whose own entries reach outside (../, a hard link out) is refused and stores nothing', async () => {
   const layer = await tarOf([{ name: 'ok.txt', data: 'fine' }]);
-  const before = dataRootState();
+  const before = dataRootState(daemon.dataRoot);
   for (const extra of [
     [{ name: `${UP}${outside.slice(1)}/escaped`, data: 'escaped' }],
     [{ name: 'hard', type: 'link' as const, linkname: `${UP}${outside.slice(1)}/sentinel` }],
@@ -182,7 +167,7 @@ test('load: an archive whose own entries reach outside (../, a hard link out) is
     const response = await daemon.api('POST', '/images/load?quiet=1', await dockerArchive(layer, 'crafted:outer', extra), { 'Content-Type': 'application/x-tar' });
     assert.match(loadError(response.body) ?? '', /invalid archive: .* points outside the archive/, response.body);
     assertOutsideUntouched(`outer ${extra[0]!.name}`);
-    assert.deepEqual(dataRootState(), before);
+    assert.deepEqual(dataRootState(daemon.dataRoot), before);
   }
 });
 

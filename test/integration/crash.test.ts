@@ -9,9 +9,8 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { cgroupDirs, mountsUnder, sleep, TestDaemon } from './harness.js';
+import { cgroupDirs, mountsUnder, sleep, TestDaemon, freePort } from './harness.js';
 
 const daemon = new TestDaemon();
 const ROUNDS = Number(process.env.BERTH_CRASH_ROUNDS ?? 12);
@@ -21,14 +20,6 @@ let port = 0;
 let archive = '';
 const remote = () => `127.0.0.1:${port}/crash/img:latest`;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 before(async () => {
   await daemon.start();

@@ -10,19 +10,12 @@ import assert from 'node:assert/strict';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { TestDaemon, eventually, processAlive, sleep } from './harness.js';
+import { TestDaemon, eventually, processAlive, sleep, freePort } from './harness.js';
 
 let daemon: TestDaemon;
 let port = 0;
 let daemonPid = 0;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port: free } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return free;
-}
 
 function readPid(): number {
   return Number.parseInt(readFileSync(join(daemon.root, 'berthd.pid'), 'utf8'), 10);

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as tarStream from 'tar-stream';
-import { TestDaemon } from './harness.js';
+import { TestDaemon, dataRootState } from './harness.js';
 
 const MB = 1024 * 1024;
 const daemon = new TestDaemon();
@@ -64,23 +64,7 @@ async function dockerArchive(tag: string, layer: Buffer): Promise<Buffer> {
   return tarOf([{ name: 'config.json', data: config }, { name: 'layer/layer.tar', data: layer }, { name: 'manifest.json', data: Buffer.from(manifest) }]);
 }
 
-function list(dir: string): string[] {
-  return existsSync(dir) ? readdirSync(dir).sort() : [];
-}
 
-/** Everything the stores hold, by folder: what a failed import or load must leave as it was. */
-function dataRootState(): Record<string, string[]> {
-  const root = daemon.dataRoot;
-  return {
-    layers: list(join(root, 'layers')),
-    layerTemps: list(join(root, 'layers', 'tmp')),
-    links: list(join(root, 'layers', 'l')),
-    blobs: list(join(root, 'content', 'blobs', 'sha256')),
-    ingests: list(join(root, 'content', 'ingest')),
-    images: list(join(root, 'images')),
-    temps: list(join(root, 'tmp')),
-  };
-}
 
 async function imageTags(): Promise<string[]> {
   const images = (await daemon.api('GET', '/images/json')).json() as Array<{ RepoTags: string[] }>;
@@ -90,29 +74,29 @@ async function imageTags(): Promise<string[]> {
 test('an import larger than the data root fails with "no space left on device" and stores nothing', async () => {
   const tarball = join(work, 'big-import.tar');
   writeFileSync(tarball, await rootfsTar('big.bin', 40 * MB));
-  const before = dataRootState();
+  const before = dataRootState(daemon.dataRoot);
   const result = await daemon.berth(['import', tarball, 'big:import']);
   assert.notEqual(result.code, 0, JSON.stringify(result));
   assert.match(result.stderr, /no space left on device/, result.stderr);
-  assert.deepEqual(dataRootState(), before);
+  assert.deepEqual(dataRootState(daemon.dataRoot), before);
   assert.deepEqual(await imageTags(), ['busybox:latest']);
 
   // The docker CLI sees the same answer.
   const viaDocker = await daemon.docker(['import', tarball, 'big:import']);
   assert.notEqual(viaDocker.code, 0);
   assert.match(viaDocker.stderr, /no space left on device/, viaDocker.stderr);
-  assert.deepEqual(dataRootState(), before);
+  assert.deepEqual(dataRootState(daemon.dataRoot), before);
 });
 
 test('a load whose archive does not fit, and one whose layer does not fit, fail with "no space left on device" and store nothing', async () => {
-  const before = dataRootState();
+  const before = dataRootState(daemon.dataRoot);
   // 40 MB cannot even be unpacked into <data-root>/tmp.
   const hugeArchive = join(work, 'huge-load.tar');
   writeFileSync(hugeArchive, await dockerArchive('big:huge', await rootfsTar('big.bin', 40 * MB)));
   const huge = await daemon.docker(['load', '-i', hugeArchive]);
   assert.notEqual(huge.code, 0, JSON.stringify(huge));
   assert.match(huge.stderr, /no space left on device/, huge.stderr);
-  assert.deepEqual(dataRootState(), before);
+  assert.deepEqual(dataRootState(daemon.dataRoot), before);
 
   // 13 MB unpacks, but its layer (13 MB more, and its kept blob) does not fit beside it.
   const bigArchive = join(work, 'big-load.tar');
@@ -120,7 +104,7 @@ test('a load whose archive does not fit, and one whose layer does not fit, fail 
   const big = await daemon.docker(['load', '-i', bigArchive]);
   assert.notEqual(big.code, 0, JSON.stringify(big));
   assert.match(big.stderr, /no space left on device/, big.stderr);
-  assert.deepEqual(dataRootState(), before);
+  assert.deepEqual(dataRootState(daemon.dataRoot), before);
   assert.deepEqual(await imageTags(), ['busybox:latest']);
 });
 

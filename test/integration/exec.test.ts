@@ -6,13 +6,12 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Duplex } from 'node:stream';
 import { EngineClient } from '../../src/client/engine-client.js';
 import { ExecService, MAX_PROBE_OUTPUT } from '../../src/containers/exec.js';
 import type { ContainerService } from '../../src/containers/service.js';
 import { OciRuntime } from '../../src/runtime/oci-runtime.js';
 import { StreamDemuxer } from '../../src/wire/stdcopy.js';
-import { BERTH, eventually, processAlive, useDaemon } from './harness.js';
+import { BERTH, eventually, processAlive, useDaemon, collectStream } from './harness.js';
 import { Terminal } from './terminal.js';
 
 const daemon = useDaemon();
@@ -53,14 +52,6 @@ function sessionLeftovers(containerId: string, execIds?: string[]): string[] {
   return execIds ? left.filter((name) => execIds.includes(name)) : left;
 }
 
-function collect(socket: Duplex): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('end', () => resolve(Buffer.concat(chunks)));
-    socket.on('error', reject);
-  });
-}
 
 function demux(data: Buffer): { stdout: string; stderr: string } {
   const out = { stdout: '', stderr: '' };
@@ -195,13 +186,13 @@ test('API: hijacked start, multiplexed and raw; server-side detach keys', async 
   const api = client();
   try {
     const plain = await createExec('box', { Cmd: ['sh', '-c', 'echo out; echo err >&2; exit 2'], AttachStdout: true, AttachStderr: true });
-    const output = demux(await collect(await api.execAttach(plain, { Tty: false })));
+    const output = demux(await collectStream(await api.execAttach(plain, { Tty: false })));
     assert.deepEqual(output, { stdout: 'out\n', stderr: 'err\n' });
     assert.equal((await inspectExec(plain)).ExitCode, 2);
 
     const withInput = await createExec('box', { Cmd: ['cat'], AttachStdin: true, AttachStdout: true });
     const socket = await api.execAttach(withInput, { Tty: false });
-    const received = collect(socket);
+    const received = collectStream(socket);
     socket.end('piped in\n');
     assert.deepEqual(demux(await received), { stdout: 'piped in\n', stderr: '' });
 
@@ -218,7 +209,7 @@ test('API: hijacked start, multiplexed and raw; server-side detach keys', async 
     process.kill(detached.Pid, 'SIGKILL');
 
     const failing = await createExec('box', { Cmd: ['nosuchcommand'], AttachStdout: true });
-    const failure = demux(await collect(await api.execAttach(failing, { Tty: false })));
+    const failure = demux(await collectStream(await api.execAttach(failing, { Tty: false })));
     assert.match(failure.stdout, /^OCI runtime exec failed: .*executable file not found in \$PATH: unknown\r\n$/);
     assert.equal((await inspectExec(failing)).ExitCode, 127);
     await eventually(() => sessionLeftovers(boxId, [plain, withInput, tty, failing]).length === 0 || undefined, 5000, 'the session files to go');

@@ -5,6 +5,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync } from 'node:fs';
 import { request } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before } from 'node:test';
@@ -289,4 +290,39 @@ export function useDaemon(options: { extraArgs?: string[]; busybox?: boolean; ex
   });
   after(() => daemon.cleanup());
   return daemon;
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on (for a registry or a daemon's -H tcp://). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createNetServer().listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+    probe.on('error', reject);
+  });
+}
+
+/** Everything a stream sends until it ends. */
+export function collectStream(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('end', () => resolve(Buffer.concat(chunks)));
+    stream.on('error', reject);
+  });
+}
+
+/** What a data root's stores hold, folder by folder: a refused or failed import or load leaves all of it as it was. */
+export function dataRootState(root: string): Record<string, string[]> {
+  const list = (dir: string) => (existsSync(dir) ? readdirSync(dir).sort() : []);
+  return {
+    layers: list(join(root, 'layers')),
+    layerTemps: list(join(root, 'layers', 'tmp')),
+    links: list(join(root, 'layers', 'l')),
+    blobs: list(join(root, 'content', 'blobs', 'sha256')),
+    ingests: list(join(root, 'content', 'ingest')),
+    images: list(join(root, 'images')),
+    temps: list(join(root, 'tmp')),
+  };
 }

@@ -8,9 +8,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID, sign } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { sleep, TestDaemon, useDaemon, type CommandResult } from './harness.js';
+import { sleep, TestDaemon, useDaemon, type CommandResult, freePort } from './harness.js';
 
 const daemon = useDaemon();
 const USER = 'alice';
@@ -24,14 +23,6 @@ let basicPort = 0;
 let tokenPort = 0;
 let mirrorPort = 0;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /** Starts docker-registry on a free port with extra config lines; its access log is kept. */
 async function startRegistry(name: string, extra: string[]): Promise<number> {

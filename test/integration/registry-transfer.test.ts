@@ -15,7 +15,7 @@ import http from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { BERTH, childEnv, eventually, runCommand, sleep, useDaemon } from './harness.js';
+import { BERTH, childEnv, eventually, runCommand, sleep, useDaemon, freePort } from './harness.js';
 
 const daemon = useDaemon();
 
@@ -101,14 +101,6 @@ const proxy = new RegistryProxy();
 /** Image names go through the proxy. */
 const at = (path: string) => `127.0.0.1:${proxy.port}/${path}`;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const port = (probe.address() as AddressInfo).port;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 before(async () => {
   registryPort = await freePort();

@@ -5,9 +5,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync, statSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
-import { TestDaemon, sleep, useDaemon } from './harness.js';
+import { TestDaemon, processAlive, sleep, useDaemon, freePort } from './harness.js';
 
 const source = useDaemon();
 const target = useDaemon({ busybox: false });
@@ -17,14 +17,6 @@ let registry: ChildProcess | undefined;
 let port = 0;
 const repo = () => `127.0.0.1:${port}/me/busybox`;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 before(async () => {
   port = await freePort();
@@ -112,6 +104,53 @@ test('a missing tag fails before streaming with Docker\'s message', async () => 
   assert.match(result.stderr, new RegExp(`Error response from daemon: manifest for 127\\.0\\.0\\.1:${port}/me/nothing:latest not found: manifest unknown: manifest unknown`));
   const api = await target.api('POST', `/images/create?fromImage=127.0.0.1:${port}/me/busybox&tag=nope`);
   assert.equal(api.status, 404);
+});
+
+/** Sends a raw request on the daemon's socket and leaves as told: before any answer, or at its first byte (abruptly or half-closing). */
+function leaveTransfer(daemon: TestDaemon, path: string, when: 'before-answer' | 'first-byte-destroy' | 'first-byte-half-close'): Promise<void> {
+  return new Promise((resolve) => {
+    const socket = connect(daemon.socket, () => {
+      socket.write(`POST ${path} HTTP/1.1\r\nHost: docker\r\nContent-Length: 0\r\n\r\n`);
+      if (when === 'before-answer') socket.destroy();
+    });
+    socket.on('error', () => undefined);
+    socket.once('data', () => (when === 'first-byte-half-close' ? socket.end() : socket.destroy()));
+    socket.on('close', () => resolve());
+  });
+}
+
+function daemonPid(daemon: TestDaemon): number {
+  return Number(readFileSync(join(daemon.root, 'berthd.pid'), 'utf8').trim());
+}
+
+test('a client that leaves a pull or push progress stream ends only its own transfer', async (t) => {
+  const fresh = new TestDaemon();
+  t.after(() => fresh.cleanup());
+  await fresh.start();
+  await fresh.importBusybox();
+  const pid = daemonPid(fresh);
+  const fds = () => readdirSync(`/proc/${pid}/fd`).length;
+  const baseline = fds();
+  for (const when of ['before-answer', 'first-byte-destroy', 'first-byte-half-close'] as const) {
+    await leaveTransfer(fresh, `/v1.43/images/create?fromImage=${encodeURIComponent(repo())}&tag=latest`, when);
+    assert.equal((await fresh.api('POST', `/images/busybox/tag?repo=${encodeURIComponent(`127.0.0.1:${port}/me/left-${when}`)}`)).status, 201);
+    await leaveTransfer(fresh, `/v1.43/images/${encodeURIComponent(`127.0.0.1:${port}/me/left-${when}`)}/push?tag=latest`, when);
+    await sleep(300);
+    assert.ok(processAlive(pid), `berthd died after leaving at ${when}:\n${fresh.log}`);
+    assert.equal(daemonPid(fresh), pid, `berthd restarted after leaving at ${when}`);
+    assert.equal((await fresh.api('GET', '/_ping')).status, 200, `no /_ping after leaving at ${when}:\n${fresh.log}`);
+  }
+  // Every image listed is whole, a pull and a push from the start work, and nothing stays open.
+  for (const image of (await fresh.api('GET', '/images/json')).json() as Array<{ Id: string }>) {
+    assert.equal((await fresh.api('GET', `/images/${image.Id}/json`)).status, 200);
+  }
+  const pulled = await fresh.berth(['pull', repo()]);
+  assert.equal(pulled.code, 0, pulled.stderr + fresh.log);
+  assert.equal((await fresh.berth(['run', '--rm', repo(), 'echo', 'whole'])).stdout, 'whole\n');
+  const pushed = await fresh.berth(['push', `127.0.0.1:${port}/me/left-first-byte-destroy`]);
+  assert.equal(pushed.code, 0, pushed.stderr + fresh.log);
+  for (let i = 0; i < 80 && fds() > baseline + 4; i++) await sleep(100);
+  assert.ok(fds() <= baseline + 4, `berthd holds ${fds()} fds, ${baseline} before`);
 });
 
 test('a corrupted layer blob fails the pull with a digest error and stores nothing', async (t) => {

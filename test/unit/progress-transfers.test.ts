@@ -162,3 +162,21 @@ test('parsePlatform: containerd\'s normalisation and Docker\'s errors', () => {
   assert.throws(() => parsePlatform('bogus/x/y/z', host), new PlatformError('"bogus/x/y/z": cannot parse platform specifier: invalid argument'));
   assert.throws(() => parsePlatform('linux/a b', host), PlatformError);
 });
+
+test('unlessAborted: a promise nobody waits for any more (the signal had aborted) fails without an unhandled rejection', async () => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    const controller = new AbortController();
+    controller.abort();
+    let fail!: (error: Error) => void;
+    const late = new Promise<void>((_, reject) => { fail = reject; });
+    await assert.rejects(unlessAborted(late, controller.signal), { name: 'AbortError' });
+    fail(new Error('cancelled transfer'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(unhandled, []);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+});

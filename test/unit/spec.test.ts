@@ -203,9 +203,9 @@ test('IpcMode none has no /dev/shm; IpcMode host binds the host\'s', () => {
 test('Tmpfs and user mounts replace defaults at the same place and come parents first', () => {
   const s = spec({}, { Tmpfs: { '/run': 'size=1m,exec' } }, {}, {
     mounts: [
-      { Type: 'bind', Source: '/host/conf', Destination: '/etc/app/conf', RW: false, Mode: 'ro', Propagation: '' },
-      { Type: 'bind', Source: '/host/etc', Destination: '/etc', RW: true, Mode: '', Propagation: '' },
-      { Type: 'tmpfs', Source: '', Destination: '/dev/shm', tmpfsOptions: 'size=2m', RW: true, Mode: '', Propagation: '' },
+      { type: 'bind', source: '/host/conf', destination: '/etc/app/conf', readonly: true },
+      { type: 'bind', source: '/host/etc', destination: '/etc' },
+      { type: 'tmpfs', destination: '/dev/shm', options: 'size=2m' },
     ],
   });
   const destinations = s.mounts.map((m) => m.destination);

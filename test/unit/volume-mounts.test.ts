@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseApiMount, parseBind, parseVolumesFrom, resolveMounts, validMountMode, type ContainerMountPoint } from '../../src/volumes/mounts.js';
 import { buildOciSpec, type SpecInput } from '../../src/containers/spec.js';
+import { specMounts } from '../../src/containers/volumes-hook.js';
 import { validateVolumeName } from '../../src/volumes/store.js';
 
 const noContainers = (name: string): ContainerMountPoint[] => { throw new Error(`No such container: ${name}`); };
@@ -100,7 +101,7 @@ test('the OCI spec binds volumes and binds with rbind and rprivate by default, r
   ];
   const input: SpecInput = {
     id: 'c', config: { Cmd: ['true'] }, hostConfig: {}, rootfsPath: '/r', hostsPath: '/e/h', hostnamePath: '/e/n', resolvConfPath: '/e/r',
-    user: { uid: 0, gid: 0, additionalGids: [], home: '/root' }, mounts: points,
+    user: { uid: 0, gid: 0, additionalGids: [], home: '/root' }, mounts: specMounts(points),
     daemon: { cgroupParent: 'berth', seccompProfile: 'unconfined', hostCapabilities: [], arch: 'x64', initPath: '/init' },
   } as unknown as SpecInput;
   const spec = buildOciSpec(input);

@@ -1,0 +1,88 @@
+// The root filesystem as a lifecycle hook: the container's overlay (image layers below, its
+// writable layer above) is mounted before the runtime creates the container and unmounted once
+// it exited. Readers of a stopped container's root (cp, export: `withRootfs`) mount it too; a
+// start takes their mount over, and a failed start hands it back while they still read.
+import { join } from 'node:path';
+import type { ImageService } from '../images/service.js';
+import { mountOverlay, unmount } from '../layers/overlay.js';
+import type { ContainerPaths, HookContext, LifecycleHook, PrepareContext, ReleaseContext } from './hooks.js';
+import type { ContainerRecord } from './record.js';
+
+export type RootfsLayers = Pick<ImageService, 'layersRoot' | 'lowerDirs'>;
+
+export class RootfsHook implements LifecycleHook {
+  readonly name = 'rootfs';
+  /** Readers of a container's root filesystem at work, by container. */
+  private readonly users = new Map<string, number>();
+  /** The stopped containers whose root a reader mounted. */
+  private readonly readerMounts = new Set<string>();
+
+  constructor(private readonly images: RootfsLayers) {}
+
+  async prepare({ record, paths }: PrepareContext): Promise<void> {
+    // A reader (cp, export) that mounted the stopped container's root hands its mount over.
+    if (this.readerMounts.delete(record.id)) return;
+    await this.mount(record, paths);
+  }
+
+  async release({ record, paths, reason }: ReleaseContext): Promise<void> {
+    if (reason === 'start-failed' && this.users.has(record.id)) {
+      this.readerMounts.add(record.id);
+      return;
+    }
+    await unmount(paths.rootfs).catch(() => undefined);
+  }
+
+  async remove({ record, paths }: HookContext): Promise<void> {
+    // Readers still at work keep the detached mount (umount -l) until they finish.
+    this.readerMounts.delete(record.id);
+    await unmount(paths.rootfs).catch(() => undefined);
+  }
+
+  /**
+   * Runs `work` with the container's root filesystem mounted: the live one when `live` says it
+   * runs, otherwise mounted for the call and unmounted after the last reader. `locked` (the
+   * container's lock) is held only to mount and unmount: `work` may stream for as long as its
+   * client reads, and never blocks stop, start or rm of the container.
+   */
+  async withRootfs<T>(record: ContainerRecord, paths: ContainerPaths, options: {
+    live: () => boolean; locked: (work: () => Promise<void>) => Promise<void>;
+  }, work: (rootfs: string) => Promise<T>): Promise<T> {
+    await options.locked(async () => {
+      if (!options.live() && !this.readerMounts.has(record.id)) {
+        await this.mount(record, paths);
+        this.readerMounts.add(record.id);
+      }
+      this.users.set(record.id, (this.users.get(record.id) ?? 0) + 1);
+    });
+    try {
+      return await work(paths.rootfs);
+    } finally {
+      await options.locked(async () => {
+        const users = (this.users.get(record.id) ?? 1) - 1;
+        if (users > 0) {
+          this.users.set(record.id, users);
+          return;
+        }
+        this.users.delete(record.id);
+        if (this.readerMounts.delete(record.id)) await unmount(paths.rootfs).catch(() => undefined);
+      });
+    }
+  }
+
+  private async mount(record: Readonly<ContainerRecord>, paths: ContainerPaths): Promise<void> {
+    await mountOverlay({
+      layersRoot: this.images.layersRoot,
+      lowerDirs: await this.images.lowerDirs(record.topChainId),
+      upper: paths.upper, work: paths.work, target: paths.rootfs,
+    });
+  }
+}
+
+/** The host paths of a container whose directory is `directory`. */
+export function containerPaths(directory: string): ContainerPaths {
+  return {
+    directory, rootfs: join(directory, 'fs', 'merged'), upper: join(directory, 'fs', 'upper'), work: join(directory, 'fs', 'work'),
+    bundle: join(directory, 'bundle'),
+  };
+}
