@@ -4,7 +4,8 @@
 // Docker's wording, before anything is stored.
 import { badParameter } from '../errdefs/errors.js';
 import { parseSignal } from '../util/signals.js';
-import type { ContainerConfig, ContainerCreateRequest, HostConfig } from '../wire/types.js';
+import type { ApiMount, ContainerConfig, ContainerCreateRequest, HostConfig } from '../wire/types.js';
+import { parseApiMount, parseBind } from '../volumes/mounts.js';
 
 /** Docker's container.MinimumDuration for health-check intervals: 1ms, in nanoseconds. */
 const MINIMUM_DURATION = 1e6;
@@ -68,30 +69,13 @@ export function validatePortBindings(bindings: HostConfig['PortBindings']): void
   }
 }
 
-const BIND_MODES = new Set(['ro', 'rw', 'z', 'Z', 'shared', 'rshared', 'slave', 'rslave', 'private', 'rprivate', 'nocopy', 'consistent', 'cached', 'delegated']);
-
-/** `-v` specs: [source:]destination[:mode,...], destination absolute. */
+/** `-v` specs and `--mount` objects, checked as the volumes code will resolve them (Docker's words). */
 export function validateBinds(binds: string[] | null | undefined): void {
-  for (const bind of binds ?? []) {
-    const parts = bind.split(':');
-    const invalid = () => badParameter(`invalid volume specification: '${bind}'`);
-    if (parts.length > 3 || parts.some((part) => part === '')) throw invalid();
-    const destination = parts.length === 1 ? parts[0] : parts[1];
-    if (!destination.startsWith('/')) throw badParameter(`invalid volume specification: '${bind}': invalid mount config for type "bind": invalid mount path: '${destination}' mount path must be absolute`);
-    if (parts.length === 3 && !parts[2].split(',').every((mode) => BIND_MODES.has(mode))) throw invalid();
-  }
+  for (const bind of binds ?? []) parseBind(bind);
 }
 
-const MOUNT_TYPES = new Set(['bind', 'volume', 'tmpfs', 'npipe', 'cluster']);
-
-export function validateMounts(mounts: unknown): void {
-  for (const mount of (mounts as Array<{ Type?: string; Target?: string; Source?: string }> | null | undefined) ?? []) {
-    const type = mount.Type ?? '';
-    if (!MOUNT_TYPES.has(type)) throw badParameter(`invalid mount config for type "${type}": mount type unknown`);
-    if (!mount.Target) throw badParameter(`invalid mount config for type "${type}": field Target must not be empty`);
-    if (!mount.Target.startsWith('/')) throw badParameter(`invalid mount config for type "${type}": invalid mount path: '${mount.Target}' mount path must be absolute`);
-    if (type === 'bind' && !mount.Source) throw badParameter('invalid mount config for type "bind": field Source must not be empty');
-  }
+export function validateMounts(mounts: ApiMount[] | null | undefined): void {
+  for (const mount of mounts ?? []) parseApiMount(mount);
 }
 
 /** The value checks of a decoded create request, before the host-config checks and anything stored. */
@@ -101,5 +85,5 @@ export function validateCreateRequest(request: ContainerCreateRequest): void {
   validateUlimits(hostConfig.Ulimits);
   validatePortBindings(hostConfig.PortBindings);
   validateBinds(hostConfig.Binds);
-  validateMounts((hostConfig as { Mounts?: unknown }).Mounts);
+  validateMounts(hostConfig.Mounts);
 }

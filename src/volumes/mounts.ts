@@ -95,11 +95,11 @@ export function parseBind(raw: string): ContainerMountPoint {
     [source, destination] = parts;
   } else if (parts.length === 3) {
     [source, destination, mode] = parts;
-    if (!validMountMode(mode)) throw badParameter(`invalid mode: ${mode}`);
+    if (!validMountMode(mode) || mode === '') throw badParameter(`invalid volume specification: '${raw}': invalid mode: ${mode}`);
   } else {
     throw invalidSpec(raw);
   }
-  if (source === '' && parts.length > 1) throw invalidSpec(raw);
+  if (parts.slice(0, 2).some((part) => part === '') && parts.length > 1) throw invalidSpec(raw);
   const modes = mode ? mode.split(',') : [];
   const rw = !modes.includes('ro');
   const propagation = modes.find((m) => PROPAGATION_MODES.has(m));
