@@ -22,6 +22,7 @@ import { fileRoutes } from '../server/routes/files.js';
 import { imageRoutes, type ImageBackend } from '../server/routes/images.js';
 import { processRoutes } from '../server/routes/process.js';
 import { volumeRoutes } from '../server/routes/volumes.js';
+import { diskUsageRoutes, type DiskUsageBackend } from '../server/routes/disk-usage.js';
 import type { VolumeStore } from '../volumes/store.js';
 import { systemRoutes, type SystemBackend, type SystemFacts } from '../server/routes/system.js';
 
@@ -71,6 +72,13 @@ export function apiRoutes(services: DaemonServices): RouteTable {
     },
     events: services.events,
   };
+  const diskUsage: DiskUsageBackend = {
+    images: () => listImages(images, new Map(), imageUsage()),
+    containers: () => containers.list({ all: true, size: true, filters: new Map() }),
+    volumes: () => Promise.all(services.volumes.list().map(async (volume) => ({
+      ...volume, UsageData: { Size: await services.volumes.size(volume.Name), RefCount: services.volumes.usedBy(volume.Name).length },
+    }))),
+  };
   const cgroups = { cgroupParent: services.cgroupParent };
   return [
     ...systemRoutes(services.facts, systemBackend),
@@ -81,5 +89,6 @@ export function apiRoutes(services: DaemonServices): RouteTable {
     ...distributionRoutes(services.registries),
     ...imageRoutes(imageBackend, services.distribution, services.imageArchive),
     ...volumeRoutes(services.volumes),
+    ...diskUsageRoutes(diskUsage),
   ];
 }

@@ -246,3 +246,16 @@ test('cp into and out of a path under a volume or a bind reads and writes the mo
   await daemon.berthOk(['rm', '-f', 'cpc']);
   await daemon.berthOk(['volume', 'rm', 'cpvol']);
 });
+
+test('system df counts volumes: their size and the containers using them', async () => {
+  await daemon.berthOk(['volume', 'create', 'dfvol']);
+  await daemon.berthOk(['run', '--name', 'dfc', '-v', 'dfvol:/d', 'busybox', 'sh', '-c', 'head -c 4096 /dev/zero > /d/f']);
+  const usage = (await daemon.api('GET', '/system/df?type=volume')).json();
+  assert.equal(usage.Images, null);
+  const volume = usage.Volumes.find((v: { Name: string }) => v.Name === 'dfvol');
+  assert.deepEqual(volume.UsageData, { Size: 4096, RefCount: 1 });
+  assert.match(await daemon.dockerOk(['system', 'df']), /^Local Volumes\s+\d+\s+\d+\s+\S+/m);
+  assert.match(await daemon.dockerOk(['system', 'df', '-v']), /^dfvol\s+1\s+4\.096kB$/m);
+  await daemon.berthOk(['rm', 'dfc']);
+  await daemon.berthOk(['volume', 'rm', 'dfvol']);
+});
