@@ -140,6 +140,7 @@ const COMMANDS: Record<string, TopCommand> = {
     category: 'management',
     sub: {
       events: { summary: 'Get real time events from the server', load: events },
+      df: { summary: 'Show docker disk usage', load: () => import('./commands/disk-usage.js').then((m) => m.systemDfCommand) },
       info: { summary: 'Display system-wide information', load: info },
     },
   },

@@ -256,6 +256,7 @@ test('system df counts volumes: their size and the containers using them', async
   assert.deepEqual(volume.UsageData, { Size: 4096, RefCount: 1 });
   assert.match(await daemon.dockerOk(['system', 'df']), /^Local Volumes\s+\d+\s+\d+\s+\S+/m);
   assert.match(await daemon.dockerOk(['system', 'df', '-v']), /^dfvol\s+1\s+4\.096kB$/m);
+  assert.equal(await daemon.berthOk(['system', 'df']), await daemon.dockerOk(['system', 'df']), 'berth prints what docker prints');
   await daemon.berthOk(['rm', 'dfc']);
   await daemon.berthOk(['volume', 'rm', 'dfvol']);
 });

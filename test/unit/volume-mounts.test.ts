@@ -187,3 +187,20 @@ test('a container path under a mount is looked up in the mount\'s source', async
   assert.equal(mountScope(record, '/rootfs', '/database').root, '/rootfs');
   assert.equal(mountScope(record, '/rootfs', '/t/x').root, '/rootfs');
 });
+
+test('system df rows as docker\'s disk usage formatter words them', async () => {
+  const { diskUsageRows } = await import('../../src/cli/commands/disk-usage.js');
+  const rows = diskUsageRows({
+    LayersSize: 4_000_000,
+    Images: [{ Containers: 1, Size: 4_000_000, SharedSize: -1 } as never],
+    Containers: [{ State: 'exited', SizeRw: 1000 } as never, { State: 'running', SizeRw: 3000 } as never],
+    Volumes: [{ UsageData: { Size: 2048, RefCount: 0 } } as never, { UsageData: { Size: 2048, RefCount: 2 } } as never],
+    BuildCache: [],
+  });
+  assert.deepEqual(rows, [
+    { Type: 'Images', TotalCount: '1', Active: '1', Size: '4MB', Reclaimable: '4MB (100%)' },
+    { Type: 'Containers', TotalCount: '2', Active: '1', Size: '4kB', Reclaimable: '1kB (25%)' },
+    { Type: 'Local Volumes', TotalCount: '2', Active: '1', Size: '4.096kB', Reclaimable: '2.048kB (50%)' },
+    { Type: 'Build Cache', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' },
+  ]);
+});
