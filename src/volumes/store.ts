@@ -27,6 +27,9 @@ export function validateVolumeName(name: string): void {
   }
 }
 
+/** A volume directory being removed is renamed to this prefix first (a name no volume can have). */
+const REMOVING_PREFIX = '.removing-';
+
 export const anonymousVolumeName = () => randomBytes(32).toString('hex');
 
 /** Filters accepted by GET /volumes and POST /volumes/prune. */
@@ -47,11 +50,16 @@ export class VolumeStore {
   async init(): Promise<void> {
     await mkdir(this.root, { recursive: true, mode: 0o701 });
     for (const name of await readdir(this.root)) {
+      if (name.startsWith(REMOVING_PREFIX)) {
+        // A removal cut short: the volume was already gone for its clients.
+        await this.removeData(join(this.root, name));
+        continue;
+      }
       try {
         this.volumes.set(name, JSON.parse(await readFile(join(this.root, name, 'volume.json'), 'utf8')) as Volume);
       } catch {
         // A directory without a record is a create that never finished or a removal cut short.
-        await rm(join(this.root, name), { recursive: true, force: true }).catch(() => undefined);
+        await this.removeData(join(this.root, name)).catch(() => undefined);
       }
     }
   }
@@ -149,11 +157,17 @@ export class VolumeStore {
       // The record goes first (by renaming the directory away), so a crash never leaves a
       // record whose data is half deleted.
       await unmount(this.dataPath(name));
-      const doomed = join(this.root, `.removing-${name}-${randomBytes(4).toString('hex')}`);
+      const doomed = join(this.root, `${REMOVING_PREFIX}${name}-${randomBytes(4).toString('hex')}`);
       await rename(join(this.root, name), doomed);
       this.volumes.delete(name);
-      await rm(doomed, { recursive: true, force: true });
+      await this.removeData(doomed);
     });
+  }
+
+  /** Deletes a volume's directory; a mount left on its data (a crash while it was used) is undone first, never deleted through. */
+  private async removeData(directory: string): Promise<void> {
+    await unmount(join(directory, '_data'));
+    await rm(directory, { recursive: true, force: true });
   }
 
   list(filters: Filters = new Map()): Volume[] {

@@ -161,9 +161,16 @@ test('the volume store: create is idempotent, lists with filters, refuses remova
     await store.remove('nope', { force: true });
     assert.throws(() => store.list(new Map([['bogus', ['1']]])), /invalid filter 'bogus'/);
 
+    // A removal and a create cut short by a crash: neither is a volume after the restart.
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    mkdirSync(join(root, '.removing-gone-0123abcd', '_data'), { recursive: true });
+    writeFileSync(join(root, '.removing-gone-0123abcd', 'volume.json'), JSON.stringify({ Name: 'gone' }));
+    mkdirSync(join(root, 'halfmade', '_data'), { recursive: true });
     const reloaded = new VolumeStore(root);
     await reloaded.init();
     assert.deepEqual(reloaded.list().map((v) => v.Name).sort(), [anonymous.Name, 'named'].sort());
+    assert.equal(existsSync(join(root, '.removing-gone-0123abcd')), false);
+    assert.equal(existsSync(join(root, 'halfmade')), false);
     used.delete('named');
     reloaded.users = () => [];
     assert.deepEqual((await reloaded.prune()).VolumesDeleted, [anonymous.Name]);
