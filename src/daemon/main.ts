@@ -166,6 +166,8 @@ async function main(): Promise<void> {
     hooks, rootfs, execIds: (id) => execsRef?.execIds(id) ?? [], volumes: containerVolumes,
   });
   volumes.users = containers.containersUsingVolume;
+  volumes.runningUsers = (name) => containers.all()
+    .filter((record) => record.state.Running && record.mountPoints?.some((point) => point.Name === name)).map((record) => record.id);
   containersRef = containers;
   await content.init();
   await layers.init();

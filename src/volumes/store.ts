@@ -44,6 +44,8 @@ export class VolumeStore {
 
   /** Names the containers (IDs) whose records mount a volume; bound by the daemon once containers exist. */
   users: (name: string) => string[] = () => [];
+  /** The running ones among them (the records' view: it holds before restoreMounts has run). */
+  runningUsers: (name: string) => string[] = () => [];
 
   constructor(readonly root: string) {}
 
@@ -131,6 +133,7 @@ export class VolumeStore {
       const users = this.active.get(name);
       users?.delete(containerId);
       if (users?.size) return;
+      if (this.runningUsers(name).some((id) => id !== containerId)) return;
       this.active.delete(name);
       if (this.volumes.get(name)?.Options) await unmount(this.dataPath(name));
     });

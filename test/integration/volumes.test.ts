@@ -217,6 +217,15 @@ test('local driver options: a tmpfs volume and a bind volume are mounted while u
   assert.match(inside, /^tmpfs \/t tmpfs rw,.*size=1024k/);
   assert.deepEqual(mountsUnder(daemon.root), [], 'the tmpfs is unmounted once no container uses it');
   assert.equal(await daemon.berthOk(['run', '--rm', '-v', 'tvol:/t', 'busybox', 'ls', '/t']), '', 'a tmpfs volume starts empty each time');
+  // Containers running at once share the mount, across a daemon restart too; the last one's exit unmounts it.
+  await daemon.berthOk(['run', '-d', '--name', 'tholder', '-v', 'tvol:/t', 'busybox', 'sh', '-c', 'echo shared > /t/f; sleep 60']);
+  await daemon.berthOk(['exec', 'tholder', 'sh', '-c', 'while [ ! -f /t/f ]; do sleep 0.1; done']);
+  await daemon.stop();
+  await daemon.start();
+  assert.equal(await daemon.berthOk(['run', '--rm', '-v', 'tvol:/t', 'busybox', 'cat', '/t/f']), 'shared\n');
+  assert.equal(mountsUnder(daemon.root).filter((point) => point.includes('/volumes/tvol/')).length, 1, 'still mounted for the running holder');
+  await daemon.berthOk(['rm', '-f', 'tholder']);
+  assert.deepEqual(mountsUnder(daemon.root), []);
 
   const host = hostDir('bindvol');
   await daemon.dockerOk(['volume', 'create', '--opt', 'type=none', '--opt', 'o=bind', '--opt', `device=${host}`, 'bvol']);
