@@ -253,8 +253,14 @@ export class ContainerService {
       await mkdir(join(directory, 'fs', 'work'), { recursive: true });
       await mkdir(join(directory, 'fs', 'merged'), { recursive: true });
       await this.core.store.save(record);
+      // Copy-up now, as Docker does at create: a container that never starts still hands filled volumes on.
+      if (record.mountPoints.some((point) => point.copyData)) {
+        await this.withRootfs(record, (rootfs) => this.core.options.volumes!.copyUp(record.mountPoints!, rootfs, id));
+        await this.core.store.save(record);
+      }
     } catch (error) {
       this.core.names.delete(name);
+      await this.core.store.remove(id);
       await rm(directory, { recursive: true, force: true });
       this.creating.delete(id);
       await this.core.options.volumes?.removeAnonymous(record.mountPoints ?? []).catch(() => undefined);

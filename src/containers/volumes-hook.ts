@@ -1,8 +1,8 @@
 // Volumes as a lifecycle hook: before each start, the volumes a running container needs mounted
-// (local driver options) are mounted, new volumes are filled from the image (copy-up) and missing
-// -v host directories are made; the container's binds, volumes and --mount tmpfs mounts go into
+// (local driver options) are mounted and missing -v host directories are made; the container's binds, volumes and --mount tmpfs mounts go into
 // the spec. After the run, volume mounts no running container uses are undone. Resolving the
-// mounts and making the volumes happens at create (ContainerService.create), and rm -v drops
+// mounts, making the volumes and filling new ones from the image (copy-up) happen at create
+// (ContainerService.create), and rm -v drops
 // the anonymous ones (ContainerService.remove): the hooks have no create phase, and rm -v is an
 // option of the removal.
 import type { ContainerVolumes } from '../volumes/container-volumes.js';
@@ -18,7 +18,7 @@ export class VolumesHook implements LifecycleHook {
   async prepare({ record, paths, spec }: PrepareContext): Promise<void> {
     const points = record.mountPoints ?? [];
     if (points.length === 0) return;
-    // copy-up clears each point's copyData; the start saves the record with it.
+    // A copy-up still owed (done at create) clears its point's copyData; the start saves the record with it.
     await this.volumes.beforeStart(points, paths.rootfs, record.id).catch(async (error: unknown) => {
       await this.volumes.afterExit(points, record.id).catch(() => undefined);
       throw error;

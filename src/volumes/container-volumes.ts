@@ -52,26 +52,29 @@ export class ContainerVolumes {
     return points;
   }
 
-  /** Before the runtime creates the container (root filesystem mounted): copy-up and -v host directories. Returns whether a point changed. */
-  async beforeStart(points: ContainerMountPoint[], rootfs: string, containerId: string): Promise<boolean> {
-    let changed = false;
+  /**
+   * At create, with the container's root filesystem mounted: new volumes are filled with the
+   * image's content at their path, as Docker does at create (a never-started "data container"
+   * hands filled volumes to --volumes-from). A volume with mount options is mounted for it.
+   */
+  async copyUp(points: ContainerMountPoint[], rootfs: string, containerId: string): Promise<void> {
+    const pending = points.filter((point) => point.Type === 'volume' && point.copyData && point.Name);
+    if (pending.length === 0) return;
+    try {
+      for (const point of pending) await this.store.activate(point.Name!, containerId);
+      await copyPending(pending, rootfs);
+    } finally {
+      await this.afterExit(pending, containerId);
+    }
+  }
+
+  /** Before the runtime creates the container (root filesystem mounted): volumes mounted, -v host directories made, any copy-up still owed. */
+  async beforeStart(points: ContainerMountPoint[], rootfs: string, containerId: string): Promise<void> {
     for (const point of points) {
       if (point.Type === 'volume' && point.Name) await this.store.activate(point.Name, containerId);
-    }
-    for (const point of points) {
       if (point.Type === 'bind' && point.createHostPath) await mkdir(point.Source, { recursive: true });
-      if (point.Type !== 'volume' || !point.copyData) continue;
-      const from = join(rootfs, point.Destination);
-      // A symlink on the way may point out of the root filesystem: never copy the host's files.
-      const inside = await realpath(from).then((real) => real.startsWith(`${rootfs}/`), () => false);
-      if (inside && (await isEmptyDirectory(point.Source)) && (await isDirectory(from))) {
-        // cp -a keeps owners, modes, symlinks and hard links, as Docker's copy-up does.
-        await run('cp', ['-a', '--', `${from}/.`, point.Source]);
-      }
-      point.copyData = false;
-      changed = true;
     }
-    return changed;
+    await copyPending(points, rootfs);
   }
 
   /** After the container's exit (or a failed start): mounts of volumes no running container uses go. */
@@ -89,6 +92,21 @@ export class ContainerVolumes {
         if (!isConflict(error)) throw error;
       });
     }
+  }
+}
+
+/** Fills each volume still owed its copy-up, if empty, from the root filesystem at its path; clears copyData. */
+async function copyPending(points: ContainerMountPoint[], rootfs: string): Promise<void> {
+  for (const point of points) {
+    if (point.Type !== 'volume' || !point.copyData) continue;
+    const from = join(rootfs, point.Destination);
+    // A symlink on the way may point out of the root filesystem: never copy the host's files.
+    const inside = await realpath(from).then((real) => real.startsWith(`${rootfs}/`), () => false);
+    if (inside && (await isEmptyDirectory(point.Source)) && (await isDirectory(from))) {
+      // cp -a keeps owners, modes, symlinks and hard links, as Docker's copy-up does.
+      await run('cp', ['-a', '--', `${from}/.`, point.Source]);
+    }
+    point.copyData = false;
   }
 }
 

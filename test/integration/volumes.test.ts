@@ -101,7 +101,11 @@ test('copy-up fills a new volume with the image\'s content, owners, modes and sy
   assert.equal(named, 'image content\n');
   const nocopy = await daemon.berthOk(['run', '--rm', '--mount', 'type=volume,dst=/data,volume-nocopy', 'withdata:1', 'ls', '/data']);
   assert.equal(nocopy, '');
-  await daemon.berthOk(['rm', '-v', 'cu']);
+  // A data container that never runs: copy-up happens at create, as in Docker.
+  await daemon.dockerOk(['create', '--name', 'datac', 'withdata:1', 'true']);
+  assert.equal(await daemon.dockerOk(['run', '--rm', '--volumes-from', 'datac', 'busybox', 'stat', '-c', '%u:%g %a %N', '/data/file', '/data/link']),
+    "1234:5678 640 /data/file\n1234:5678 777 '/data/link' -> 'file'\n");
+  await daemon.berthOk(['rm', '-v', 'cu', 'datac']);
   await daemon.berthOk(['volume', 'rm', 'cuvol']);
 });
 
