@@ -95,9 +95,10 @@ export class VolumeStore {
     return this.lock.run(name, async () => {
       const existing = this.volumes.get(name);
       if (existing) return existing;
+      // Go's field order (moby's volume.Volume), so that clients printing the JSON as sent match docker's output.
       const volume: Volume = {
-        Name: name, Driver: 'local', Mountpoint: this.dataPath(name), CreatedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-        Labels: { ...(options.Labels ?? {}) }, Scope: 'local', Options: Object.keys(driverOpts).length ? { ...driverOpts } : null,
+        CreatedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), Driver: 'local', Labels: { ...(options.Labels ?? {}) },
+        Mountpoint: this.dataPath(name), Name: name, Options: Object.keys(driverOpts).length ? { ...driverOpts } : null, Scope: 'local',
       };
       const directory = join(this.root, name);
       try {

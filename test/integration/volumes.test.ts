@@ -140,6 +140,9 @@ test('docker CLI: volume create/ls/inspect/rm and -v; data survives a daemon res
   await daemon.dockerOk(['volume', 'create', '--label', 'a=b', 'dvol']);
   assert.match(await daemon.dockerOk(['volume', 'ls']), /DRIVER\s+VOLUME NAME\nlocal\s+dvol/);
   assert.equal((await daemon.dockerOk(['volume', 'ls', '-q', '--filter', 'label=a=b'])).trim(), 'dvol');
+  for (const args of [['volume', 'ls'], ['volume', 'ls', '-q'], ['volume', 'ls', '--filter', 'label=a', '--format', '{{.Name}} {{.Driver}} {{.Labels}} {{.Scope}} {{.Mountpoint}}'], ['volume', 'inspect', 'dvol']]) {
+    assert.equal(await daemon.berthOk(args), await daemon.dockerOk(args), `berth ${args.join(' ')} prints what docker prints`);
+  }
   const inspect = JSON.parse(await daemon.dockerOk(['volume', 'inspect', 'dvol']))[0];
   assert.equal(inspect.Mountpoint, join(daemon.dataRoot, 'volumes', 'dvol', '_data'));
   assert.deepEqual(inspect.Labels, { a: 'b' });

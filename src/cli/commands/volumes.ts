@@ -19,7 +19,6 @@ function volumeRow(volume: Volume): Record<string, unknown> {
     Name: volume.Name, Driver: volume.Driver, Scope: volume.Scope, Mountpoint: volume.Mountpoint, Labels: labels,
     Links: volume.UsageData ? String(volume.UsageData.RefCount) : 'N/A', Size: volume.UsageData ? humanSize(volume.UsageData.Size) : 'N/A',
     CreatedAt: volume.CreatedAt, Availability: 'N/A', Group: 'N/A',
-    Label: (name: string) => volume.Labels?.[name] ?? '',
   };
 }
 
@@ -78,7 +77,7 @@ export const volumeListCommand: CommandSpec = {
     const format = chooseFormat({ format: stringFlag(flags, 'format') ?? '', defaultTable: DEFAULT_VOLUME_FORMAT, quiet: boolFlag(flags, 'quiet'), quietFormat: '{{.Name}}' });
     const rows = volumes.map(volumeRow);
     if (format === 'json') {
-      process.stdout.write(rows.map(({ Label: _label, ...row }) => sortedJson(row)).join('\n') + (rows.length > 0 ? '\n' : ''));
+      process.stdout.write(rows.map((row) => sortedJson(row)).join('\n') + (rows.length > 0 ? '\n' : ''));
       return 0;
     }
     for (const warning of response.Warnings ?? []) process.stderr.write(`${warning}\n`);
