@@ -305,7 +305,7 @@ export class ContainerService {
       if (!(await monitor.abandonRestart(record))) {
         const exited = monitor.exited(record.id);
         await this.starter.signal(record, 9);
-        await exited;
+        await monitor.exitAfterKill(record, exited);
         await monitor.abandonRestart(record);
       }
     }
