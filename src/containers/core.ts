@@ -57,7 +57,7 @@ export class ContainerCore {
   readonly shimRoot: string;
   readonly socketRoot: string;
 
-  constructor(readonly options: ContainerServiceOptions, onExit: (id: string, exitCode: number, exitedAt: Date) => void) {
+  constructor(readonly options: ContainerServiceOptions, onExit: (id: string, exitCode: number, exitedAt: Date) => void | Promise<void>) {
     this.store = new ContainerRecordStore(join(options.dataRoot, 'containers'));
     this.shimRoot = join(options.execRoot, 'shims');
     this.socketRoot = join(options.execRoot, 'sockets');

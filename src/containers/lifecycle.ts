@@ -150,7 +150,14 @@ export class ContainerLifecycle {
       await core.runtimeOf(record).kill(record.id, signal, signal === 9);
     } catch (error) {
       // The process may have exited between our check and the signal: that is a success.
-      if (record.state.Running && !(await core.hasExitFile(record.id))) throw serverError(startErrorMessage(error));
+      if (record.state.Running && !(await core.hasExitFile(record.id))) {
+        const state = await core.runtimeOf(record).state(record.id).catch(() => undefined);
+        if (state && state.status !== 'stopped') throw serverError(startErrorMessage(error));
+        // Gone with its shim: no exit report will come, so it is recorded here.
+        process.stderr.write(`berthd: container ${record.id} was gone without an exit report; recorded as exited\n`);
+        await this.monitor.handleExit(record.id, 255);
+        return;
+      }
     }
     // A frozen process gets its signal once thawed: like Docker, resume a paused container
     // after SIGKILL or its stop signal (any signal when it has none of its own).
@@ -185,7 +192,7 @@ export class ContainerLifecycle {
       await exited;
     } else if (!(await settlesWithin(exited, timeout * 1000))) {
       await this.signal(record, 9);
-      await exited;
+      await monitor.exitAfterKill(record, exited);
     }
     // An exit already on its way when the policy was cancelled may have been taken for a restart.
     await monitor.abandonRestart(record);

@@ -21,6 +21,9 @@ export interface ExitMonitorDeps {
   remove: (id: string) => Promise<void>;
 }
 
+/** How long a killed container's exit is awaited before the runtime is asked whether it is gone. */
+const KILL_EXIT_CHECK_MS = 5_000;
+
 export class ExitMonitor {
   private readonly waiters = new Map<string, Set<Waiter>>();
   /** Resolves when the current run of a container has been fully handled after its exit. */
@@ -37,6 +40,22 @@ export class ExitMonitor {
   /** A promise that settles once the current run has ended and been recorded. */
   exited(id: string): Promise<void> {
     return this.exits.get(id)?.promise ?? Promise.resolve();
+  }
+
+  /**
+   * Waits for `exited` after a SIGKILL. An exit that can never be reported (the container's
+   * shim died with it, so no exit file comes and the runtime shows it stopped) is recorded as
+   * the daemon records it at start-up, so that stop and rm -f never wait forever.
+   */
+  async exitAfterKill(record: ContainerRecord, exited: Promise<void>): Promise<void> {
+    const { core } = this;
+    while (!(await settlesWithin(exited, KILL_EXIT_CHECK_MS))) {
+      if (!record.state.Running || await core.hasExitFile(record.id)) continue;
+      const state = await core.runtimeOf(record).state(record.id).catch(() => undefined);
+      if (state && state.status !== 'stopped') continue;
+      process.stderr.write(`berthd: container ${record.id} was gone without an exit report; recorded as exited\n`);
+      await this.handleExit(record.id, 255);
+    }
   }
 
   async handleExit(id: string, exitCode: number, exitedAt = new Date()): Promise<void> {

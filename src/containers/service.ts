@@ -62,7 +62,9 @@ export class ContainerService {
   constructor(options: ContainerServiceOptions) {
     this.core = new ContainerCore(options, (id, code, exitedAt) => {
       // An exit that cannot be recorded now is found again at the next start; it must not end the daemon.
-      this.monitor.handleExit(id, code, exitedAt).catch((error: unknown) => process.stderr.write(`berthd: recording the exit of ${id}: ${String(error)}\n`));
+      return this.monitor.handleExit(id, code, exitedAt).catch((error: unknown) => {
+        process.stderr.write(`berthd: recording the exit of ${id}: ${String(error)}\n`);
+      });
     });
     const removeForced = (id: string) => this.remove(id, { force: true, volumes: true });
     this.monitor = new ExitMonitor(this.core, { startLocked: (record) => this.starter.startLocked(record), remove: removeForced });
@@ -88,7 +90,7 @@ export class ContainerService {
     for (const record of core.records.values()) {
       if (record.starting !== undefined) await this.finishInterruptedStart(record, shims);
     }
-    // The watcher's first scan reports exits that happened while the daemon was away.
+    // The watcher's first scan records the exits that happened while the daemon was away, before anything is served.
     await core.exitWatcher.start();
     for (const record of core.records.values()) {
       if (!record.state.Running) continue;
@@ -340,7 +342,7 @@ export class ContainerService {
       if (!(await monitor.abandonRestart(record))) {
         const exited = monitor.exited(record.id);
         await this.starter.signal(record, 9);
-        await exited;
+        await monitor.exitAfterKill(record, exited);
         await monitor.abandonRestart(record);
       }
     }

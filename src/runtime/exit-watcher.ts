@@ -12,14 +12,18 @@ export class ExitWatcher {
   private readonly handled = new Set<string>();
 
   /** `exitedAt` is when conmon wrote the exit file: the real exit time, also for exits while the daemon was away. */
-  constructor(readonly directory: string, private readonly onExit: (id: string, exitCode: number, exitedAt: Date) => void) {}
+  constructor(readonly directory: string, private readonly onExit: (id: string, exitCode: number, exitedAt: Date) => void | Promise<void>) {}
 
+  /**
+   * Watches the directory; resolves once the exits written while the daemon was away have been
+   * handled, so that nothing is served that still calls such a container running.
+   */
   async start(): Promise<void> {
     await mkdir(this.directory, { recursive: true });
     this.watcher = watch(this.directory, (_event, filename) => {
       if (filename) void this.check(filename.toString());
     });
-    for (const name of await readdir(this.directory)) void this.check(name);
+    await Promise.all((await readdir(this.directory)).map((name) => this.check(name)));
   }
 
   stop(): void {
@@ -50,6 +54,6 @@ export class ExitWatcher {
     if (code === undefined || this.handled.has(id)) return;
     this.handled.add(id);
     const exitedAt = await stat(join(this.directory, id)).then((info) => info.mtime, () => new Date());
-    this.onExit(id, code, exitedAt);
+    await this.onExit(id, code, exitedAt);
   }
 }

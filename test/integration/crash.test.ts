@@ -113,7 +113,9 @@ async function assertConsistent(round: string): Promise<void> {
   }
   // The converse: a running container kept its shim (nobody else would record its exit).
   for (const [id, state] of listed) {
-    if (state === 'running') assert.ok(shims.some((shim) => shim.id === id), `${round}: running container ${id} has no conmon`);
+    if (state === 'running') {
+      assert.ok(shims.some((shim) => shim.id === id), `${round}: running container ${id} has no conmon; berthd said:\n${daemon.log.split('\n').filter((line) => line.includes(id.slice(0, 12))).join('\n')}`);
+    }
   }
   const images = await daemon.api('GET', '/images/json');
   assert.equal(images.status, 200);
