@@ -4,9 +4,12 @@
 // A record is written before anything of its run exists (service.ts marks it `starting`
 // before the mount and the shim), so after a kill -9 of berthd:
 //   - a record still marked starting is completed when its container did come up (the shim
-//     lives and the runtime says running/paused, or created: then it is started), and rolled
-//     back otherwise (its previous state stays; what the start made is removed), as dockerd
-//     records a container whose process is gone as not running;
+//     lives and the runtime says running or paused), and rolled back otherwise (its previous
+//     state stays; what the start made is removed), as dockerd records a container whose
+//     process is gone as not running. A container the runtime has only created is rolled back
+//     too: its conmon has still to send the pid on its sync pipe, whose reader (the killed
+//     daemon) is gone, and the SIGPIPE ends it a moment later, so a container started then
+//     would run without its shim;
 //   - whatever no running record claims (a shim, a runtime container, a mount under a
 //     container's directory, its cgroup under the daemon's parent, shims/, exits/ or sockets/
 //     entries) is stopped and removed. Everything is found through this daemon's own roots
@@ -66,13 +69,12 @@ export function parseShimArgs(args: readonly string[], execRoot: string): { cont
 }
 
 /** What a record marked `starting` turns into at start-up. */
-export type InterruptedStart = 'adopt' | 'start' | 'roll back';
+export type InterruptedStart = 'adopt' | 'roll back';
 
 /** Pure: the runtime's view of the container and whether its shim lives decide. */
 export function resolveInterruptedStart(state: RuntimeState | undefined, shimAlive: boolean, exited: boolean): InterruptedStart {
   if (!shimAlive || exited || !state) return 'roll back';
   if (state.status === 'running' || state.status === 'paused') return 'adopt';
-  if (state.status === 'created') return 'start';
   return 'roll back';
 }
 

@@ -125,8 +125,8 @@ export class ContainerService {
   }
 
   /**
-   * A start the daemon was killed in: a container that came up is adopted (and started when the
-   * runtime only created it); otherwise what the start made goes (the hooks are released) and
+   * A start the daemon was killed in: a container that came up is adopted; otherwise (the
+   * runtime only created it, or less) what the start made goes (the hooks are released) and
    * the record keeps its previous state.
    */
   private async finishInterruptedStart(record: ContainerRecord, shims: ShimProcess[]): Promise<void> {
@@ -134,8 +134,7 @@ export class ContainerService {
     const runtime = core.runtimeOf(record);
     const shimAlive = shims.some((shim) => shim.containerId === record.id && shim.uuid === record.id);
     const exited = await core.hasExitFile(record.id);
-    let outcome = resolveInterruptedStart(await runtime.state(record.id), shimAlive, exited);
-    if (outcome === 'start') outcome = await runtime.start(record.id).then(() => 'adopt' as const, () => 'roll back' as const);
+    const outcome = resolveInterruptedStart(await runtime.state(record.id), shimAlive, exited);
     const state = outcome === 'adopt' ? await runtime.state(record.id) : undefined;
     if (state && (state.status === 'running' || state.status === 'paused')) {
       record.state = {

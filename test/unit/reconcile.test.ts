@@ -20,7 +20,8 @@ test('a conmon command line is this daemon\'s when its exit or persist directory
 test('a start the daemon was killed in is adopted, started or rolled back', () => {
   assert.equal(resolveInterruptedStart({ status: 'running', pid: 5 }, true, false), 'adopt');
   assert.equal(resolveInterruptedStart({ status: 'paused', pid: 5 }, true, false), 'adopt');
-  assert.equal(resolveInterruptedStart({ status: 'created', pid: 5 }, true, false), 'start');
+  // Only created: its conmon dies of SIGPIPE on the dead daemon's sync pipe, so it is not started.
+  assert.equal(resolveInterruptedStart({ status: 'created', pid: 5 }, true, false), 'roll back');
   assert.equal(resolveInterruptedStart({ status: 'running', pid: 5 }, false, false), 'roll back', 'no shim: nobody would record its exit');
   assert.equal(resolveInterruptedStart({ status: 'stopped', pid: 0 }, true, false), 'roll back');
   assert.equal(resolveInterruptedStart({ status: 'creating', pid: 0 }, true, false), 'roll back');
