@@ -10,17 +10,7 @@ import type { ApiMount, MountPoint } from '../wire/types.js';
 export type { ApiMount };
 
 /** One mount of a container, kept in its record: inspect's MountPoint plus what berthd needs to set it up. */
-export interface ContainerMountPoint {
-  Type: 'bind' | 'volume' | 'tmpfs';
-  /** The volume's name (volumes only). */
-  Name?: string;
-  /** Host path of a bind or of the volume's data; empty for tmpfs. */
-  Source: string;
-  Destination: string;
-  Driver?: string;
-  Mode: string;
-  RW: boolean;
-  Propagation: string;
+export interface ContainerMountPoint extends MountPoint {
   /** A volume this container created without a name (rm -v and --rm remove it). */
   anonymous?: boolean;
   /** Fill the volume with the image's content at the destination when it is empty (not volume-nocopy). */

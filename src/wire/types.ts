@@ -142,7 +142,9 @@ export interface ContainerState {
 
 export interface MountPoint {
   Type: 'bind' | 'volume' | 'tmpfs';
+  /** The volume's name (volumes only). */
   Name?: string;
+  /** Host path of a bind or of the volume's data; empty for tmpfs. */
   Source: string;
   Destination: string;
   Driver?: string;
