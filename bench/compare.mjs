@@ -15,6 +15,8 @@ const { values: options } = parseArgs({
     runs: { type: 'string', default: '20' },
     warmup: { type: 'string', default: '2' },
     network: { type: 'string', default: 'none' },
+    // 'engine' (run, version, exec) or 'volumes' (bench/volumes.sh prepares its image first)
+    cases: { type: 'string', default: 'engine' },
   },
 });
 const runs = Number(options.runs);
@@ -27,14 +29,22 @@ const sides = [
 
 // Each case is the CLI's arguments, the same for both sides.
 const networkArgs = options.network ? ['--network', options.network] : [];
-const cases = [
-  { label: `run --rm ${networkArgs.join(' ')} busybox true`.replace(/\s+/g, ' '), args: ['run', '--rm', ...networkArgs, 'busybox', 'true'] },
-  { label: 'version', args: ['version'] },
-  { label: 'exec (running container) true', args: ['exec', 'berth-bench-exec', 'true'] },
-];
+const CASES = {
+  engine: [
+    { label: `run --rm ${networkArgs.join(' ')} busybox true`.replace(/\s+/g, ' '), args: ['run', '--rm', ...networkArgs, 'busybox', 'true'] },
+    { label: 'version', args: ['version'] },
+    { label: 'exec (running container) true', args: ['exec', 'berth-bench-exec', 'true'] },
+  ],
+  volumes: [
+    { label: `run --rm -v berth-bench-vol:/data ${networkArgs.join(' ')} busybox true`.replace(/\s+/g, ' '), args: ['run', '--rm', '-v', 'berth-bench-vol:/data', ...networkArgs, 'busybox', 'true'] },
+    { label: 'run --rm, VOLUME /data of 2,000 files copied up', args: ['run', '--rm', ...networkArgs, 'berth-bench-copyup', 'true'] },
+  ],
+};
+const cases = CASES[options.cases];
+if (!cases) throw new Error(`unknown --cases ${options.cases}: ${Object.keys(CASES).join(', ')}`);
 
 // The exec case needs a running container on each side; it is removed at the end.
-for (const side of sides) {
+for (const side of options.cases === 'engine' ? sides : []) {
   const started = spawnSync(side.cli[0], [...side.cli.slice(1), 'run', '-d', '--name', 'berth-bench-exec', ...networkArgs, 'busybox', 'sleep', '3600'], { encoding: 'utf8' });
   if (started.status !== 0) console.error(`${side.name}: could not start the exec container: ${started.stderr.trim()}`);
 }
