@@ -529,6 +529,11 @@ export class EngineClient {
     return this.json('POST', '/images/prune', { query: { filters } });
   }
 
+  /** POST /containers/prune; filters is the API's filters JSON. */
+  containerPrune(filters: string | undefined): Promise<import('../wire/types.js').ContainerPruneReport> {
+    return this.json('POST', '/containers/prune', { query: { filters } });
+  }
+
   // ---- volumes ----
 
   volumeCreate(options: import('../wire/types.js').VolumeCreateOptions): Promise<import('../wire/types.js').Volume> {

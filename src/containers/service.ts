@@ -20,6 +20,9 @@ import { hostname as hostHostname, cpus } from 'node:os';
 import { join } from 'node:path';
 import type { ContainerCreateRequest, ContainerInspect, ContainerSummary, WaitResponse } from '../wire/types.js';
 import { ZERO_TIME } from '../wire/types.js';
+import type { ContainerPruneReport } from '../wire/types.js';
+import type { Filters } from '../util/filters.js';
+import { ContainerPruner } from './prune.js';
 import { badParameter, conflict, noSuchContainer, notFound } from '../errdefs/errors.js';
 import type { OciRuntime } from '../runtime/oci-runtime.js';
 import { ContainerStreams, type AttachOutputOptions } from './attach.js';
@@ -51,6 +54,7 @@ export class ContainerService {
   private readonly starter: ContainerLifecycle;
   private readonly streams: ContainerStreams;
   private readonly views: ContainerViews;
+  private readonly pruner: ContainerPruner;
   /** Records being created (not yet listed): their volumes are in use already. */
   private readonly creating = new Map<string, ContainerRecord>();
   /**
@@ -71,6 +75,7 @@ export class ContainerService {
     this.starter = new ContainerLifecycle(this.core, this.monitor, removeForced);
     this.streams = new ContainerStreams(this.core, this.monitor);
     this.views = new ContainerViews(this.core, { all: () => this.all(), get: (reference) => this.get(reference) });
+    this.pruner = new ContainerPruner(this, options.publish);
     this.lifecycle = this.core.lifecycle;
   }
 
@@ -433,6 +438,11 @@ export class ContainerService {
   }
 
   /** SizeRw: bytes in the container's writable layer; SizeRootFs: that plus its image's layers. */
+  /** Removes the stopped containers the filters select (POST /containers/prune). */
+  prune(filters: Filters): Promise<ContainerPruneReport> {
+    return this.pruner.prune(filters);
+  }
+
   sizes(record: ContainerRecord): Promise<{ SizeRw: number; SizeRootFs: number }> {
     return this.views.sizes(record);
   }

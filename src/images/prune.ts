@@ -8,9 +8,8 @@
 import { badParameter, conflict, isConflict, isNotFound } from '../errdefs/errors.js';
 import type { ImagePruneReport } from '../wire/types.js';
 import type { Publish } from '../events/bus.js';
-import { parseDurationOrTimestamp } from '../util/units.js';
 import type { DeleteResult, ImageRecord, ImageService } from './service.js';
-import { matchLabelList } from '../util/filters.js';
+import { createdBefore, matchLabelList, parseUntilFilter } from '../util/filters.js';
 
 const ACCEPTED_FILTERS = ['dangling', 'label', 'label!', 'until'];
 
@@ -33,25 +32,13 @@ export function parsePruneFilters(filters: ReadonlyMap<string, readonly string[]
     if (isFalse === isTrue) throw badParameter(dangling.length === 0 ? "invalid filter 'dangling'" : `invalid filter 'dangling=[${dangling.join(' ')}]'`);
     danglingOnly = isTrue;
   }
-  let until: number | undefined;
-  const untilValues = filters.get('until');
-  if (untilValues && untilValues.length > 0) {
-    if (untilValues.length > 1) throw badParameter('more than one until filter specified');
-    try {
-      until = parseDurationOrTimestamp(untilValues[0]!, now);
-    } catch (error) {
-      throw badParameter(`invalid value for 'until' filter: ${(error as Error).message}`);
-    }
-  }
+  const until = parseUntilFilter(filters.get('until'), now, badParameter);
   return { danglingOnly, until, labels: [...(filters.get('label') ?? [])], notLabels: [...(filters.get('label!') ?? [])] };
 }
 
 /** Whether the image passes the time and label filters (Docker's matchLabels and until). */
 export function matchesPruneFilters(record: ImageRecord, selection: PruneSelection): boolean {
-  if (selection.until !== undefined) {
-    const created = record.config.created ? Date.parse(record.config.created) / 1000 : Number.NaN;
-    if (Number.isNaN(created) || created > selection.until) return false;
-  }
+  if (!createdBefore(record.config.created, selection.until)) return false;
   const labels = record.config.config?.Labels ?? {};
   if (record.config.config) {
     if (!matchLabelList(selection.labels, labels)) return false;

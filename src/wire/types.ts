@@ -273,6 +273,11 @@ export interface ImageSummary {
 }
 
 /** POST /images/prune: what went ({Untagged} or {Deleted} per item; null when nothing did) and the bytes freed. */
+export interface ContainerPruneReport {
+  ContainersDeleted: string[] | null;
+  SpaceReclaimed: number;
+}
+
 export interface ImagePruneReport {
   ImagesDeleted: Array<{ Untagged?: string; Deleted?: string }> | null;
   SpaceReclaimed: number;

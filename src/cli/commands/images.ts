@@ -6,7 +6,7 @@ import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ImageHistoryItem, ImageSummary } from '../../wire/types.js';
+import type { ImageHistoryItem, ImagePruneReport, ImageSummary } from '../../wire/types.js';
 import { boolFlag, forEachTarget, listFlag, stringFlag } from '../command.js';
 import type { CommandSpec } from '../command.js';
 import { chooseFormat, displayProgressStream, displaySize, flushStdout, formatGoTime, formatRfc3339, renderFormatted, sortedJson, StatusError, truncateId, ellipsis } from '../output.js';
@@ -449,14 +449,14 @@ export const imagePruneCommand: CommandSpec = {
     // A cancelled prune ends quietly with status 0, as docker's does.
     if (!boolFlag(invocation.flags, 'force') && !(await confirm(all ? PRUNE_ALL_WARNING : PRUNE_DANGLING_WARNING))) return 0;
     const report = await invocation.ctx.client().imagePrune(query);
-    let output = '';
-    const deleted = report.ImagesDeleted ?? [];
-    if (deleted.length > 0) {
-      output = 'Deleted Images:\n';
-      for (const item of deleted) output += item.Untagged ? `untagged: ${item.Untagged}\n` : `deleted: ${item.Deleted ?? ''}\n`;
-      output += '\n';
-    }
-    process.stdout.write(`${output}Total reclaimed space: ${humanSize(report.SpaceReclaimed)}\n`);
+    process.stdout.write(`${deletedImagesSection(report)}Total reclaimed space: ${humanSize(report.SpaceReclaimed)}\n`);
     return 0;
   },
 };
+
+/** The "Deleted Images:" part of a prune's output and its blank line; nothing when none went. */
+export function deletedImagesSection(report: ImagePruneReport): string {
+  const deleted = report.ImagesDeleted ?? [];
+  if (deleted.length === 0) return '';
+  return `Deleted Images:\n${deleted.map((item) => (item.Untagged ? `untagged: ${item.Untagged}\n` : `deleted: ${item.Deleted ?? ''}\n`)).join('')}\n`;
+}

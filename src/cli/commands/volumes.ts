@@ -121,9 +121,12 @@ export const volumePruneCommand: CommandSpec = {
     if (all) filters.push('all=true');
     if (!boolFlag(invocation.flags, 'force') && !(await confirm(all ? PRUNE_ALL_WARNING : PRUNE_ANONYMOUS_WARNING))) return 0;
     const report = await invocation.ctx.client().volumePrune(filtersQuery(filters));
-    const deleted = report.VolumesDeleted ?? [];
-    const listed = deleted.length > 0 ? `Deleted Volumes:\n${deleted.map((name) => `${name}\n`).join('')}\n` : '';
-    process.stdout.write(`${listed}Total reclaimed space: ${humanSize(report.SpaceReclaimed)}\n`);
+    process.stdout.write(`${deletedSection('Volumes', report.VolumesDeleted)}Total reclaimed space: ${humanSize(report.SpaceReclaimed)}\n`);
     return 0;
   },
 };
+
+/** "Deleted <Kind>:" with one name a line and a blank line, as docker's prunes print them; nothing when none went. */
+export function deletedSection(kind: string, names: readonly string[] | null | undefined): string {
+  return names && names.length > 0 ? `Deleted ${kind}:\n${names.map((name) => `${name}\n`).join('')}\n` : '';
+}

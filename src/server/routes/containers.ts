@@ -20,7 +20,7 @@ const ID = '([^/]+)';
 /** What the container routes need: the container service, as the daemon wires it. */
 export type ContainerBackend = Pick<ContainerService,
   'create' | 'list' | 'get' | 'inspect' | 'sizes' | 'start' | 'stop' | 'restart' | 'kill' | 'wait' | 'rename' | 'remove'
-  | 'logs' | 'attachOutput' | 'openStdin' | 'resize' | 'publishEvent'>;
+  | 'logs' | 'attachOutput' | 'openStdin' | 'resize' | 'publishEvent' | 'prune'>;
 
 export function containerRoutes(containers: ContainerBackend): RouteTable {
   return [
@@ -33,6 +33,9 @@ export function containerRoutes(containers: ContainerBackend): RouteTable {
       sendJson(context, 200, await containers.list({
         all: boolParam(context.query, 'all'), limit, size: boolParam(context.query, 'size'), filters: filtersParam(context.query),
       }));
+    }],
+    ['POST', /^\/containers\/prune$/, async (context) => {
+      sendJson(context, 200, await containers.prune(filtersParam(context.query)));
     }],
     ['GET', new RegExp(`^/containers/${ID}/json$`), async (context) => {
       const inspect = containers.inspect(context.params[0]);
