@@ -17,7 +17,7 @@ import { FORMAT_HELP, filtersQuery } from './ps.js';
 export const DEFAULT_IMAGES_FORMAT = 'table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}';
 export const DEFAULT_IMAGES_DIGEST_FORMAT = 'table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}';
 
-const IMAGE_HEADERS: Record<string, string> = {
+export const IMAGE_HEADERS: Record<string, string> = {
   ID: 'IMAGE ID',
   Repository: 'REPOSITORY',
   Tag: 'TAG',

@@ -7,13 +7,13 @@ import { confirm } from './images.js';
 import { FORMAT_HELP, filtersQuery } from './ps.js';
 
 const DEFAULT_VOLUME_FORMAT = 'table {{.Driver}}\t{{.Name}}';
-const VOLUME_HEADERS: Record<string, string> = {
+export const VOLUME_HEADERS: Record<string, string> = {
   Name: 'VOLUME NAME', Driver: 'DRIVER', Scope: 'SCOPE', Mountpoint: 'MOUNTPOINT', Labels: 'LABELS', Links: 'LINKS', Size: 'SIZE',
   CreatedAt: 'CREATED AT', Availability: 'AVAILABILITY', Group: 'GROUP',
 };
 
 /** docker's volume formatter rows. */
-function volumeRow(volume: Volume): Record<string, unknown> {
+export function volumeRow(volume: Volume): Record<string, unknown> {
   const labels = Object.entries(volume.Labels ?? {}).map(([key, value]) => `${key}=${value}`).join(',');
   return {
     Name: volume.Name, Driver: volume.Driver, Scope: volume.Scope, Mountpoint: volume.Mountpoint, Labels: labels,
