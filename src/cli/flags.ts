@@ -43,6 +43,17 @@ const TRUE_WORDS = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
 const FALSE_WORDS = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
 
 /** strconv.ParseInt(s, 0, 64): optional sign, 0x/0o/0b/leading-0 prefixes, "_" between digits. */
+/** "key=value" list flags (--label, volume --opt) as a map; a bare key has an empty value. */
+export function keyValueMap(values: readonly string[]): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const item of values) {
+    const equals = item.indexOf('=');
+    if (equals === -1) map[item] = '';
+    else map[item.slice(0, equals)] = item.slice(equals + 1);
+  }
+  return map;
+}
+
 export function parseGoInt(text: string): number {
   const syntaxError = (): Error => new Error(`strconv.ParseInt: parsing ${goQuote(text)}: invalid syntax`);
   let body = text;

@@ -5,7 +5,7 @@
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { isIP } from 'node:net';
 import type { ContainerCreateRequest, HealthConfig, HostConfig, RestartPolicy } from '../../wire/types.js';
-import { FlagError } from '../flags.js';
+import { FlagError, keyValueMap } from '../flags.js';
 import type { FlagSpec, FlagValues } from '../flags.js';
 import { parseBytes, parseCpus, parseGoDuration } from '../../util/units.js';
 import { parseMountFlag } from './mount-flag.js';
@@ -467,12 +467,7 @@ export function buildCreateRequest(flags: FlagValues, positional: string[], envi
   }
   const envEntries = [...envFileEntries, ...list(flags, 'env').map((value) => validateEnv(value, env))];
 
-  const labels: Record<string, string> = {};
-  for (const label of list(flags, 'label')) {
-    const eq = label.indexOf('=');
-    if (eq === -1) labels[label] = '';
-    else labels[label.slice(0, eq)] = label.slice(eq + 1);
-  }
+  const labels = keyValueMap(list(flags, 'label'));
 
   const sysctls: Record<string, string> = {};
   for (const sysctl of list(flags, 'sysctl')) {

@@ -1,6 +1,7 @@
 // volume create, ls, rm and prune, with docker's flags, tables and messages (inspect is in inspect.ts).
 import type { Volume } from '../../wire/types.js';
 import { boolFlag, forEachTarget, listFlag, stringFlag, type CommandSpec } from '../command.js';
+import { keyValueMap } from '../flags.js';
 import { chooseFormat, renderFormatted, sortedJson, StatusError } from '../output.js';
 import { humanSize } from '../../util/units.js';
 import { confirm } from './images.js';
@@ -22,16 +23,6 @@ export function volumeRow(volume: Volume): Record<string, unknown> {
   };
 }
 
-/** "key=value" list flags (--label, --opt) as a map; a bare key has an empty value. */
-function keyValues(values: string[]): Record<string, string> {
-  const map: Record<string, string> = {};
-  for (const item of values) {
-    const equals = item.indexOf('=');
-    if (equals === -1) map[item] = '';
-    else map[item.slice(0, equals)] = item.slice(equals + 1);
-  }
-  return map;
-}
 
 export const volumeCreateCommand: CommandSpec = {
   name: 'create',
@@ -52,7 +43,7 @@ export const volumeCreateCommand: CommandSpec = {
     }
     const volume = await invocation.ctx.client().volumeCreate({
       Name: args[0] ?? flagName, Driver: stringFlag(flags, 'driver') ?? 'local',
-      DriverOpts: keyValues(listFlag(flags, 'opt')), Labels: keyValues(listFlag(flags, 'label')),
+      DriverOpts: keyValueMap(listFlag(flags, 'opt')), Labels: keyValueMap(listFlag(flags, 'label')),
     });
     process.stdout.write(`${volume.Name}\n`);
     return 0;
