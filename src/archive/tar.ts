@@ -22,19 +22,30 @@ const READ_CHUNK = 64 * 1024;
  * (a directory with a trailing "/"), a directory's contents below it in name order; hard links
  * within the archive as links; sockets left out; times in whole seconds. `topName` "" names the
  * entries absolutely ("/", "/bin", ...), as Docker does for a container's "/".
+ *
+ * `grafts` maps paths below the top ("data/vol", no leading "/") to the host directories packed
+ * in their place: a container's mounts, whose contents a tar of the layer beneath would miss.
  */
-export function packPath(hostPath: string, topName: string): Readable {
+export function packPath(hostPath: string, topName: string, grafts: ReadonlyMap<string, string> = new Map()): Readable {
   const pack = quiet(tarStream.pack());
   const output = Readable.from(pack as AsyncIterable<Buffer>, { objectMode: false });
-  const seen = new Map<string, string>();
+  const walk: Walk = { pack, seen: new Map(), grafts };
   void (async () => {
-    await addTree(pack, hostPath, topName, seen, true);
+    await addTree(walk, hostPath, topName, '', true);
     pack.finalize();
   })().catch((error: unknown) => { output.destroy(error as Error); });
   return output;
 }
 
-async function addTree(pack: tarStream.Pack, hostPath: string, name: string, seen: Map<string, string>, top: boolean): Promise<void> {
+interface Walk {
+  pack: tarStream.Pack;
+  /** hard-linked inodes already packed, by the name of their first entry */
+  seen: Map<string, string>;
+  grafts: ReadonlyMap<string, string>;
+}
+
+async function addTree(walk: Walk, hostPath: string, name: string, relative: string, top: boolean): Promise<void> {
+  const { pack, seen, grafts } = walk;
   let stats: BigIntStats;
   try {
     stats = await lstat(hostPath, { bigint: true });
@@ -63,12 +74,19 @@ async function addTree(pack: tarStream.Pack, hostPath: string, name: string, see
   if (!stats.isDirectory()) return;
   let children: string[];
   try {
-    children = (await readdir(hostPath)).sort();
+    children = await readdir(hostPath);
   } catch {
     return;
   }
-  for (const child of children) {
-    await addTree(pack, `${hostPath}/${child}`, `${name}/${child}`, seen, false);
+  const prefix = relative === '' ? '' : `${relative}/`;
+  for (const graft of grafts.keys()) {
+    // A mount point the layer lacks (its directory made only inside the container) is still packed.
+    const child = graft.slice(prefix.length);
+    if (graft.startsWith(prefix) && child !== '' && !child.includes('/') && !children.includes(child)) children.push(child);
+  }
+  for (const child of children.sort()) {
+    const childRelative = `${prefix}${child}`;
+    await addTree(walk, grafts.get(childRelative) ?? `${hostPath}/${child}`, `${name}/${child}`, childRelative, false);
   }
 }
 

@@ -69,10 +69,24 @@ async function locate(root: string, absPath: string): Promise<Located> {
 }
 
 /** The stat header's content for a container path (`name` as the caller words it). */
-export async function statInRoot(root: string, absPath: string, name: string): Promise<ContainerPathStat & { host: string }> {
+export async function statInRoot(root: string, absPath: string, name: string): Promise<ContainerPathStat & { host: string; resolved: string }> {
   const { resolved, host, stats } = await locate(root, absPath);
   const linkTarget = stats.isSymbolicLink() ? await followSymlinkInScope(resolved, rootScopeFs(root)) : '';
-  return { name, size: Number(stats.size), mode: goFileMode(Number(stats.mode)), mtime: formatGoTimeNs(stats.mtimeNs), linkTarget, host };
+  return { name, size: Number(stats.size), mode: goFileMode(Number(stats.mode)), mtime: formatGoTimeNs(stats.mtimeNs), linkTarget, host, resolved };
+}
+
+/**
+ * The mounts below a container directory, keyed by their path relative to it: what a tar of that
+ * directory packs from the mounts' sources, as Docker (which mounts the volumes first) does.
+ */
+export function mountsBelow(record: Pick<ContainerRecord, 'mountPoints'>, containerDirectory: string): Map<string, string> {
+  const base = cleanPath(containerDirectory) === '/' ? '' : cleanPath(containerDirectory);
+  const grafts = new Map<string, string>();
+  for (const point of record.mountPoints ?? []) {
+    if (point.Type === 'tmpfs' || point.Source === '') continue;
+    if (point.Destination.startsWith(`${base}/`)) grafts.set(point.Destination.slice(base.length + 1), point.Source);
+  }
+  return grafts;
 }
 
 // ---- the daemon's backend ---------------------------------------------------------------------------------
@@ -91,7 +105,7 @@ export class ContainerFiles {
     const record = this.containers.get(reference);
     return this.containers.withRootfs(record, async (rootfs) => {
       const target = mountScope(record, rootfs, containerAbsPath(path));
-      const { host: _host, ...stat } = await statInRoot(target.root, target.path, baseName(path)).catch((error: unknown) => {
+      const { host: _host, resolved: _resolved, ...stat } = await statInRoot(target.root, target.path, baseName(path)).catch((error: unknown) => {
         throw apiErrorFor(error, path, reference);
       });
       return stat;
@@ -104,11 +118,12 @@ export class ContainerFiles {
     await this.containers.withRootfs(record, async (rootfs) => {
       const absPath = containerAbsPath(path);
       const target = mountScope(record, rootfs, absPath);
-      const { host, ...stat } = await statInRoot(target.root, target.path, baseName(absPath)).catch((error: unknown) => {
+      const { host, resolved, ...stat } = await statInRoot(target.root, target.path, baseName(absPath)).catch((error: unknown) => {
         throw apiErrorFor(error, path, reference);
       });
+      const containerPath = target.mount ? `${target.mount.Destination}/${resolved}` : resolved;
       this.containers.publishEvent(record, 'archive-path');
-      await send(stat, packPath(host, baseName(absPath) === '/' ? '' : baseName(absPath)));
+      await send(stat, packPath(host, baseName(absPath) === '/' ? '' : baseName(absPath), mountsBelow(record, containerPath)));
     });
   }
 

@@ -263,6 +263,25 @@ test('cp into and out of a path under a volume or a bind reads and writes the mo
   await daemon.berthOk(['volume', 'rm', 'cpvol']);
 });
 
+test('cp of a directory holding mount points packs the mounts\' data (stopped container too); export leaves them out', async () => {
+  const host = hostDir('cpnested');
+  writeFileSync(join(host, 'from-bind'), 'bind\n');
+  await daemon.berthOk(['run', '--name', 'cpn', '-v', 'cpnvol:/srv/vol', '-v', `${host}:/srv/deep/bind`, 'busybox',
+    'sh', '-c', 'echo layer > /srv/in-layer && echo volume > /srv/vol/in-volume']);
+  const out = join(daemon.root, 'cpn-out');
+  await daemon.dockerOk(['cp', 'cpn:/srv', out]);
+  assert.equal(readFileSync(join(out, 'in-layer'), 'utf8'), 'layer\n');
+  assert.equal(readFileSync(join(out, 'vol', 'in-volume'), 'utf8'), 'volume\n');
+  assert.equal(readFileSync(join(out, 'deep', 'bind', 'from-bind'), 'utf8'), 'bind\n');
+  const tarball = join(daemon.root, 'cpn.tar');
+  await daemon.berthOk(['export', '-o', tarball, 'cpn']);
+  const exported = execFileSync('tar', ['-tf', tarball], { encoding: 'utf8' }).split('\n');
+  assert.ok(exported.includes('srv/in-layer'), 'export has the layer\'s files');
+  assert.ok(!exported.some((name) => name.includes('in-volume') || name.includes('from-bind')), 'export leaves mounts out');
+  await daemon.berthOk(['rm', '-v', 'cpn']);
+  await daemon.berthOk(['volume', 'rm', 'cpnvol']);
+});
+
 test('system df counts volumes: their size and the containers using them', async () => {
   await daemon.berthOk(['volume', 'create', 'dfvol']);
   await daemon.berthOk(['run', '--name', 'dfc', '-v', 'dfvol:/d', 'busybox', 'sh', '-c', 'head -c 4096 /dev/zero > /d/f']);

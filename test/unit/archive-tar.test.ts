@@ -52,6 +52,25 @@ test('packPath names a directory and its contents under the name asked for, in n
   }
 });
 
+test('packPath packs grafted directories (mounts) in place of what lies beneath, missing mount points too', async () => {
+  const dir = scratch();
+  try {
+    mkdirSync(join(dir, 'root/data/vol'), { recursive: true });
+    writeFileSync(join(dir, 'root/data/vol/hidden'), 'beneath the mount');
+    writeFileSync(join(dir, 'root/data/own'), 'own');
+    mkdirSync(join(dir, 'volume'));
+    writeFileSync(join(dir, 'volume/v'), 'vv');
+    mkdirSync(join(dir, 'bind'));
+    writeFileSync(join(dir, 'bind/b'), 'b');
+    const grafts = new Map([['vol', join(dir, 'volume')], ['vol/nested', join(dir, 'bind')], ['made/inside', join(dir, 'bind')]]);
+    assert.deepEqual(await listing(packPath(join(dir, 'root/data'), 'data', grafts)), [
+      'directory data/ 0', 'file data/own 3', 'directory data/vol/ 0', 'directory data/vol/nested/ 0', 'file data/vol/nested/b 1', 'file data/vol/v 2',
+    ], 'a graft replaces the directory beneath; one whose parent is missing is left out');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('untar restores contents, modes, times and links; rebaseArchive renames the top', async () => {
   const dir = scratch();
   try {
