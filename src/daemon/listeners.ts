@@ -68,7 +68,8 @@ export function planListeners(config: DaemonConfig, env: NodeJS.ProcessEnv, isLo
       `Binding to an IP address, even on localhost, can also give access to scripts run in a browser. Be safe out there! host="${shown}"`,
     );
     if (unauthenticatedMeant || isLoopbackAddress(host.host) || isLoopback(host.host)) continue;
-    throw new ConfigError(`refusing to listen on ${shown} without --tlsverify: that would give root access on this machine to everyone who can reach it. `
+    // The warnings lead the refusal: berthd stops before it would log them.
+    throw new ConfigError(`${warnings.map((line) => `WARNING: ${line}\n`).join('')}refusing to listen on ${shown} without --tlsverify: that would give root access on this machine to everyone who can reach it. `
       + 'Please consider generating tls certificates with client validation to prevent exposing unauthenticated root access to your network. '
       + `You can override this by explicitly specifying '--tls=false' or '--tlsverify=false'`);
   }

@@ -198,7 +198,9 @@ export class ApiServer {
   async listen(addresses: ListenAddress[], tls?: ServerTls): Promise<void> {
     for (const address of addresses) {
       const secure = tls && !('unix' in address);
-      const options = { keepAliveTimeout: 60_000 };
+      // Half-open as node:http's own server: a client that half-closes a hijacked stream
+      // (docker run without -i closes its write side) still gets the output.
+      const options = { keepAliveTimeout: 60_000, allowHalfOpen: true };
       const handler = (request: IncomingMessage, response: ServerResponse) => this.track(request, response, undefined);
       const server: Server = secure
         ? createHttpsServer({

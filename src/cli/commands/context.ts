@@ -14,7 +14,7 @@ import { FORMAT_HELP } from './ps.js';
 
 const DEFAULT_DESCRIPTION = 'Current DOCKER_HOST based configuration';
 const DOCKER_HOST_WARNING = 'Warning: DOCKER_HOST environment variable overrides the active context. To use a context, either set the global --context flag, or unset DOCKER_HOST environment variable.';
-const CONTEXT_HEADERS = { Name: 'NAME', Description: 'DESCRIPTION', DockerEndpoint: 'DOCKER ENDPOINT', Error: 'ERROR', Current: 'CURRENT' };
+const CONTEXT_HEADERS = { Name: 'NAME', NameWithCurrent: 'NAME', Description: 'DESCRIPTION', DockerEndpoint: 'DOCKER ENDPOINT', Error: 'ERROR', Current: 'CURRENT' };
 const DOCKER_FLAG_HELP = 'set the docker endpoint';
 const ENDPOINT_KEYS = ['from', 'host', 'ca', 'cert', 'key', 'skip-tls-verify'];
 
@@ -151,7 +151,7 @@ const listCommand: CommandSpec = {
       .sort((a, b) => (a.meta.Name < b.meta.Name ? -1 : 1));
     const format = chooseFormat({
       format: stringFlag(invocation.flags, 'format') ?? '', quiet: boolFlag(invocation.flags, 'quiet'), quietFormat: '{{.Name}}',
-      defaultTable: 'table {{.Name}}{{if .Current}} *{{end}}\t{{.Description}}\t{{.DockerEndpoint}}\t{{.Error}}',
+      defaultTable: 'table {{.NameWithCurrent}}\t{{.Description}}\t{{.DockerEndpoint}}\t{{.Error}}',
     });
     const rows = contexts.map((context) => {
       const row = {
@@ -159,9 +159,12 @@ const listCommand: CommandSpec = {
         Description: context.meta.Name === DEFAULT_CONTEXT ? DEFAULT_DESCRIPTION : context.meta.Metadata.Description ?? '',
         DockerEndpoint: context.meta.Endpoints.docker?.Host ?? '', Error: '',
       };
-      return format === 'json' ? { ...row, toJSON: () => JSON.parse(sortedJson(row)) as unknown } : row;
+      // docker's table marks the current context after its name; --format's .Name is the bare name.
+      return { ...row, NameWithCurrent: row.Current ? `${row.Name} *` : row.Name };
     });
-    process.stdout.write(format === 'json' ? rows.map((row) => `${sortedJson(row)}\n`).join('') : renderFormatted(format, rows, CONTEXT_HEADERS));
+    process.stdout.write(format === 'json'
+      ? rows.map(({ NameWithCurrent: _shown, ...row }) => `${sortedJson(row)}\n`).join('')
+      : renderFormatted(format, rows, CONTEXT_HEADERS));
     if ((process.env.DOCKER_HOST || process.env.BERTH_HOST) && !invocation.ctx.connectionOptions.context) process.stderr.write(`${DOCKER_HOST_WARNING}\n`);
   },
 };
