@@ -281,9 +281,13 @@ async function dispatch(argv: string[]): Promise<number> {
     tlsVerify: parsed.changed.has('tlsverify') ? flags.tlsverify === true : undefined,
     tlsCaCert: text(flags.tlscacert), tlsCert: text(flags.tlscert), tlsKey: text(flags.tlskey),
   };
+  // config.json's currentContext matters only when nothing else names the daemon; a broken
+  // config.json is then reported by the commands that need it (login), not by every command.
+  const currentContext = async () => (connectionOptions.context || hosts.length > 0 || process.env.BERTH_HOST || process.env.DOCKER_HOST
+    ? undefined : ClientConfig.load().then((config) => config.currentContext, () => undefined));
   // `berth context` manages the store and must work when the chosen context is broken.
   const { host, tls, context: contextName } = name === 'context' ? { host: '', tls: undefined, context: '' }
-    : await resolveConnection(connectionOptions, process.env, configDir(), (await ClientConfig.load()).currentContext);
+    : await resolveConnection(connectionOptions, process.env, configDir(), await currentContext());
   const ctx: CliContext = {
     host,
     debug,
