@@ -2,6 +2,7 @@
 // count and prints help and usage errors worded like the docker CLI (cobra + pflag).
 
 import type { EngineClient } from '../client/engine-client.js';
+import type { ConnectionOptions } from './contexts.js';
 import { FlagError, formatFlagHelp, parseFlags } from './flags.js';
 import type { FlagSpec, FlagValues } from './flags.js';
 import { StatusError } from './output.js';
@@ -12,6 +13,10 @@ export const BINARY = 'berth';
 export interface CliContext {
   host: string;
   debug: boolean;
+  /** The global flags that choose the daemon (-H, --context, --tls*), for `berth context`. */
+  connectionOptions: ConnectionOptions;
+  /** The context in use ("default": -H / DOCKER_HOST). */
+  contextName: string;
   /** Created on first use so that commands that never talk to the daemon stay cheap. */
   client(): EngineClient;
 }

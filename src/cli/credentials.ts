@@ -97,6 +97,18 @@ export class ClientConfig {
     return new ClientConfig(path, data);
   }
 
+  /** The context `berth context use` chose (config.json's currentContext, as docker's). */
+  get currentContext(): string | undefined {
+    return typeof this.data.currentContext === 'string' && this.data.currentContext !== '' ? this.data.currentContext : undefined;
+  }
+
+  /** Sets (or, with undefined or "default", clears) the current context. */
+  async setCurrentContext(name: string | undefined): Promise<void> {
+    if (name === undefined || name === 'default') delete this.data.currentContext;
+    else this.data.currentContext = name;
+    await this.save();
+  }
+
   /** The helper for a server: credHelpers[server], else credsStore, else none (plain file). */
   helperFor(serverAddress: string): string | undefined {
     const specific = this.data.credHelpers?.[serverAddress];

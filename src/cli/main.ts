@@ -59,6 +59,8 @@ const diff: Loader = () => import('./commands/files.js').then((m) => m.diffComma
 const exportContainer: Loader = () => import('./commands/files.js').then((m) => m.exportCommand);
 const port: Loader = () => import('./commands/files.js').then((m) => m.portCommand);
 
+const contextCommand = (name: string): Loader => () => import('./commands/context.js').then((m) => m.CONTEXT_COMMANDS[name]!);
+
 const COMMANDS: Record<string, TopCommand> = {
   run: { summary: 'Create and run a new container from an image', category: 'common', load: run },
   exec: { summary: 'Execute a command in a running container', category: 'common', load: exec },
@@ -134,6 +136,21 @@ const COMMANDS: Record<string, TopCommand> = {
       prune: { summary: 'Remove unused local volumes', load: () => import('./commands/volumes.js').then((m) => m.volumePruneCommand) },
       rm: { summary: 'Remove one or more volumes', load: () => import('./commands/volumes.js').then((m) => m.volumeRemoveCommand) },
       remove: { summary: 'Remove one or more volumes', load: () => import('./commands/volumes.js').then((m) => m.volumeRemoveCommand), hidden: true },
+    },
+  },
+  context: {
+    summary: 'Manage contexts',
+    category: 'management',
+    sub: {
+      create: { summary: 'Create a context', load: contextCommand('create') },
+      inspect: { summary: 'Display detailed information on one or more contexts', load: contextCommand('inspect') },
+      ls: { summary: 'List contexts', load: contextCommand('ls') },
+      list: { summary: 'List contexts', load: contextCommand('ls'), hidden: true },
+      rm: { summary: 'Remove one or more contexts', load: contextCommand('rm') },
+      remove: { summary: 'Remove one or more contexts', load: contextCommand('rm'), hidden: true },
+      show: { summary: 'Print the name of the current context', load: contextCommand('show') },
+      update: { summary: 'Update a context', load: contextCommand('update') },
+      use: { summary: 'Set the current docker context', load: contextCommand('use') },
     },
   },
   system: {
@@ -255,12 +272,28 @@ async function dispatch(argv: string[]): Promise<number> {
   // Commands find the client config directory (credentials) through the environment, as docker's DOCKER_CONFIG.
   if (typeof flags.config === 'string' && flags.config !== '') process.env.BERTH_CONFIG = flags.config;
   let client: EngineClient | undefined;
-  const { EngineClient: ClientClass, resolveHost } = await import('../client/engine-client.js');
-  const host = resolveHost(hosts[0]);
+  const [{ EngineClient: ClientClass }, { resolveConnection }, { ClientConfig, configDir }] = await Promise.all([
+    import('../client/engine-client.js'), import('./contexts.js'), import('./credentials.js'),
+  ]);
+  const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
+  const connectionOptions = {
+    context: text(flags.context), hosts, tls: flags.tls === true,
+    tlsVerify: parsed.changed.has('tlsverify') ? flags.tlsverify === true : undefined,
+    tlsCaCert: text(flags.tlscacert), tlsCert: text(flags.tlscert), tlsKey: text(flags.tlskey),
+  };
+  // config.json's currentContext matters only when nothing else names the daemon; a broken
+  // config.json is then reported by the commands that need it (login), not by every command.
+  const currentContext = async () => (connectionOptions.context || hosts.length > 0 || process.env.BERTH_HOST || process.env.DOCKER_HOST
+    ? undefined : ClientConfig.load().then((config) => config.currentContext, () => undefined));
+  // `berth context` manages the store and must work when the chosen context is broken.
+  const { host, tls, context: contextName } = name === 'context' ? { host: '', tls: undefined, context: '' }
+    : await resolveConnection(connectionOptions, process.env, configDir(), await currentContext());
   const ctx: CliContext = {
     host,
     debug,
-    client: () => (client ??= new ClientClass({ host })),
+    connectionOptions,
+    contextName,
+    client: () => (client ??= new ClientClass({ host, tls })),
   };
 
   const top = COMMANDS[name];

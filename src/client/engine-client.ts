@@ -3,6 +3,8 @@
 // exposes the raw pieces (streams, hijacked sockets) that attach/logs/events need.
 
 import http from 'node:http';
+import https from 'node:https';
+import { HostFormatError, parseDockerHost } from '../util/docker-host.js';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Readable } from 'node:stream';
@@ -53,20 +55,13 @@ export function resolveHost(flagHost: string | undefined, env: NodeJS.ProcessEnv
 
 type Endpoint = { socketPath: string } | { host: string; port: number };
 
-/** unix:///path, tcp://host:port, or a bare host:port / path like docker's ParseHost accepts. */
-export function parseHost(host: string): Endpoint {
-  if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length) };
+/** unix:///path, tcp://host:port, or a bare host:port / path like docker's ParseHost accepts; tcp's default port is 2376 with TLS. */
+export function parseHost(host: string, options: { tls?: boolean } = {}): Endpoint {
   if (host.startsWith('/')) return { socketPath: host };
-  let rest = host;
-  for (const scheme of ['tcp://', 'http://', 'https://']) {
-    if (rest.startsWith(scheme)) rest = rest.slice(scheme.length);
-  }
-  rest = rest.replace(/\/.*$/, '');
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(rest);
-  if (bracketed) return { host: bracketed[1]!, port: Number(bracketed[2] ?? 2375) };
-  const colon = rest.lastIndexOf(':');
-  if (colon === -1) return { host: rest || '127.0.0.1', port: 2375 };
-  return { host: rest.slice(0, colon) || '127.0.0.1', port: Number(rest.slice(colon + 1)) || 2375 };
+  const parsed = parseDockerHost(host, options);
+  if (parsed.proto === 'unix') return { socketPath: parsed.path };
+  if (parsed.proto === 'fd') throw new HostFormatError(`invalid bind address (${host}): fd:// is for the daemon`);
+  return { host: parsed.host, port: parsed.port };
 }
 
 export type QueryValue = string | number | boolean | string[] | null | undefined;
@@ -114,9 +109,21 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
+/** TLS towards a tcp:// daemon (PEM material already read). */
+export interface ClientTls {
+  /** Trusted CAs; without one, the system's. */
+  ca?: Buffer;
+  /** The client's certificate and key, for a daemon that verifies its clients. */
+  cert?: Buffer;
+  key?: Buffer;
+  /** false: any server certificate is accepted (--tls without --tlsverify, skip-tls-verify). */
+  verify: boolean;
+}
+
 export interface EngineClientOptions {
   host?: string;
   apiVersion?: string;
+  tls?: ClientTls;
 }
 
 export interface ContainerCreateResponse {
@@ -221,12 +228,21 @@ export class EngineClient {
   readonly apiVersion: string;
   private readonly endpoint: Endpoint;
   private readonly agent: http.Agent;
+  /** TLS options for each request (https only, never for a unix socket). */
+  private readonly tls: Pick<https.RequestOptions, 'ca' | 'cert' | 'key' | 'rejectUnauthorized'> | undefined;
 
   constructor(options: EngineClientOptions = {}) {
     this.host = options.host ?? DEFAULT_HOST;
     this.apiVersion = options.apiVersion ?? API_VERSION;
-    this.endpoint = parseHost(this.host);
-    this.agent = new http.Agent({ keepAlive: true });
+    this.endpoint = parseHost(this.host, { tls: options.tls !== undefined });
+    const tls = options.tls && !('socketPath' in this.endpoint) ? options.tls : undefined;
+    this.tls = tls && { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: tls.verify };
+    this.agent = this.tls ? new https.Agent({ keepAlive: true, ...this.tls }) : new http.Agent({ keepAlive: true });
+  }
+
+  /** http.request or https.request, whichever this daemon speaks. */
+  private send(options: http.RequestOptions, callback?: (res: IncomingMessage) => void): http.ClientRequest {
+    return this.tls ? https.request({ ...this.tls, ...options }, callback) : http.request(options, callback);
   }
 
   /** Close idle keep-alive connections (tests call this; the CLI just exits). */
@@ -251,6 +267,8 @@ export class EngineClient {
       }
       return new ConnectionError(this.host, err);
     }
+    // A TLS failure (unknown CA, certificate required, wrong name) says why, as the docker CLI does.
+    if (this.tls) return new Error(`error during connect: ${err.message}`);
     return err;
   }
 
@@ -272,7 +290,7 @@ export class EngineClient {
     }
     if (Buffer.isBuffer(payload)) headers['Content-Length'] = String(payload.length);
     return new Promise<IncomingMessage>((resolve, reject) => {
-      const req = http.request(this.requestOptions(method, path, options.query, headers), (res) => {
+      const req = this.send(this.requestOptions(method, path, options.query, headers), (res) => {
         const status = res.statusCode ?? 0;
         if (status >= 400) {
           readAll(res).then((body) => reject(errorFromBody(status, body)), reject);
@@ -326,7 +344,7 @@ export class EngineClient {
     // A hijacked socket must not come back to the pool.
     const options = { ...this.requestOptions('POST', path, query, headers), agent: false as const };
     return new Promise<Duplex>((resolve, reject) => {
-      const req = http.request(options);
+      const req = this.send(options);
       req.on('upgrade', (_res, socket, head) => {
         if (head.length > 0) socket.unshift(head);
         resolve(socket);

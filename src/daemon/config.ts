@@ -19,6 +19,15 @@ export interface DaemonConfig {
   labels: string[];
   /** Layer downloads at once, daemon-wide. */
   maxConcurrentDownloads: number;
+  /** --tls / --tlsverify: undefined when not given (Docker tells "not set" from an explicit false). */
+  tls: boolean | undefined;
+  tlsVerify: boolean | undefined;
+  /** TLS files; empty: DOCKER_CERT_PATH (else /etc/berth) /ca.pem, cert.pem, key.pem. */
+  tlsCaCert: string;
+  tlsCert: string;
+  tlsKey: string;
+  /** The unix socket's group (-G, --group); the default, berth, is used only when it exists. */
+  group: string;
 }
 
 export const DEFAULT_CONFIG: DaemonConfig = {
@@ -36,6 +45,12 @@ export const DEFAULT_CONFIG: DaemonConfig = {
   insecureRegistries: [],
   labels: [],
   maxConcurrentDownloads: 3,
+  tls: undefined,
+  tlsVerify: undefined,
+  tlsCaCert: '',
+  tlsCert: '',
+  tlsKey: '',
+  group: 'berth',
 };
 
 export class ConfigError extends Error {}
@@ -54,6 +69,10 @@ const FLAGS: Record<string, { key: keyof DaemonConfig; kind: 'string' | 'list' |
   '-D': { key: 'debug', kind: 'bool' }, '--debug': { key: 'debug', kind: 'bool' },
   '--label': { key: 'labels', kind: 'list' },
   '--max-concurrent-downloads': { key: 'maxConcurrentDownloads', kind: 'number' },
+  '--tls': { key: 'tls', kind: 'bool' }, '--tlsverify': { key: 'tlsVerify', kind: 'bool' },
+  '--tlscacert': { key: 'tlsCaCert', kind: 'string' }, '--tlscert': { key: 'tlsCert', kind: 'string' },
+  '--tlskey': { key: 'tlsKey', kind: 'string' },
+  '-G': { key: 'group', kind: 'string' }, '--group': { key: 'group', kind: 'string' },
 };
 
 /** Flags given on the command line, and whether --help/--version was asked for. */
@@ -98,6 +117,12 @@ interface DaemonJson {
   'insecure-registries'?: string[];
   labels?: string[];
   'max-concurrent-downloads'?: number;
+  tls?: boolean;
+  tlsverify?: boolean;
+  tlscacert?: string;
+  tlscert?: string;
+  tlskey?: string;
+  group?: string;
 }
 
 const JSON_KEYS: Record<keyof DaemonJson, keyof DaemonConfig> = {
@@ -105,6 +130,7 @@ const JSON_KEYS: Record<keyof DaemonJson, keyof DaemonConfig> = {
   runtimes: 'runtimes', 'cgroup-parent': 'cgroupParent', debug: 'debug', 'seccomp-profile': 'seccompProfile',
   'registry-mirrors': 'registryMirrors', 'insecure-registries': 'insecureRegistries',
   labels: 'labels', 'max-concurrent-downloads': 'maxConcurrentDownloads',
+  tls: 'tls', tlsverify: 'tlsVerify', tlscacert: 'tlsCaCert', tlscert: 'tlsCert', tlskey: 'tlsKey', group: 'group',
 };
 
 /** What a SIGHUP changes in a running daemon, as dockerd reloads them. */
@@ -169,7 +195,7 @@ export function mergeConfig(flags: Partial<DaemonConfig>, daemonJsonText: string
   }
   for (const [key, value] of Object.entries(parsed)) {
     const configKey = JSON_KEYS[key as keyof DaemonJson];
-    assertJsonType(key, value, typeof DEFAULT_CONFIG[configKey]);
+    assertJsonType(key, value, key === 'tls' || key === 'tlsverify' ? 'boolean' : typeof DEFAULT_CONFIG[configKey]);
     if (flags[configKey] !== undefined) {
       throw new ConfigError(`the following directives are specified both as a flag and in the configuration file: ${key}`);
     }
@@ -193,12 +219,19 @@ Options:
   -D, --debug                    Enable debug mode
       --default-runtime string   Default OCI runtime for containers (default "runc")
       --exec-root string         Root directory for execution state files (default "/run/berth")
-  -H, --host list                Daemon socket(s) to connect to (default unix:///run/berth/berth.sock)
+  -G, --group string             Group for the unix socket (default "berth")
+  -H, --host list                Daemon socket(s) to connect to (default unix:///run/berth/berth.sock);
+                                 unix:///path, tcp://host:port, fd:// or fd://N (socket activation)
       --insecure-registry list   Enable insecure registry communication
       --label list               Set key=value labels to the daemon
       --max-concurrent-downloads int   Set the max concurrent downloads (default 3)
   -p, --pidfile string           Path to use for daemon PID file (default "/run/berth/berthd.pid")
       --registry-mirror list     Preferred registry mirror
       --seccomp-profile string   Path to seccomp profile, or "unconfined" (default "builtin")
+      --tls                      Use TLS; implied by --tlsverify
+      --tlscacert string         Trust certs signed only by this CA (default "/etc/berth/ca.pem")
+      --tlscert string           Path to TLS certificate file (default "/etc/berth/cert.pem")
+      --tlskey string            Path to TLS key file (default "/etc/berth/key.pem")
+      --tlsverify                Use TLS and verify the remote
   -v, --version                  Print version information and quit
 `;

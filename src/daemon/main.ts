@@ -5,7 +5,11 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { ApiServer } from '../server/server.js';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { createSecureContext } from 'node:tls';
+import { ApiServer, type ListenAddress, type ServerTls } from '../server/server.js';
+import { formatDockerHost, isLoopbackAddress, parseDockerHost, type DockerHost } from '../util/docker-host.js';
 import { ImageArchive } from '../images/archive.js';
 import { ImagePruner } from '../images/prune.js';
 import { BERTH_VERSION } from '../server/routes/system.js';
@@ -31,7 +35,8 @@ import { LayerStore } from '../layers/store.js';
 import { OciRuntime } from '../runtime/oci-runtime.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { apiRoutes } from './routes.js';
-import { ConfigError, DAEMON_USAGE, mergeConfig, parseDaemonArgs, RELOADABLE_KEYS, reloadConfig, type DaemonConfig } from './config.js';
+import { activatedSockets, groupId, planListeners } from './listeners.js';
+import { ConfigError, DEFAULT_CONFIG, DAEMON_USAGE, mergeConfig, parseDaemonArgs, RELOADABLE_KEYS, reloadConfig, type DaemonConfig } from './config.js';
 
 async function loadConfig(argv: string[]): Promise<{ config: DaemonConfig; flags: Partial<DaemonConfig> } | undefined> {
   const { flags, help, version } = parseDaemonArgs(argv);
@@ -73,6 +78,67 @@ async function reload(current: DaemonConfig, flags: Partial<DaemonConfig>, apply
     process.stderr.write(`berthd: error reconfiguring the daemon: ${error instanceof Error ? error.message : String(error)}; the configuration is unchanged\n`);
     return current;
   }
+}
+
+/**
+ * The sockets to serve on, resolved from -H/hosts and the TLS settings: Docker's warnings
+ * logged, unauthenticated TCP on a non-loopback address refused, TLS files read, the unix
+ * socket's group looked up, fd:// mapped to the fds systemd passed.
+ */
+async function prepareListeners(config: DaemonConfig): Promise<{ addresses: ListenAddress[]; tls: ServerTls | undefined; shown: string[] }> {
+  const names = config.hosts.map((host) => {
+    try {
+      return parseDockerHost(host);
+    } catch {
+      return undefined;
+    }
+  }).filter((host): host is DockerHost & { proto: 'tcp' } => host?.proto === 'tcp' && isIP(host.host) === 0 && host.host !== 'localhost');
+  const loopbackNames = new Set<string>();
+  for (const { host } of names) {
+    const found = await lookup(host, { all: true }).catch(() => []);
+    if (found.length > 0 && found.every((entry) => isLoopbackAddress(entry.address))) loopbackNames.add(host);
+  }
+  const plan = planListeners(config, process.env, (host) => loopbackNames.has(host));
+  for (const warning of plan.warnings) process.stderr.write(`berthd: WARNING: ${warning}\n`);
+  let tls: ServerTls | undefined;
+  if (plan.tls) {
+    const read = async (path: string, what: string) => readFile(path).catch((error: Error) => {
+      throw new ConfigError(`invalid TLS configuration: could not read ${what} "${path}": ${error.message}`);
+    });
+    tls = {
+      key: await read(plan.tls.keyFile, 'key'), cert: await read(plan.tls.certFile, 'certificate'),
+      ca: plan.tls.verifyClients || existsSync(plan.tls.caFile) ? await read(plan.tls.caFile, 'CA certificate') : undefined,
+      verifyClients: plan.tls.verifyClients,
+    };
+    try {
+      createSecureContext(tls);
+    } catch (error) {
+      throw new ConfigError(`invalid TLS configuration: ${(error as Error).message}`);
+    }
+  }
+  const addresses: ListenAddress[] = [];
+  const shown: string[] = [];
+  for (const host of plan.hosts) {
+    shown.push(formatDockerHost(host));
+    if (host.proto === 'tcp') addresses.push({ tcp: { host: host.host, port: host.port } });
+    else if (host.proto === 'fd') addresses.push(...activatedSockets(process.env, process.pid, host.fd).map((fd) => ({ fd })));
+    else addresses.push({ unix: host.path, gid: await socketGroup(config) });
+  }
+  // As sd_listen_fds(unset_environment): children must not think the sockets are theirs.
+  delete process.env.LISTEN_PID;
+  delete process.env.LISTEN_FDS;
+  delete process.env.LISTEN_FDNAMES;
+  return { addresses, tls, shown };
+}
+
+/** The unix socket's group: --group if it exists; the default group (berth) only when it exists, else root's. */
+async function socketGroup(config: DaemonConfig): Promise<number> {
+  const groups = await readFile('/etc/group', 'utf8').catch(() => '');
+  const gid = groupId(groups, config.group);
+  if (gid !== undefined) return gid;
+  if (config.group !== DEFAULT_CONFIG.group && config.group !== '') throw new ConfigError(`group ${config.group} not found`);
+  if (config.group !== '') process.stderr.write(`berthd: WARNING: could not change group of the socket to ${config.group}: group ${config.group} not found\n`);
+  return process.getgid?.() ?? 0;
 }
 
 /** Two daemons on one set of roots would corrupt each other's records: refuse, as dockerd does. */
@@ -118,6 +184,8 @@ async function main(): Promise<void> {
   if (!loaded) return;
   const { config, flags } = loaded;
   if (process.getuid?.() !== 0) throw new ConfigError('berthd needs to be started with root privileges');
+  // Checked (and TLS files read) before anything is touched: a daemon that cannot listen safely does not start.
+  const listening = await prepareListeners(config);
   await mkdir(config.dataRoot, { recursive: true, mode: 0o711 });
   await mkdir(config.execRoot, { recursive: true, mode: 0o700 });
   await mkdir(dirname(config.pidfile), { recursive: true });
@@ -208,8 +276,8 @@ async function main(): Promise<void> {
     facts, events, containers, execs, images, imageArchive, distribution, cgroupParent: config.cgroupParent,
     imagePruner: new ImagePruner({ images, layers, publish: events.publish }), registries: new RegistryService(registryHosts), volumes,
   }), config.debug);
-  await server.listen(config.hosts);
-  process.stderr.write(`berthd ${BERTH_VERSION} listening on ${config.hosts.join(', ')} (data root ${config.dataRoot})\n`);
+  await server.listen(listening.addresses, listening.tls);
+  process.stderr.write(`berthd ${BERTH_VERSION} listening on ${listening.shown.join(', ')} (data root ${config.dataRoot})\n`);
 
   let stopping = false;
   const stop = async () => {
@@ -219,7 +287,7 @@ async function main(): Promise<void> {
     containers.shutdown();
     execs.shutdown();
     await server.close();
-    for (const host of config.hosts) if (host.startsWith('unix://')) await rm(host.slice(7), { force: true });
+    for (const address of listening.addresses) if ('unix' in address) await rm(address.unix, { force: true });
     await rm(config.pidfile, { force: true });
     process.exit(0);
   };

@@ -4,9 +4,10 @@
 // start) reach their route with a `hijack()` that answers `101 UPGRADED` and hands over
 // the raw socket.
 import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { chmod, rm } from 'node:fs/promises';
+import { chmod, chown, rm } from 'node:fs/promises';
 import { badParameter, isEngineError, isNotModified, notFound } from '../errdefs/errors.js';
 import { MethodNotAllowed, statusOf } from './http-status.js';
 
@@ -167,6 +168,17 @@ const SHUTDOWN_FLUSH_MS = 1_000;
 /** How long a finished hijacked connection may take to flush its last bytes before it is cut. */
 const HIJACK_LINGER_MS = 5_000;
 
+/** A socket to serve the API on. */
+export type ListenAddress = { unix: string; gid: number } | { tcp: { host: string; port: number } } | { fd: number };
+
+/** PEM material for HTTPS listeners. */
+export interface ServerTls {
+  key: Buffer;
+  cert: Buffer;
+  ca?: Buffer;
+  verifyClients: boolean;
+}
+
 export class ApiServer {
   private readonly servers: Server[] = [];
   private readonly connections = new Set<Duplex>();
@@ -177,9 +189,27 @@ export class ApiServer {
   /** `debug` logs each request; a SIGHUP reload may change it. */
   constructor(private readonly routes: RouteTable, public debug = false) {}
 
-  async listen(hosts: string[]): Promise<void> {
-    for (const host of hosts) {
-      const server = createServer({ keepAliveTimeout: 60_000 }, (request, response) => this.track(request, response, undefined));
+  /**
+   * Listens on each address: unix sockets (mode 0660, group `gid`), TCP, or a socket handed
+   * over as an fd (systemd socket activation). With `tls`, TCP and fd listeners speak HTTPS;
+   * with `tls.verifyClients`, a client without a certificate signed by `tls.ca` fails the
+   * handshake and never reaches a route.
+   */
+  async listen(addresses: ListenAddress[], tls?: ServerTls): Promise<void> {
+    for (const address of addresses) {
+      const secure = tls && !('unix' in address);
+      // Half-open as node:http's own server: a client that half-closes a hijacked stream
+      // (docker run without -i closes its write side) still gets the output.
+      const options = { keepAliveTimeout: 60_000, allowHalfOpen: true };
+      const handler = (request: IncomingMessage, response: ServerResponse) => this.track(request, response, undefined);
+      const server: Server = secure
+        ? createHttpsServer({
+          ...options, key: tls.key, cert: tls.cert, ca: tls.ca,
+          requestCert: tls.verifyClients, rejectUnauthorized: tls.verifyClients, minVersion: 'TLSv1.2',
+        }, handler)
+        : createServer(options, handler);
+      // A handshake that fails (no certificate, another CA, a reset) ends that connection only.
+      if (secure) server.on('tlsClientError', (error: Error) => { if (this.debug) process.stderr.write(`berthd: TLS handshake: ${error.message}\n`); });
       server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
         // The HTTP server lets go of an upgraded socket, its error handler included: a reset
         // from the client would otherwise be an unhandled 'error' that ends the daemon.
@@ -191,16 +221,15 @@ export class ApiServer {
         this.connections.add(socket);
         socket.on('close', () => this.connections.delete(socket));
       });
-      if (host.startsWith('unix://')) {
-        const path = host.slice('unix://'.length);
-        await rm(path, { force: true });
-        await new Promise<void>((resolve, reject) => server.once('error', reject).listen(path, resolve));
-        await chmod(path, 0o660);
-      } else if (host.startsWith('tcp://')) {
-        const url = new URL(host.replace(/^tcp:/, 'http:'));
-        await new Promise<void>((resolve, reject) => server.once('error', reject).listen(Number(url.port || 2375), url.hostname, resolve));
+      if ('unix' in address) {
+        await rm(address.unix, { force: true });
+        await new Promise<void>((resolve, reject) => server.once('error', reject).listen(address.unix, resolve));
+        await chmod(address.unix, 0o660);
+        await chown(address.unix, 0, address.gid);
+      } else if ('tcp' in address) {
+        await new Promise<void>((resolve, reject) => server.once('error', reject).listen(address.tcp.port, address.tcp.host, resolve));
       } else {
-        throw new Error(`unsupported host: ${host}`);
+        await new Promise<void>((resolve, reject) => server.once('error', reject).listen({ fd: address.fd }, resolve));
       }
       this.servers.push(server);
     }

@@ -40,6 +40,14 @@ export interface CommandResult { code: number; stdout: string; stderr: string }
 
 let daemonCounter = 0;
 
+export interface LaunchOptions {
+  /** A command that ends by exec'ing its arguments (node berthd.js ...), e.g. to set LISTEN_PID. */
+  wrapper?: string[];
+  /** File descriptors the daemon gets as 3, 4, ... (socket activation). */
+  fds?: number[];
+  env?: Record<string, string>;
+}
+
 export class TestDaemon {
   readonly root: string;
   readonly dataRoot: string;
@@ -51,8 +59,12 @@ export class TestDaemon {
   private process: ChildProcess | undefined;
   private output = '';
 
+  /** How berthd is started: a wrapper command before `node berthd.js`, fds passed from 3 on, environment. */
+  private readonly launch: LaunchOptions;
+
   /** `execRootName`: the exec root's directory name under the daemon's root ("exec"). */
-  constructor(readonly extraArgs: string[] = [], options: { execRootName?: string } = {}) {
+  constructor(readonly extraArgs: string[] = [], options: { execRootName?: string; launch?: LaunchOptions } = {}) {
+    this.launch = options.launch ?? {};
     this.root = mkdtempSync('/tmp/berth-test-');
     this.dataRoot = join(this.root, 'data');
     this.execRoot = join(this.root, options.execRootName ?? 'exec');
@@ -66,11 +78,18 @@ export class TestDaemon {
     return this.output;
   }
 
+  /** berthd's pid while it runs. */
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
   async start(): Promise<void> {
     this.output = '';
-    const child = spawn(process.execPath, [BERTHD, '--data-root', this.dataRoot, '--exec-root', this.execRoot,
-      '-H', this.host, '--pidfile', join(this.root, 'berthd.pid'), '--cgroup-parent', this.cgroupParent, ...this.extraArgs],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() });
+    const argv = [process.execPath, BERTHD, '--data-root', this.dataRoot, '--exec-root', this.execRoot,
+      '-H', this.host, '--pidfile', join(this.root, 'berthd.pid'), '--cgroup-parent', this.cgroupParent, ...this.extraArgs];
+    const [file, ...args] = [...(this.launch.wrapper ?? []), ...argv];
+    const child = spawn(file!, args,
+      { stdio: ['ignore', 'pipe', 'pipe', ...(this.launch.fds ?? [])], env: childEnv(this.launch.env) });
     child.stdout?.on('data', (chunk: Buffer) => { this.output += chunk.toString(); });
     child.stderr?.on('data', (chunk: Buffer) => { this.output += chunk.toString(); });
     this.process = child;

@@ -32,7 +32,7 @@ interface ComponentVersion {
   Details?: Record<string, string>;
 }
 
-function clientVersion(): Record<string, unknown> {
+function clientVersion(context: string): Record<string, unknown> {
   return {
     Platform: { Name: '' },
     Version: BERTH_VERSION,
@@ -43,7 +43,7 @@ function clientVersion(): Record<string, unknown> {
     Os: process.platform,
     Arch: hostArchitecture(),
     BuildTime: '',
-    Context: 'default',
+    Context: context,
   };
 }
 
@@ -124,7 +124,7 @@ export const versionCommand: CommandSpec = {
         throw new StatusError(64, `template parsing error: ${(err as Error).message}`);
       }
     }
-    const client = clientVersion();
+    const client = clientVersion(invocation.ctx.contextName);
     let server: ReturnType<typeof serverVersion> | undefined;
     let failure: unknown;
     try {
@@ -250,7 +250,7 @@ export const infoCommand: CommandSpec = {
   args: { max: 0 },
   async run(invocation) {
     const format = stringFlag(invocation.flags, 'format') ?? '';
-    const clientInfo = { Debug: invocation.ctx.debug, Version: BERTH_VERSION, Context: 'default', Plugins: [], Warnings: null };
+    const clientInfo = { Debug: invocation.ctx.debug, Version: BERTH_VERSION, Context: invocation.ctx.contextName, Plugins: [], Warnings: null };
     if (format !== '') {
       let render: (data: unknown) => string;
       try {
@@ -262,7 +262,7 @@ export const infoCommand: CommandSpec = {
       process.stdout.write(render({ ...info, ClientInfo: clientInfo }) + '\n');
       return 0;
     }
-    process.stdout.write(`Client:\n Version:    ${BERTH_VERSION}\n Context:    default\n Debug Mode: ${invocation.ctx.debug}\n\nServer:\n`);
+    process.stdout.write(`Client:\n Version:    ${BERTH_VERSION}\n Context:    ${invocation.ctx.contextName}\n Debug Mode: ${invocation.ctx.debug}\n\nServer:\n`);
     let info: SystemInfo;
     try {
       info = await invocation.ctx.client().info();
