@@ -38,6 +38,8 @@ import { findShims, removeContainerLeftovers, resolveInterruptedStart, sweepOrph
 import { startsAtDaemonStart } from './restart-policy.js';
 import { applyHostConfigDefaults, validateHostConfig } from './spec.js';
 import { validateCreateRequest } from './create-checks.js';
+import { gatherDevices } from './devices.js';
+import { validatePrivilegeOptions } from './security-checks.js';
 import { refuseUnsupportedOptions } from './create-options.js';
 import { ContainerViews } from './views.js';
 import { resolveMounts, type ContainerMountPoint } from '../volumes/mounts.js';
@@ -72,7 +74,7 @@ export class ContainerService {
     });
     const removeForced = (id: string) => this.remove(id, { force: true, volumes: true });
     this.monitor = new ExitMonitor(this.core, { startLocked: (record) => this.starter.startLocked(record), remove: removeForced });
-    this.starter = new ContainerLifecycle(this.core, this.monitor, removeForced);
+    this.starter = new ContainerLifecycle(this.core, this.monitor, removeForced, (reference) => this.get(reference));
     this.streams = new ContainerStreams(this.core, this.monitor);
     this.views = new ContainerViews(this.core, { all: () => this.all(), get: (reference) => this.get(reference) });
     this.pruner = new ContainerPruner(this, options.publish);
@@ -226,6 +228,9 @@ export class ContainerService {
     const hostConfig = applyHostConfigDefaults({ ...(rawHostConfig ?? {}) });
     if (!hostConfig.NetworkMode) hostConfig.NetworkMode = 'default';
     validateHostConfig(hostConfig, { hostCpus: cpus().length, hostCapabilities: this.core.options.hostCapabilities });
+    validatePrivilegeOptions(hostConfig, { usernsRemap: !!this.core.options.idMappings });
+    // A device that is not there fails now, as nothing is made yet (Docker finds out at start).
+    for (const device of hostConfig.Devices ?? []) await gatherDevices(device);
     if (!SUPPORTED_NETWORK_MODES.has(hostConfig.NetworkMode)) throw notFound(`network ${hostConfig.NetworkMode} not found`);
     const runtimeName = hostConfig.Runtime || this.core.options.defaultRuntime;
     if (!this.core.options.runtimes.has(runtimeName)) throw badParameter(`Unknown runtime specified ${runtimeName}`);

@@ -12,6 +12,7 @@ import { BERTH_VERSION } from '../server/routes/system.js';
 import { ContentStore } from '../content/store.js';
 import { ContainerService } from '../containers/service.js';
 import { EtcFilesHook } from '../containers/etc-files-hook.js';
+import { ShmHook } from '../containers/shm-hook.js';
 import { LifecycleHooks } from '../containers/hooks.js';
 import { RootfsHook } from '../containers/rootfs-hook.js';
 import { VolumesHook } from '../containers/volumes-hook.js';
@@ -159,7 +160,7 @@ async function main(): Promise<void> {
   const rootfs = new RootfsHook(images);
   const volumes = new VolumeStore(join(config.dataRoot, 'volumes'));
   const containerVolumes = new ContainerVolumes(volumes);
-  const hooks = new LifecycleHooks().register(rootfs).register(new EtcFilesHook()).register(new VolumesHook(containerVolumes));
+  const hooks = new LifecycleHooks().register(rootfs).register(new EtcFilesHook()).register(new ShmHook()).register(new VolumesHook(containerVolumes));
   const containers = new ContainerService({
     dataRoot: config.dataRoot, execRoot: config.execRoot, images, runtimes, defaultRuntime: config.defaultRuntime,
     cgroupParent: config.cgroupParent, hostCapabilities: await hostCapabilities(), seccompProfile, publish: events.publish,
