@@ -15,13 +15,14 @@
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
-import { mkdir, rm } from 'node:fs/promises';
+import { chown, mkdir, rm } from 'node:fs/promises';
 import { hostname as hostHostname, cpus } from 'node:os';
 import { join } from 'node:path';
 import type { ContainerCreateRequest, ContainerInspect, ContainerSummary, WaitResponse } from '../wire/types.js';
 import { ZERO_TIME } from '../wire/types.js';
 import type { ContainerPruneReport } from '../wire/types.js';
 import type { Filters } from '../util/filters.js';
+import { toHostId } from '../util/id-mappings.js';
 import { ContainerPruner } from './prune.js';
 import { badParameter, conflict, noSuchContainer, notFound } from '../errdefs/errors.js';
 import type { OciRuntime } from '../runtime/oci-runtime.js';
@@ -261,6 +262,9 @@ export class ContainerService {
     }
     try {
       await mkdir(join(directory, 'fs', 'upper'), { recursive: true });
+      // The root directory's owner comes from the upper one: the remapped root's, so that root in the container owns /.
+      const mappings = this.core.options.idMappings;
+      if (mappings) await chown(join(directory, 'fs', 'upper'), toHostId(0, mappings.uidMappings) ?? 0, toHostId(0, mappings.gidMappings) ?? 0);
       await mkdir(join(directory, 'fs', 'work'), { recursive: true });
       await mkdir(join(directory, 'fs', 'merged'), { recursive: true });
       await this.core.store.save(record);

@@ -589,8 +589,9 @@ function sysctls(input: SpecInput): Record<string, string> {
   const network = hc.NetworkMode ?? '';
   if (network !== 'host' && !isContainerMode(network)) {
     // Docker's defaults for a network namespace of the container's own: ping without
-    // CAP_NET_RAW, and ports below 1024 without CAP_NET_BIND_SERVICE.
-    result['net.ipv4.ping_group_range'] = '0 2147483647';
+    // CAP_NET_RAW (in a user namespace: its mapped groups), and ports below 1024 without CAP_NET_BIND_SERVICE.
+    const mapped = input.hostConfig.UsernsMode !== 'host' && input.daemon.idMappings?.gidMappings;
+    result['net.ipv4.ping_group_range'] = mapped ? `0 ${mapped.reduce((sum, m) => sum + m.size, 0) - 1}` : '0 2147483647';
     result['net.ipv4.ip_unprivileged_port_start'] = '0';
   }
   return { ...result, ...(hc.Sysctls ?? {}) };

@@ -19,6 +19,8 @@ export interface DaemonConfig {
   labels: string[];
   /** Layer downloads at once, daemon-wide. */
   maxConcurrentDownloads: number;
+  /** --userns-remap: "default", "user[:group]" or "uid[:gid]"; empty for none. */
+  usernsRemap: string;
 }
 
 export const DEFAULT_CONFIG: DaemonConfig = {
@@ -36,6 +38,7 @@ export const DEFAULT_CONFIG: DaemonConfig = {
   insecureRegistries: [],
   labels: [],
   maxConcurrentDownloads: 3,
+  usernsRemap: '',
 };
 
 export class ConfigError extends Error {}
@@ -54,6 +57,7 @@ const FLAGS: Record<string, { key: keyof DaemonConfig; kind: 'string' | 'list' |
   '-D': { key: 'debug', kind: 'bool' }, '--debug': { key: 'debug', kind: 'bool' },
   '--label': { key: 'labels', kind: 'list' },
   '--max-concurrent-downloads': { key: 'maxConcurrentDownloads', kind: 'number' },
+  '--userns-remap': { key: 'usernsRemap', kind: 'string' },
 };
 
 /** Flags given on the command line, and whether --help/--version was asked for. */
@@ -98,6 +102,7 @@ interface DaemonJson {
   'insecure-registries'?: string[];
   labels?: string[];
   'max-concurrent-downloads'?: number;
+  'userns-remap'?: string;
 }
 
 const JSON_KEYS: Record<keyof DaemonJson, keyof DaemonConfig> = {
@@ -105,6 +110,7 @@ const JSON_KEYS: Record<keyof DaemonJson, keyof DaemonConfig> = {
   runtimes: 'runtimes', 'cgroup-parent': 'cgroupParent', debug: 'debug', 'seccomp-profile': 'seccompProfile',
   'registry-mirrors': 'registryMirrors', 'insecure-registries': 'insecureRegistries',
   labels: 'labels', 'max-concurrent-downloads': 'maxConcurrentDownloads',
+  'userns-remap': 'usernsRemap',
 };
 
 /** What a SIGHUP changes in a running daemon, as dockerd reloads them. */
@@ -200,5 +206,6 @@ Options:
   -p, --pidfile string           Path to use for daemon PID file (default "/run/berth/berthd.pid")
       --registry-mirror list     Preferred registry mirror
       --seccomp-profile string   Path to seccomp profile, or "unconfined" (default "builtin")
+      --userns-remap string      User/Group setting for user namespaces
   -v, --version                  Print version information and quit
 `;
