@@ -27,7 +27,7 @@ export function validateSysctls(hc: SpecHostConfig): void {
     if (name === 'kernel.hostname' && hc.UTSMode !== 'host') {
       throw badParameter(`sysctl ${JSON.stringify(name)} is not allowed as it conflicts with the OCI "hostname" field`);
     }
-    throw badParameter(`sysctl ${JSON.stringify(name)} is not whitelisted: it is not in a separate kernel namespace`);
+    throw badParameter(`sysctl ${JSON.stringify(name)} is not in a separate kernel namespace`);
   }
 }
 

@@ -8,10 +8,10 @@ const IPC_SYSCTLS = new Set([
 
 export const isIpcSysctl = (name: string): boolean => IPC_SYSCTLS.has(name) || name.startsWith('fs.mqueue.');
 
-/** The docker CLI's --sysctl whitelist: the error message, or undefined when `entry` (name=value) may be asked for. */
+/** The docker CLI's --sysctl check (28 words it "not allowed"): the error message, or undefined when `entry` (name=value) may be asked for. */
 export function sysctlNotWhitelisted(entry: string): string | undefined {
   const eq = entry.indexOf('=');
   const name = eq < 0 ? '' : entry.slice(0, eq);
   if (eq >= 0 && (isIpcSysctl(name) || name.startsWith('net.'))) return undefined;
-  return `sysctl '${entry}' is not whitelisted`;
+  return `sysctl '${entry}' is not allowed`;
 }
