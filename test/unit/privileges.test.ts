@@ -15,6 +15,7 @@ import { parseDeviceFlag } from '../../src/cli/commands/run-options.js';
 import { sysctlNotWhitelisted } from '../../src/util/sysctl.js';
 import { mappingsFromRanges, nextFreeRangeStart, shiftOwner, subordinateRanges, toContainerId, toHostId } from '../../src/util/id-mappings.js';
 import { parseRemapSpec, remappedRoot } from '../../src/daemon/userns-remap.js';
+import { mergeConfig, parseDaemonArgs } from '../../src/daemon/config.js';
 
 const badParameter = (pattern: RegExp) => (error: unknown) => error instanceof EngineError && error.kind === 'invalid-parameter' && pattern.test(error.message);
 
@@ -204,4 +205,10 @@ test('--userns-remap: user[:group], uid[:gid] and default, with Docker\'s errors
   assert.deepEqual(root.mappings.gidMappings, [{ containerID: 0, hostID: 200000, size: 65536 }]);
   assert.throws(() => remappedRoot('alice', 'alice', etc), /^Error: Can't create ID mappings: No subgid ranges found for group "alice"/);
   assert.throws(() => remappedRoot('root', 'staff', etc), /No subuid ranges found for user "root"/);
+});
+
+test('--userns-remap is a daemon flag and a daemon.json key, off by default', () => {
+  assert.equal(mergeConfig({}, undefined).usernsRemap, '');
+  assert.equal(mergeConfig(parseDaemonArgs(['--userns-remap', 'default']).flags, undefined).usernsRemap, 'default');
+  assert.equal(mergeConfig({}, '{"userns-remap": "alice:staff"}').usernsRemap, 'alice:staff');
 });
