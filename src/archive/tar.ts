@@ -23,18 +23,21 @@ const READ_CHUNK = 64 * 1024;
  * within the archive as links; sockets left out; times in whole seconds. `topName` "" names the
  * entries absolutely ("/", "/bin", ...), as Docker does for a container's "/".
  */
-export function packPath(hostPath: string, topName: string): Readable {
+export function packPath(hostPath: string, topName: string, mapOwner?: OwnerMap): Readable {
   const pack = quiet(tarStream.pack());
   const output = Readable.from(pack as AsyncIterable<Buffer>, { objectMode: false });
   const seen = new Map<string, string>();
   void (async () => {
-    await addTree(pack, hostPath, topName, seen, true);
+    await addTree(pack, hostPath, topName, seen, true, mapOwner);
     pack.finalize();
   })().catch((error: unknown) => { output.destroy(error as Error); });
   return output;
 }
 
-async function addTree(pack: tarStream.Pack, hostPath: string, name: string, seen: Map<string, string>, top: boolean): Promise<void> {
+/** Host owners as the archive names them: a user-namespace remapped root's files by their IDs in the container. */
+export type OwnerMap = (owner: { uid: number; gid: number }) => { uid: number; gid: number };
+
+async function addTree(pack: tarStream.Pack, hostPath: string, name: string, seen: Map<string, string>, top: boolean, mapOwner?: OwnerMap): Promise<void> {
   let stats: BigIntStats;
   try {
     stats = await lstat(hostPath, { bigint: true });
@@ -44,7 +47,7 @@ async function addTree(pack: tarStream.Pack, hostPath: string, name: string, see
     throw error;
   }
   if (stats.isSocket()) return;
-  const header = headerFor(stats, name);
+  const header = headerFor(stats, name, mapOwner);
   if (stats.isSymbolicLink()) header.linkname = await readlink(hostPath);
   if (!stats.isDirectory() && stats.nlink > 1n) {
     const inode = `${stats.dev}:${stats.ino}`;
@@ -68,14 +71,14 @@ async function addTree(pack: tarStream.Pack, hostPath: string, name: string, see
     return;
   }
   for (const child of children) {
-    await addTree(pack, `${hostPath}/${child}`, `${name}/${child}`, seen, false);
+    await addTree(pack, `${hostPath}/${child}`, `${name}/${child}`, seen, false, mapOwner);
   }
 }
 
-function headerFor(stats: BigIntStats, name: string): TarHeader {
+function headerFor(stats: BigIntStats, name: string, mapOwner?: OwnerMap): TarHeader {
   const mode = Number(stats.mode);
-  const uid = Number(stats.uid);
-  const gid = Number(stats.gid);
+  const hostOwner = { uid: Number(stats.uid), gid: Number(stats.gid) };
+  const { uid, gid } = mapOwner ? mapOwner(hostOwner) : hostOwner;
   const header: TarHeader = {
     name: stats.isDirectory() ? `${name}/` : name,
     mode: mode & 0o7777,

@@ -22,7 +22,7 @@ import type { ContainerCreateRequest, ContainerInspect, ContainerSummary, WaitRe
 import { ZERO_TIME } from '../wire/types.js';
 import type { ContainerPruneReport } from '../wire/types.js';
 import type { Filters } from '../util/filters.js';
-import { toHostId } from '../util/id-mappings.js';
+import { type IdMappings, toHostId } from '../util/id-mappings.js';
 import { ContainerPruner } from './prune.js';
 import { badParameter, conflict, noSuchContainer, notFound } from '../errdefs/errors.js';
 import type { OciRuntime } from '../runtime/oci-runtime.js';
@@ -201,6 +201,11 @@ export class ContainerService {
       match = record;
     }
     return match;
+  }
+
+  /** --userns-remap's mappings: the storage's files belong to the host IDs the containers' IDs map to. */
+  get idMappings(): IdMappings | undefined {
+    return this.core.options.idMappings;
   }
 
   get(reference: string): ContainerRecord {

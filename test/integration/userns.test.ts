@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BERTHD, TestDaemon, childEnv } from './harness.js';
+import { BERTH, BERTHD, TestDaemon, childEnv } from './harness.js';
 
 const daemon = new TestDaemon(['--userns-remap', 'default']);
 const dockremapExisted = spawnSync('id', ['dockremap']).status === 0;
@@ -85,6 +85,15 @@ test('exec runs in the container\'s user namespace; --userns=host opts out; --pr
     assert.deepEqual(map.trim().split(/\s+/).map(Number), [0, range.start, range.count]);
     const pid = JSON.parse(await daemon.berthOk(['inspect', id]))[0].State.Pid;
     assert.match(readFileSync(`/proc/${pid}/status`, 'utf8'), new RegExp(`^Uid:\\s+${range.start}\\s`, 'm'));
+    // cp in: files land owned by the remapped root; cp out: the archive names owners as the container sees them.
+    const local = join(daemon.root, 'copied');
+    writeFileSync(local, 'copied\n');
+    await daemon.berthOk(['cp', local, `${id}:/copied`]);
+    const upper = statSync(join(daemon.dataRoot, `${range.start}.${range.start}`, 'containers', id, 'fs', 'upper', 'copied'));
+    assert.deepEqual([upper.uid, upper.gid], [range.start, range.start]);
+    assert.equal(await daemon.berthOk(['exec', id, 'stat', '-c', '%u:%g', '/copied']), '0:0\n');
+    const listing = spawnSync('sh', ['-c', `node ${JSON.stringify(BERTH)} -H ${daemon.host} cp ${id}:/copied - | tar -tvf - --numeric-owner`], { encoding: 'utf8' });
+    assert.match(listing.stdout, /^-rw-r--r-- 0\/0 /m, JSON.stringify(listing));
   } finally {
     await daemon.berth(['rm', '-f', id]);
   }
