@@ -26,10 +26,10 @@ const READ_CHUNK = 64 * 1024;
  * `grafts` maps paths below the top ("data/vol", no leading "/") to the host directories packed
  * in their place: a container's mounts, whose contents a tar of the layer beneath would miss.
  */
-export function packPath(hostPath: string, topName: string, grafts: ReadonlyMap<string, string> = new Map()): Readable {
+export function packPath(hostPath: string, topName: string, options: { grafts?: ReadonlyMap<string, string>; mapOwner?: OwnerMap } = {}): Readable {
   const pack = quiet(tarStream.pack());
   const output = Readable.from(pack as AsyncIterable<Buffer>, { objectMode: false });
-  const walk: Walk = { pack, seen: new Map(), grafts };
+  const walk: Walk = { pack, seen: new Map(), grafts: options.grafts ?? new Map(), mapOwner: options.mapOwner };
   void (async () => {
     await addTree(walk, hostPath, topName, '', true);
     pack.finalize();
@@ -37,15 +37,19 @@ export function packPath(hostPath: string, topName: string, grafts: ReadonlyMap<
   return output;
 }
 
+/** Host owners as the archive names them: a user-namespace remapped root's files by their IDs in the container. */
+export type OwnerMap = (owner: { uid: number; gid: number }) => { uid: number; gid: number };
+
 interface Walk {
   pack: tarStream.Pack;
   /** hard-linked inodes already packed, by the name of their first entry */
   seen: Map<string, string>;
   grafts: ReadonlyMap<string, string>;
+  mapOwner: OwnerMap | undefined;
 }
 
 async function addTree(walk: Walk, hostPath: string, name: string, relative: string, top: boolean): Promise<void> {
-  const { pack, seen, grafts } = walk;
+  const { pack, seen, grafts, mapOwner } = walk;
   let stats: BigIntStats;
   try {
     stats = await lstat(hostPath, { bigint: true });
@@ -55,7 +59,7 @@ async function addTree(walk: Walk, hostPath: string, name: string, relative: str
     throw error;
   }
   if (stats.isSocket()) return;
-  const header = headerFor(stats, name);
+  const header = headerFor(stats, name, mapOwner);
   if (stats.isSymbolicLink()) header.linkname = await readlink(hostPath);
   if (!stats.isDirectory() && stats.nlink > 1n) {
     const inode = `${stats.dev}:${stats.ino}`;
@@ -90,10 +94,10 @@ async function addTree(walk: Walk, hostPath: string, name: string, relative: str
   }
 }
 
-function headerFor(stats: BigIntStats, name: string): TarHeader {
+function headerFor(stats: BigIntStats, name: string, mapOwner?: OwnerMap): TarHeader {
   const mode = Number(stats.mode);
-  const uid = Number(stats.uid);
-  const gid = Number(stats.gid);
+  const hostOwner = { uid: Number(stats.uid), gid: Number(stats.gid) };
+  const { uid, gid } = mapOwner ? mapOwner(hostOwner) : hostOwner;
   const header: TarHeader = {
     name: stats.isDirectory() ? `${name}/` : name,
     mode: mode & 0o7777,

@@ -87,6 +87,8 @@ export interface UntarOptions {
   noLchown: boolean;
   /** Owner of every entry instead of the archive's (cp -a into a container with a User). */
   chown?: Owner;
+  /** Moves each owner (the archive's, `chown` or the parents' root) to the host's IDs: a user-namespace remapped root. */
+  mapOwner?: (owner: Owner) => Owner;
 }
 
 /** Docker names a directory's entries in cleaned form; "." is the target itself. */
@@ -156,12 +158,14 @@ export async function untar(entries: AsyncIterable<TarEntry>, dest: string, scop
   const resolvedDirectories = new Map<string, string>();
   const hostOf = (path: string) => scopeHostPath(scope, path, resolvedDirectories);
   const directories: Array<{ host: string; header: TarHeader }> = [];
+  const root = { uid: 0, gid: 0 };
+  const parentOwner = options.noLchown ? undefined : options.mapOwner?.(root) ?? root;
   for await (const { header, body } of entries) {
     const name = cleanPath(header.name);
     const path = checkEntry(target, header);
     if (name !== '/') {
       const parent = dirName(path);
-      if (!(await lstatOrUndefined(await hostOf(parent)))) await scope.mkdirAll(parent, options.noLchown ? undefined : { uid: 0, gid: 0 });
+      if (!(await lstatOrUndefined(await hostOf(parent)))) await scope.mkdirAll(parent, parentOwner);
     }
     const host = await hostOf(path);
     const existing = await lstatOrUndefined(host);
@@ -222,7 +226,8 @@ async function createEntry(
   if (!options.noLchown) {
     const uid = Number(header.pax?.uid ?? header.uid ?? 0);
     const gid = Number(header.pax?.gid ?? header.gid ?? 0);
-    const owner = options.chown ?? { uid, gid };
+    const wanted = options.chown ?? { uid, gid };
+    const owner = options.mapOwner ? options.mapOwner(wanted) : wanted;
     try {
       await lchown(host, owner.uid, owner.gid);
     } catch (error) {

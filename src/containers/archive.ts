@@ -28,6 +28,9 @@ import {
 import { packPath, readTar } from '../archive/tar.js';
 import { checkArchive, RootScope, untar, type Owner, type UntarOptions } from '../archive/untar.js';
 import { formatGoTimeNs, goFileMode } from '../wire/path-stat.js';
+import { shiftOwner, toContainerId } from '../util/id-mappings.js';
+
+const OVERFLOW_ID = 65534;
 
 /**
  * Where a container path lives: a path under a bind or a volume is in the mount's source, not in
@@ -123,7 +126,12 @@ export class ContainerFiles {
       });
       const containerPath = target.mount ? `${target.mount.Destination}/${resolved}` : resolved;
       this.containers.publishEvent(record, 'archive-path');
-      await send(stat, packPath(host, baseName(absPath) === '/' ? '' : baseName(absPath), mountsBelow(record, containerPath)));
+      const mappings = this.containers.idMappings;
+      // Under a remapped root the archive names owners by their IDs in the container; others are the kernel's overflow ID.
+      const toContainer = mappings && (({ uid, gid }: { uid: number; gid: number }) => ({
+        uid: toContainerId(uid, mappings.uidMappings) ?? OVERFLOW_ID, gid: toContainerId(gid, mappings.gidMappings) ?? OVERFLOW_ID,
+      }));
+      await send(stat, packPath(host, baseName(absPath) === '/' ? '' : baseName(absPath), { grafts: mountsBelow(record, containerPath), mapOwner: toContainer }));
     });
   }
 
@@ -145,7 +153,11 @@ export class ContainerFiles {
       if (target.mount && !target.mount.RW) throw badParameter('mounted volume is marked read-only');
       if (!target.mount && record.hostConfig.ReadonlyRootfs) throw badParameter('container rootfs is marked read-only');
       const owner = request.copyUIDGID ? await copyOwner(record, new RootScope(rootfs)) : undefined;
-      const options: UntarOptions = { noOverwriteDirNonDir: request.noOverwriteDirNonDir, noLchown: false, chown: owner };
+      const mappings = this.containers.idMappings;
+      const options: UntarOptions = {
+        noOverwriteDirNonDir: request.noOverwriteDirNonDir, noLchown: false, chown: owner,
+        mapOwner: mappings && ((wanted) => shiftOwner(wanted, mappings)),
+      };
       const spool = join(this.containers.paths(record).directory, `.upload-${randomBytes(8).toString('hex')}.tar`);
       try {
         await pipeline(Readable.from(await decompressStream(body)), createWriteStream(spool, { mode: 0o600 }));

@@ -15,6 +15,7 @@ import { ContainerRecordStore, type ContainerRecord } from './record.js';
 import { RestartManager } from './restart-policy.js';
 import { containerPaths, type RootfsHook } from './rootfs-hook.js';
 import type { DockerSeccompProfile } from './seccomp.js';
+import type { IdMappings } from '../util/id-mappings.js';
 import type { ContainerVolumes } from '../volumes/container-volumes.js';
 
 export interface ContainerServiceOptions {
@@ -33,6 +34,8 @@ export interface ContainerServiceOptions {
   rootfs: RootfsHook;
   /** The container's exec sessions that have not ended (inspect's ExecIDs); late-bound by the daemon. */
   execIds?: (containerId: string) => string[];
+  /** --userns-remap: containers run in a user namespace with these mappings unless their UsernsMode is host. */
+  idMappings?: IdMappings;
   /** Binds, volumes and mounts resolved at create, anonymous volumes dropped by rm -v; without it a create that asks for one is refused. */
   volumes?: ContainerVolumes;
 }

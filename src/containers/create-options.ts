@@ -57,8 +57,7 @@ export const HOST_CONFIG_OPTIONS: Record<string, OptionSupport> = {
   CpuRealtimeRuntime: refused('--cpu-rt-runtime', 950000),
   CpusetCpus: honoured,
   CpusetMems: refused('--cpuset-mems', '0'),
-  Devices: refused('--device', [{ PathOnHost: '/dev/null', PathInContainer: '/dev/xnull', CgroupPermissions: 'rwm' }]),
-  DeviceCgroupRules: refused('--device-cgroup-rule', ['c 1:3 mr']),
+  Devices: honoured, DeviceCgroupRules: honoured,
   DeviceRequests: refused('--gpus', [{ Driver: 'nvidia', Count: -1 }]),
   KernelMemoryTCP: refused('--kernel-memory-tcp', 10485760),
   MemoryReservation: honoured, MemorySwap: honoured,
@@ -88,7 +87,7 @@ export const HOST_CONFIG_OPTIONS: Record<string, OptionSupport> = {
   ReadonlyRootfs: honoured, SecurityOpt: honoured,
   StorageOpt: refused('--storage-opt', { size: '10G' }, noKeys),
   Tmpfs: honoured, UTSMode: honoured,
-  UsernsMode: refused('--userns', 'private', zeroOr('host')),
+  UsernsMode: honoured, // '' or 'host' (validatePrivilegeOptions)
   ShmSize: honoured, Sysctls: honoured, Runtime: honoured,
   Isolation: refused('--isolation', 'hyperv', zeroOr('default')),
   MaskedPaths: honoured, ReadonlyPaths: honoured,

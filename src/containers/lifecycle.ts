@@ -20,6 +20,9 @@ import { logSize } from './logs.js';
 import type { ExitMonitor } from './monitor.js';
 import type { ContainerRecord } from './record.js';
 import { killCancelsRestart } from './restart-policy.js';
+import { gatherDevices, hostDevices } from './devices.js';
+import { shmPathOf } from './shm-hook.js';
+import { sharedNamespaces, type NamespaceDonor } from './security-checks.js';
 import { buildOciSpec } from './spec.js';
 import { readContainerFile, resolveUser } from './user.js';
 
@@ -29,7 +32,16 @@ export class ContainerLifecycle {
     private readonly monitor: ExitMonitor,
     /** Removes a --rm container whose start failed. */
     private readonly removeAfterFailedStart: (id: string) => Promise<void>,
+    /** Another container by name or ID (throws Docker's not found), for --ipc/--pid container:x. */
+    private readonly get: (reference: string) => ContainerRecord,
   ) {}
+
+  private namespaceDonor = (reference: string): NamespaceDonor => {
+    const donor = this.get(reference);
+    return {
+      id: donor.id, running: donor.state.Running && !donor.state.Restarting && donor.state.Pid > 0, pid: donor.state.Pid, ipcMode: donor.hostConfig.IpcMode ?? '', shmPath: shmPathOf(this.core.containerPaths(donor).directory),
+    };
+  };
 
   async start(record: ContainerRecord): Promise<void> {
     let startFailed = false;
@@ -67,15 +79,18 @@ export class ContainerLifecycle {
       const spec = emptySpecContributions();
       await core.hooks.prepare({ record, paths, spec });
       prepared = true;
+      const shared = sharedNamespaces(record.hostConfig, this.namespaceDonor);
+      const devices = (await Promise.all((record.hostConfig.Devices ?? []).map(gatherDevices))).flat();
       const user = resolveUser(record.config.User, await readContainerFile(paths.rootfs, 'etc/passwd'), await readContainerFile(paths.rootfs, 'etc/group'), record.hostConfig.GroupAdd ?? []);
       const ociSpec = buildOciSpec({
         id: record.id, config: record.config, hostConfig: record.hostConfig, rootfsPath: paths.rootfs,
         hostsPath: spec.etcFiles?.hosts ?? '', hostnamePath: spec.etcFiles?.hostname ?? '', resolvConfPath: spec.etcFiles?.resolvConf ?? '',
-        user, mounts: spec.mounts,
+        user, mounts: spec.mounts, devices,
         daemon: {
           cgroupParent: options.cgroupParent, seccompProfile: options.seccompProfile,
           hostCapabilities: options.hostCapabilities, arch: process.arch, initPath: '/usr/bin/tini-static',
-          networkNamespacePath: spec.networkNamespacePath,
+          networkNamespacePath: spec.networkNamespacePath, ...shared, idMappings: options.idMappings,
+          hostDevices: record.hostConfig.Privileged ? await hostDevices() : undefined,
         },
       });
       for (const edit of spec.edits) edit(ociSpec);

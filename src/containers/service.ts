@@ -15,13 +15,14 @@
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
-import { mkdir, rm } from 'node:fs/promises';
+import { chown, mkdir, rm } from 'node:fs/promises';
 import { hostname as hostHostname, cpus } from 'node:os';
 import { join } from 'node:path';
 import type { ContainerCreateRequest, ContainerInspect, ContainerSummary, WaitResponse } from '../wire/types.js';
 import { ZERO_TIME } from '../wire/types.js';
 import type { ContainerPruneReport } from '../wire/types.js';
 import type { Filters } from '../util/filters.js';
+import { type IdMappings, toHostId } from '../util/id-mappings.js';
 import { ContainerPruner } from './prune.js';
 import { badParameter, conflict, noSuchContainer, notFound } from '../errdefs/errors.js';
 import type { OciRuntime } from '../runtime/oci-runtime.js';
@@ -38,6 +39,8 @@ import { findShims, removeContainerLeftovers, resolveInterruptedStart, sweepOrph
 import { startsAtDaemonStart } from './restart-policy.js';
 import { applyHostConfigDefaults, validateHostConfig } from './spec.js';
 import { validateCreateRequest } from './create-checks.js';
+import { gatherDevices } from './devices.js';
+import { validatePrivilegeOptions } from './security-checks.js';
 import { refuseUnsupportedOptions } from './create-options.js';
 import { ContainerViews } from './views.js';
 import { resolveMounts, type ContainerMountPoint } from '../volumes/mounts.js';
@@ -72,7 +75,7 @@ export class ContainerService {
     });
     const removeForced = (id: string) => this.remove(id, { force: true, volumes: true });
     this.monitor = new ExitMonitor(this.core, { startLocked: (record) => this.starter.startLocked(record), remove: removeForced });
-    this.starter = new ContainerLifecycle(this.core, this.monitor, removeForced);
+    this.starter = new ContainerLifecycle(this.core, this.monitor, removeForced, (reference) => this.get(reference));
     this.streams = new ContainerStreams(this.core, this.monitor);
     this.views = new ContainerViews(this.core, { all: () => this.all(), get: (reference) => this.get(reference) });
     this.pruner = new ContainerPruner(this, options.publish);
@@ -200,6 +203,11 @@ export class ContainerService {
     return match;
   }
 
+  /** --userns-remap's mappings: the storage's files belong to the host IDs the containers' IDs map to. */
+  get idMappings(): IdMappings | undefined {
+    return this.core.options.idMappings;
+  }
+
   get(reference: string): ContainerRecord {
     const record = this.find(reference);
     if (!record) throw noSuchContainer(reference);
@@ -226,6 +234,9 @@ export class ContainerService {
     const hostConfig = applyHostConfigDefaults({ ...(rawHostConfig ?? {}) });
     if (!hostConfig.NetworkMode) hostConfig.NetworkMode = 'default';
     validateHostConfig(hostConfig, { hostCpus: cpus().length, hostCapabilities: this.core.options.hostCapabilities });
+    validatePrivilegeOptions(hostConfig, { usernsRemap: !!this.core.options.idMappings });
+    // A device that is not there fails now, as nothing is made yet (Docker finds out at start).
+    for (const device of hostConfig.Devices ?? []) await gatherDevices(device);
     if (!SUPPORTED_NETWORK_MODES.has(hostConfig.NetworkMode)) throw notFound(`network ${hostConfig.NetworkMode} not found`);
     const runtimeName = hostConfig.Runtime || this.core.options.defaultRuntime;
     if (!this.core.options.runtimes.has(runtimeName)) throw badParameter(`Unknown runtime specified ${runtimeName}`);
@@ -256,6 +267,9 @@ export class ContainerService {
     }
     try {
       await mkdir(join(directory, 'fs', 'upper'), { recursive: true });
+      // The root directory's owner comes from the upper one: the remapped root's, so that root in the container owns /.
+      const mappings = this.core.options.idMappings;
+      if (mappings) await chown(join(directory, 'fs', 'upper'), toHostId(0, mappings.uidMappings) ?? 0, toHostId(0, mappings.gidMappings) ?? 0);
       await mkdir(join(directory, 'fs', 'work'), { recursive: true });
       await mkdir(join(directory, 'fs', 'merged'), { recursive: true });
       await this.core.store.save(record);

@@ -11,6 +11,8 @@ import type {
   OciResources, OciRlimit, OciSeccomp, OciSpec,
 } from '../runtime/oci-types.js';
 import { type DockerSeccompProfile, loadDefaultProfile, parseSeccompProfile, seccompFromDockerProfile } from './seccomp.js';
+import { parseDeviceCgroupRule } from './devices.js';
+import type { IdMapping } from '../util/id-mappings.js';
 
 export const OCI_VERSION = '1.0.2-dev';
 export const DEFAULT_PATH_ENV = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -78,9 +80,7 @@ function defaultMounts(): OciMount[] {
 export interface HostConfigExtras {
   MaskedPaths?: string[] | null;
   ReadonlyPaths?: string[] | null;
-  OomScoreAdj?: number;
   CgroupParent?: string;
-  CgroupnsMode?: '' | 'private' | 'host';
 }
 export type SpecHostConfig = HostConfig & HostConfigExtras;
 
@@ -130,8 +130,8 @@ export interface SpecInput {
     cgroupNamespace?: boolean;
     /** host device nodes given to privileged containers */
     hostDevices?: OciLinuxDevice[];
-    /** `uname -r`, for the seccomp profile's minKernel rules; default: this host's */
-    kernelVersion?: string;
+    /** `uname -r`, for the seccomp profile's minKernel rules; default: this host's */ kernelVersion?: string;
+    /** --userns-remap: a user namespace with these mappings, unless UsernsMode is host */ idMappings?: { uidMappings: IdMapping[]; gidMappings: IdMapping[] };
   };
 }
 
@@ -457,6 +457,7 @@ function namespaces(input: SpecInput): OciNamespace[] {
 
   const cgroupns = hc.CgroupnsMode || (daemon.cgroupNamespace ? 'private' : 'host');
   if (cgroupns === 'private') list.push({ type: 'cgroup' });
+  if (daemon.idMappings && hc.UsernsMode !== 'host') list.push({ type: 'user' });
   return list;
 }
 
@@ -588,8 +589,9 @@ function sysctls(input: SpecInput): Record<string, string> {
   const network = hc.NetworkMode ?? '';
   if (network !== 'host' && !isContainerMode(network)) {
     // Docker's defaults for a network namespace of the container's own: ping without
-    // CAP_NET_RAW, and ports below 1024 without CAP_NET_BIND_SERVICE.
-    result['net.ipv4.ping_group_range'] = '0 2147483647';
+    // CAP_NET_RAW (in a user namespace: its mapped groups), and ports below 1024 without CAP_NET_BIND_SERVICE.
+    const mapped = input.hostConfig.UsernsMode !== 'host' && input.daemon.idMappings?.gidMappings;
+    result['net.ipv4.ping_group_range'] = mapped ? `0 ${mapped.reduce((sum, m) => sum + m.size, 0) - 1}` : '0 2147483647';
     result['net.ipv4.ip_unprivileged_port_start'] = '0';
   }
   return { ...result, ...(hc.Sysctls ?? {}) };
@@ -626,6 +628,7 @@ function deviceRules(input: SpecInput): { rules: OciDeviceCgroupRule[]; nodes: O
         rules.push({ allow: true, type: device.type, major: device.major, minor: device.minor, access: cgroupPermissions });
       }
     }
+    rules.push(...(input.hostConfig.DeviceCgroupRules ?? []).map(parseDeviceCgroupRule));
   }
   return { rules, nodes };
 }
@@ -683,6 +686,7 @@ export function buildOciSpec(input: SpecInput): OciSpec {
   if (limits) spec.process.rlimits = limits;
   if (devices.nodes.length > 0) spec.linux.devices = devices.nodes;
   if (mountPlan.rootfsPropagation) spec.linux.rootfsPropagation = mountPlan.rootfsPropagation;
+  if (input.daemon.idMappings && hc.UsernsMode !== 'host') Object.assign(spec.linux, input.daemon.idMappings);
   if (!hc.Privileged) {
     spec.linux.maskedPaths = [...DEFAULT_MASKED_PATHS];
     spec.linux.readonlyPaths = [...DEFAULT_READONLY_PATHS];

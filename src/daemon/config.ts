@@ -28,6 +28,8 @@ export interface DaemonConfig {
   tlsKey: string;
   /** The unix socket's group (-G, --group); the default, berth, is used only when it exists. */
   group: string;
+  /** --userns-remap: "default", "user[:group]" or "uid[:gid]"; empty for none. */
+  usernsRemap: string;
 }
 
 export const DEFAULT_CONFIG: DaemonConfig = {
@@ -51,6 +53,7 @@ export const DEFAULT_CONFIG: DaemonConfig = {
   tlsCert: '',
   tlsKey: '',
   group: 'berth',
+  usernsRemap: '',
 };
 
 export class ConfigError extends Error {}
@@ -73,6 +76,7 @@ const FLAGS: Record<string, { key: keyof DaemonConfig; kind: 'string' | 'list' |
   '--tlscacert': { key: 'tlsCaCert', kind: 'string' }, '--tlscert': { key: 'tlsCert', kind: 'string' },
   '--tlskey': { key: 'tlsKey', kind: 'string' },
   '-G': { key: 'group', kind: 'string' }, '--group': { key: 'group', kind: 'string' },
+  '--userns-remap': { key: 'usernsRemap', kind: 'string' },
 };
 
 /** Flags given on the command line, and whether --help/--version was asked for. */
@@ -123,6 +127,7 @@ interface DaemonJson {
   tlscert?: string;
   tlskey?: string;
   group?: string;
+  'userns-remap'?: string;
 }
 
 const JSON_KEYS: Record<keyof DaemonJson, keyof DaemonConfig> = {
@@ -131,6 +136,7 @@ const JSON_KEYS: Record<keyof DaemonJson, keyof DaemonConfig> = {
   'registry-mirrors': 'registryMirrors', 'insecure-registries': 'insecureRegistries',
   labels: 'labels', 'max-concurrent-downloads': 'maxConcurrentDownloads',
   tls: 'tls', tlsverify: 'tlsVerify', tlscacert: 'tlsCaCert', tlscert: 'tlsCert', tlskey: 'tlsKey', group: 'group',
+  'userns-remap': 'usernsRemap',
 };
 
 /** What a SIGHUP changes in a running daemon, as dockerd reloads them. */
@@ -233,5 +239,6 @@ Options:
       --tlscert string           Path to TLS certificate file (default "/etc/berth/cert.pem")
       --tlskey string            Path to TLS key file (default "/etc/berth/key.pem")
       --tlsverify                Use TLS and verify the remote
+      --userns-remap string      User/Group setting for user namespaces
   -v, --version                  Print version information and quit
 `;

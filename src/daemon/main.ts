@@ -16,6 +16,8 @@ import { BERTH_VERSION } from '../server/routes/system.js';
 import { ContentStore } from '../content/store.js';
 import { ContainerService } from '../containers/service.js';
 import { EtcFilesHook } from '../containers/etc-files-hook.js';
+import { ShmHook } from '../containers/shm-hook.js';
+import { remappedDataRoot, setUpRemap } from './userns-remap.js';
 import { LifecycleHooks } from '../containers/hooks.js';
 import { RootfsHook } from '../containers/rootfs-hook.js';
 import { VolumesHook } from '../containers/volumes-hook.js';
@@ -186,7 +188,11 @@ async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new ConfigError('berthd needs to be started with root privileges');
   // Checked (and TLS files read) before anything is touched: a daemon that cannot listen safely does not start.
   const listening = await prepareListeners(config);
+  const remap = config.usernsRemap ? await setUpRemap(config.usernsRemap) : undefined;
   await mkdir(config.dataRoot, { recursive: true, mode: 0o711 });
+  // With --userns-remap everything stored (layers, images, containers, volumes) lives under
+  // <data-root>/<uid>.<gid>, owned for the remapped root, as dockerd keeps it.
+  if (remap) config.dataRoot = await remappedDataRoot(config.dataRoot, remap.root);
   await mkdir(config.execRoot, { recursive: true, mode: 0o700 });
   await mkdir(dirname(config.pidfile), { recursive: true });
   await claimPidfile(config.pidfile);
@@ -199,7 +205,7 @@ async function main(): Promise<void> {
   if (!runtimes.has(config.defaultRuntime)) throw new ConfigError(`default runtime ${config.defaultRuntime} not found at ${config.runtimes[config.defaultRuntime]?.path}`);
 
   const content = new ContentStore(join(config.dataRoot, 'content'));
-  const layers = new LayerStore(join(config.dataRoot, 'layers'));
+  const layers = new LayerStore(join(config.dataRoot, 'layers'), remap?.mappings);
   const layerBlobs = new LayerBlobIndex(join(config.dataRoot, 'distribution'), content);
   // The two services need each other (rmi asks who uses an image; create resolves images):
   // the image store gets a late-bound lookup.
@@ -225,13 +231,13 @@ async function main(): Promise<void> {
   // What joins every container start and stop, prepared in this order and released in reverse
   // (docs/architecture.md, "Lifecycle hooks"): the root filesystem first, since the others write into it.
   const rootfs = new RootfsHook(images);
-  const volumes = new VolumeStore(join(config.dataRoot, 'volumes'));
+  const volumes = new VolumeStore(join(config.dataRoot, 'volumes'), remap?.root);
   const containerVolumes = new ContainerVolumes(volumes);
-  const hooks = new LifecycleHooks().register(rootfs).register(new EtcFilesHook()).register(new VolumesHook(containerVolumes));
+  const hooks = new LifecycleHooks().register(rootfs).register(new EtcFilesHook()).register(new ShmHook()).register(new VolumesHook(containerVolumes));
   const containers = new ContainerService({
     dataRoot: config.dataRoot, execRoot: config.execRoot, images, runtimes, defaultRuntime: config.defaultRuntime,
     cgroupParent: config.cgroupParent, hostCapabilities: await hostCapabilities(), seccompProfile, publish: events.publish,
-    hooks, rootfs, execIds: (id) => execsRef?.execIds(id) ?? [], volumes: containerVolumes,
+    hooks, rootfs, execIds: (id) => execsRef?.execIds(id) ?? [], volumes: containerVolumes, idMappings: remap?.mappings,
   });
   volumes.users = containers.containersUsingVolume;
   volumes.runningUsers = (name) => containers.all()
@@ -268,6 +274,7 @@ async function main(): Promise<void> {
 
   const facts = {
     daemonId: await daemonId(config.dataRoot), dataRoot: config.dataRoot, defaultRuntime: config.defaultRuntime,
+    securityOptions: [`name=seccomp,profile=${config.seccompProfile === 'unconfined' ? 'unconfined' : config.seccompProfile === 'builtin' ? 'builtin' : 'custom'}`, ...(remap ? ['name=userns'] : [])],
     runtimes: Object.fromEntries([...runtimes].map(([name, runtime]) => [name, { path: runtime.binary }])),
     cgroupVersion: existsSync('/sys/fs/cgroup/cgroup.controllers') ? '2' as const : '1' as const,
     debug: config.debug, startedAt: new Date(), registryConfig: registryHosts.serviceConfig(), labels: config.labels,

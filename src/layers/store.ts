@@ -13,12 +13,13 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { once } from 'node:events';
-import { lstat, mkdir, readdir, readFile, readlink, realpath, rename, rm, symlink, unlink } from 'node:fs/promises';
+import { chmod, lchown, lstat, mkdir, readdir, readFile, readlink, realpath, rename, rm, symlink, unlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import * as tarStream from 'tar-stream';
 import { syncDirectory, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { drained } from '../util/streams.js';
+import { type IdMappings, shiftOwner } from '../util/id-mappings.js';
 import { decompressStream } from './decompress.js';
 import { LayerLeases, type Lease } from './leases.js';
 
@@ -90,7 +91,8 @@ export class LayerStore {
   private readonly tmpDir: string;
   private readonly linksDir: string;
 
-  constructor(readonly root: string) {
+  /** `idMappings` (--userns-remap): every unpacked file's owner is moved to the host IDs the containers' IDs map to. */
+  constructor(readonly root: string, private readonly idMappings?: IdMappings) {
     this.tmpDir = join(root, 'tmp');
     this.linksDir = join(root, 'l');
   }
@@ -168,6 +170,7 @@ export class LayerStore {
       await mkdir(diffDir, { recursive: true });
       const scan = await extractTar(await decompressStream(tar), diffDir);
       await convertWhiteouts(diffDir, scan);
+      if (this.idMappings) await shiftOwners(diffDir, this.idMappings);
       const chainId = chainIdOf(parentChainId, scan.diffId);
       const existing = this.layers.get(chainId);
       if (existing) {
@@ -244,6 +247,21 @@ async function readMeta(path: string): Promise<LayerInfo | undefined> {
   }
 }
 
+
+/**
+ * Moves the owners of a layer's files (its root included) from the container's IDs to the
+ * host's, as moby unpacks under a remapped root. chown clears set-id bits: the mode is put back.
+ */
+async function shiftOwners(dir: string, mappings: IdMappings): Promise<void> {
+  const shift = async (path: string): Promise<void> => {
+    const stats = await lstat(path);
+    const owner = shiftOwner(stats, mappings);
+    await lchown(path, owner.uid, owner.gid);
+    if (!stats.isSymbolicLink() && (stats.mode & 0o6000) !== 0) await chmod(path, stats.mode & 0o7777);
+    if (stats.isDirectory()) for (const name of await readdir(path)) await shift(join(path, name));
+  };
+  await shift(dir);
+}
 
 /**
  * Feeds the plain tar bytes to GNU tar (which extracts into `dir`) and to a tar-stream parser

@@ -139,4 +139,6 @@ export interface OciLinux {
   readonlyPaths?: string[];
   sysctl?: Record<string, string>;
   rootfsPropagation?: string;
+  uidMappings?: Array<{ containerID: number; hostID: number; size: number }>;
+  gidMappings?: Array<{ containerID: number; hostID: number; size: number }>;
 }

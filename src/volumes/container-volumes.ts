@@ -2,7 +2,7 @@
 // made (named ones on first use, anonymous ones fresh); at start, an empty new volume filled with
 // the image's content at its path (copy-up) and missing -v host directories made; at removal,
 // its anonymous volumes dropped when asked (rm -v, --rm).
-import { lstat, mkdir, readdir, realpath } from 'node:fs/promises';
+import { chown, lstat, mkdir, readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { badParameter, isConflict } from '../errdefs/errors.js';
 import { run } from '../util/exec.js';
@@ -72,9 +72,15 @@ export class ContainerVolumes {
   async beforeStart(points: ContainerMountPoint[], rootfs: string, containerId: string): Promise<void> {
     for (const point of points) {
       if (point.Type === 'volume' && point.Name) await this.store.activate(point.Name, containerId);
-      if (point.Type === 'bind' && point.createHostPath) await mkdir(point.Source, { recursive: true });
+      if (point.Type === 'bind' && point.createHostPath) await this.makeHostDirectory(point.Source);
     }
     await copyPending(points, rootfs);
+  }
+
+  /** A missing -v host directory, owned by the containers' root (remapped or not) as Docker makes it. */
+  private async makeHostDirectory(path: string): Promise<void> {
+    const made = await mkdir(path, { recursive: true });
+    if (made && this.store.owner) await chown(path, this.store.owner.uid, this.store.owner.gid);
   }
 
   /** After the container's exit (or a failed start): mounts of volumes no running container uses go. */

@@ -3,7 +3,7 @@
 // a volume is not stored here: it is derived from the container records (the `users` callback),
 // so the two can never disagree after a crash.
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readFile, readdir, rm, rename } from 'node:fs/promises';
+import { chown, lstat, mkdir, readFile, readdir, rm, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { badParameter, conflict, notFound, serverError } from '../errdefs/errors.js';
 import { isMounted, unmount } from '../layers/overlay.js';
@@ -47,7 +47,8 @@ export class VolumeStore {
   /** The running ones among them (the records' view: it holds before restoreMounts has run). */
   runningUsers: (name: string) => string[] = () => [];
 
-  constructor(readonly root: string) {}
+  /** `owner` (--userns-remap): the host IDs of the containers' root, which own each new volume's data. */
+  constructor(readonly root: string, readonly owner?: { uid: number; gid: number }) {}
 
   async init(): Promise<void> {
     await mkdir(this.root, { recursive: true, mode: 0o701 });
@@ -103,6 +104,7 @@ export class VolumeStore {
       const directory = join(this.root, name);
       try {
         await mkdir(this.dataPath(name), { recursive: true, mode: 0o755 });
+        if (this.owner) await chown(this.dataPath(name), this.owner.uid, this.owner.gid);
         await writeJsonAtomic(join(directory, 'volume.json'), volume);
       } catch (error) {
         await rm(directory, { recursive: true, force: true });

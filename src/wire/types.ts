@@ -117,6 +117,10 @@ export interface HostConfig extends ContainerResources {
   OomKillDisable?: boolean | null;
   Ulimits?: Array<{ Name: string; Soft: number; Hard: number }> | null;
   Devices?: Array<{ PathOnHost: string; PathInContainer: string; CgroupPermissions: string }> | null;
+  DeviceCgroupRules?: string[] | null;
+  UsernsMode?: string;
+  CgroupnsMode?: string;
+  OomScoreAdj?: number;
   LogConfig?: { Type: string; Config: Record<string, string> };
 }
 

@@ -63,7 +63,7 @@ test('packPath packs grafted directories (mounts) in place of what lies beneath,
     mkdirSync(join(dir, 'bind'));
     writeFileSync(join(dir, 'bind/b'), 'b');
     const grafts = new Map([['vol', join(dir, 'volume')], ['vol/nested', join(dir, 'bind')], ['made/inside', join(dir, 'bind')]]);
-    assert.deepEqual(await listing(packPath(join(dir, 'root/data'), 'data', grafts)), [
+    assert.deepEqual(await listing(packPath(join(dir, 'root/data'), 'data', { grafts })), [
       'directory data/ 0', 'file data/own 3', 'directory data/vol/ 0', 'directory data/vol/nested/ 0', 'file data/vol/nested/b 1', 'file data/vol/v 2',
     ], 'a graft replaces the directory beneath; one whose parent is missing is left out');
   } finally {

@@ -9,6 +9,7 @@ import { FlagError, keyValueMap } from '../flags.js';
 import type { FlagSpec, FlagValues } from '../flags.js';
 import { parseBytes, parseCpus, parseGoDuration } from '../../util/units.js';
 import { parseMountFlag } from './mount-flag.js';
+import { sysctlNotWhitelisted } from '../../util/sysctl.js';
 
 /** Flags shared by run and create (docker's addFlags plus createOptions). */
 export const CONTAINER_FLAGS: FlagSpec[] = [
@@ -21,7 +22,10 @@ export const CONTAINER_FLAGS: FlagSpec[] = [
   { name: 'cpu-quota', type: 'int', description: 'Limit CPU CFS (Completely Fair Scheduler) quota' },
   { name: 'cpu-shares', short: 'c', type: 'int', description: 'CPU shares (relative weight)' },
   { name: 'cpus', type: 'string', valueName: 'decimal', description: 'Number of CPUs' },
+  { name: 'cgroupns', type: 'string', description: 'Cgroup namespace to use (host|private)\n\'host\':    Run the container in the Docker host\'s cgroup namespace\n\'private\': Run the container in its own private cgroup namespace\n\'\':        Use the cgroup namespace as configured by the\n           default-cgroupns-mode option on the daemon (default)' },
   { name: 'cpuset-cpus', type: 'string', description: 'CPUs in which to allow execution (0-3, 0,1)' },
+  { name: 'device', type: 'list', description: 'Add a host device to the container' },
+  { name: 'device-cgroup-rule', type: 'list', description: 'Add a rule to the cgroup allowed devices list' },
   { name: 'dns', type: 'list', description: 'Set custom DNS servers' },
   { name: 'dns-option', type: 'list', description: 'Set DNS options' },
   { name: 'dns-search', type: 'list', description: 'Set custom DNS search domains' },
@@ -53,6 +57,7 @@ export const CONTAINER_FLAGS: FlagSpec[] = [
   { name: 'health-timeout', type: 'string', valueName: 'duration', default: '0s', description: 'Maximum time to allow one check to run (ms|s|m|h) (default 0s)' },
   { name: 'no-healthcheck', type: 'bool', description: 'Disable any container-specified HEALTHCHECK' },
   { name: 'oom-kill-disable', type: 'bool', description: 'Disable OOM Killer' },
+  { name: 'oom-score-adj', type: 'int', description: "Tune host's OOM preferences (-1000 to 1000)" },
   { name: 'pid', type: 'string', description: 'PID namespace to use' },
   { name: 'pids-limit', type: 'int', description: 'Tune container pids limit (set -1 for unlimited)' },
   { name: 'platform', type: 'string', description: 'Set platform if server is multi-platform capable' },
@@ -74,6 +79,7 @@ export const CONTAINER_FLAGS: FlagSpec[] = [
   { name: 'tty', short: 't', type: 'bool', description: 'Allocate a pseudo-TTY' },
   { name: 'ulimit', type: 'list', valueName: 'ulimit', description: 'Ulimit options' },
   { name: 'user', short: 'u', type: 'string', description: 'Username or UID (format: <name|uid>[:<group|gid>])' },
+  { name: 'userns', type: 'string', description: 'User namespace to use' },
   { name: 'uts', type: 'string', description: 'UTS namespace to use' },
   { name: 'volume', short: 'v', type: 'list', description: 'Bind mount a volume' },
   { name: 'volumes-from', type: 'list', description: 'Mount volumes from the specified container(s)' },
@@ -300,6 +306,50 @@ function bytesFlag(flags: FlagValues, name: string, allowUnlimited = false): num
   }
 }
 
+const DEVICE_CGROUP_RULE = /^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$/;
+const isDeviceMode = (mode: string) => mode !== '' && mode.length <= 3 && [...mode].every((c, i) => 'rwm'.includes(c) && mode.indexOf(c) === i);
+
+/** The docker CLI's parseLinuxDevice: `host[:container][:rwm]`, the container path defaulting to the host's. */
+export function parseDeviceFlag(spec: string): { PathOnHost: string; PathInContainer: string; CgroupPermissions: string } {
+  const parts = spec.split(':');
+  if (parts.length > 3) throw invalidFlagValue('device', spec, `invalid device specification: ${spec}`);
+  let permissions = 'rwm';
+  let inContainer = '';
+  if (parts.length === 3) permissions = parts[2];
+  if (parts.length >= 2) {
+    if (isDeviceMode(parts[1])) permissions = parts[1];
+    else inContainer = parts[1];
+  }
+  const onHost = parts[0];
+  if (!isDeviceMode(permissions)) throw invalidFlagValue('device', spec, `bad mode specified: ${permissions}`);
+  for (const path of [onHost, inContainer || onHost]) {
+    if (!path.startsWith('/')) throw invalidFlagValue('device', spec, `${path} is not an absolute path`);
+  }
+  return { PathOnHost: onHost, PathInContainer: inContainer || onHost, CgroupPermissions: permissions };
+}
+
+/** One --security-opt: a seccomp profile's file is read and sent compacted, as the docker CLI does. */
+function parseSecurityOptFlag(opt: string, readFile: CreateEnvironment['readFile']): string {
+  if (opt === 'no-new-privileges') return opt;
+  if (opt === 'systempaths=unconfined') return opt;
+  const sep = opt.includes('=') ? '=' : opt.includes(':') ? ':' : '';
+  if (!sep) throw new CreateOptionsError(`invalid --security-opt: ${JSON.stringify(opt)}`);
+  const key = opt.slice(0, opt.indexOf(sep));
+  const value = opt.slice(opt.indexOf(sep) + 1);
+  if (key !== 'seccomp' || value === 'unconfined' || value === 'builtin') return opt;
+  let text: string;
+  try {
+    text = (readFile ?? (() => { throw new Error(`open ${value}: no such file or directory`); }))(value);
+  } catch (err) {
+    throw new CreateOptionsError(`opening seccomp profile (${value}) failed: ${(err as Error).message}`);
+  }
+  try {
+    return `seccomp=${JSON.stringify(JSON.parse(text))}`;
+  } catch (err) {
+    throw new CreateOptionsError(`compacting json for seccomp profile (${value}) failed: ${(err as Error).message}`);
+  }
+}
+
 /** The environment lookups and file reads the conversion needs, injectable for tests. */
 export interface CreateEnvironment {
   /** Names present flags (pflag's Changed); needed for flags whose absence differs from their zero value. */
@@ -472,7 +522,8 @@ export function buildCreateRequest(flags: FlagValues, positional: string[], envi
   const sysctls: Record<string, string> = {};
   for (const sysctl of list(flags, 'sysctl')) {
     const eq = sysctl.indexOf('=');
-    if (eq === -1) throw invalidFlagValue('sysctl', sysctl, `sysctl '${sysctl}' is not allowed`);
+    const notWhitelisted = sysctlNotWhitelisted(sysctl);
+    if (notWhitelisted) throw invalidFlagValue('sysctl', sysctl, notWhitelisted);
     sysctls[sysctl.slice(0, eq)] = sysctl.slice(eq + 1);
   }
 
@@ -482,11 +533,16 @@ export function buildCreateRequest(flags: FlagValues, positional: string[], envi
     throw new CreateOptionsError('conflicting options: cannot specify both --restart and --rm');
   }
 
-  const securityOpts = list(flags, 'security-opt').map((opt) => {
-    if (opt === 'no-new-privileges') return opt;
-    if (!opt.includes('=') && !opt.includes(':')) throw new CreateOptionsError(`invalid --security-opt: ${JSON.stringify(opt)}`);
-    return opt;
+  const securityOpts = list(flags, 'security-opt').map((opt) => parseSecurityOptFlag(opt, environment.readFile));
+  const devices = list(flags, 'device').map(parseDeviceFlag);
+  const deviceCgroupRules = list(flags, 'device-cgroup-rule').map((rule) => {
+    if (!DEVICE_CGROUP_RULE.test(rule)) throw invalidFlagValue('device-cgroup-rule', rule, `invalid device cgroup format '${rule}'`);
+    return rule;
   });
+  const cgroupns = str(flags, 'cgroupns') ?? '';
+  if (!['', 'host', 'private'].includes(cgroupns)) throw new CreateOptionsError('--cgroupns: invalid CGROUP mode');
+  const userns = str(flags, 'userns') ?? '';
+  if (userns !== '' && userns !== 'host') throw new CreateOptionsError('--userns: invalid USER mode');
 
   const logOpts: Record<string, string> = {};
   for (const opt of list(flags, 'log-opt')) {
@@ -523,6 +579,10 @@ export function buildCreateRequest(flags: FlagValues, positional: string[], envi
     ExtraHosts: extraHosts.length > 0 ? extraHosts : null,
     GroupAdd: list(flags, 'group-add').length > 0 ? list(flags, 'group-add') : null,
     IpcMode: str(flags, 'ipc') ?? '',
+    Devices: devices,
+    DeviceCgroupRules: deviceCgroupRules.length > 0 ? deviceCgroupRules : null,
+    CgroupnsMode: cgroupns,
+    UsernsMode: userns,
     PidMode: str(flags, 'pid') ?? '',
     UTSMode: str(flags, 'uts') ?? '',
     Privileged: bool(flags, 'privileged'),
@@ -552,6 +612,11 @@ export function buildCreateRequest(flags: FlagValues, positional: string[], envi
   if (changed.has('oom-kill-disable')) hostConfig.OomKillDisable = bool(flags, 'oom-kill-disable');
   if (ulimits.length > 0) hostConfig.Ulimits = ulimits;
   if (changed.has('init')) hostConfig.Init = bool(flags, 'init');
+  const oomScoreAdj = int(flags, 'oom-score-adj');
+  if (oomScoreAdj !== undefined) {
+    if (oomScoreAdj < -1000 || oomScoreAdj > 1000) throw new CreateOptionsError('--oom-score-adj: invalid value; it must be between -1000 and 1000');
+    hostConfig.OomScoreAdj = oomScoreAdj;
+  }
 
   const request: CreatePlan['request'] = {
     Hostname: str(flags, 'hostname') ?? '',

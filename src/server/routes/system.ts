@@ -21,6 +21,8 @@ export interface SystemFacts {
   registryConfig: RegistryServiceConfig;
   /** The daemon's labels (daemon.json "labels", --label): reloaded on SIGHUP. */
   labels?: string[];
+  /** Docker's "name=..." list: seccomp and its profile, userns when --userns-remap is on. */
+  securityOptions?: string[];
 }
 
 const UNAME_ARCH: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', arm: 'armv7l', ia32: 'i686', ppc64: 'ppc64le', s390x: 's390x' };
@@ -60,7 +62,7 @@ export function systemRoutes(facts: SystemFacts, backend: SystemBackend): RouteT
         Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
         LiveRestoreEnabled: true, Isolation: '', InitBinary: 'tini', ContainerdCommit: { ID: '', Expected: '' },
         RuncCommit: { ID: '', Expected: '' }, InitCommit: { ID: '', Expected: '' },
-        SecurityOptions: ['name=seccomp,profile=builtin'], Warnings: [],
+        SecurityOptions: facts.securityOptions ?? ['name=seccomp,profile=builtin'], Warnings: [],
       });
     }],
     ['GET', /^\/events$/, (context) => streamEvents(backend.events, context)],
