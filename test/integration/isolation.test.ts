@@ -68,7 +68,7 @@ test('network namespace: none and the default show only lo; host sees the host\'
   assert.equal((await shOut(['--network', 'host'], 'readlink /proc/self/ns/net')).trim(), readlinkSync('/proc/self/ns/net'));
   assert.notEqual((await shOut([], 'readlink /proc/self/ns/net')).trim(), readlinkSync('/proc/self/ns/net'));
   const seen = (await shOut(['--network', 'host'], 'ls /sys/class/net')).trim().split('\n');
-  assert.ok(seen.includes('eth0') && existsSync('/sys/class/net/eth0'), `the host's eth0 is seen: ${seen.join(',')}`);
+  assert.ok(seen.some((name) => name !== 'lo' && existsSync(`/sys/class/net/${name}`)), `the host's interfaces are seen: ${seen.join(',')}`);
   assert.equal(await shOut(['--network', 'host'], 'hostname'), readFileSync('/proc/sys/kernel/hostname', 'utf8'));
 });
 
