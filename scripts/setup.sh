@@ -45,10 +45,11 @@ say() { echo "setup: $*" >&2; }
 packages=(runc crun conmon iptables iproute2 busybox-static tini attr xz-utils bzip2 zstd python3)
 if $want_test; then
   # tmux: interactive (-it) tests drive a real terminal; docker-registry: pull/push tests;
-  # openssl: the key and certificate of the registry-auth test's token server.
+  # openssl: the keys and certificates of the registry-auth and remote-api (TLS) tests;
+  # curl: a client the TLS tests expect to be refused.
   # python3-docker: docker-py's view of the API (test/integration/docker-py.test.ts, run with
   # /usr/bin/python3); docker-compose: multi-container apps against berthd.
-  packages+=(tmux docker-registry openssl python3-docker docker-compose)
+  packages+=(tmux docker-registry openssl curl python3-docker docker-compose)
   # The compatibility tests use the real docker CLI (these machines may already have one),
   # and the image-archive tests exchange images with Debian's dockerd.
   command -v dockerd >/dev/null 2>&1 && command -v docker >/dev/null 2>&1 || packages+=(docker.io)
