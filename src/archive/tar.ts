@@ -34,7 +34,35 @@ export function packPath(hostPath: string, topName: string): Readable {
   return output;
 }
 
-async function addTree(pack: tarStream.Pack, hostPath: string, name: string, seen: Map<string, string>, top: boolean): Promise<void> {
+/** One entry of a layer diff: a path on the host stored under `name` (a directory alone, without its contents), or a deletion. */
+export type DiffEntry = { name: string; hostPath: string } | { name: string; deleted: true };
+
+/**
+ * A layer diff as Docker exports one (moby's ExportChanges): each changed path as a single
+ * entry, parents first, and each deleted path as an empty AUFS whiteout file ".wh.<name>".
+ */
+export function packDiff(entries: Iterable<DiffEntry>): Readable {
+  const pack = quiet(tarStream.pack());
+  const output = Readable.from(pack as AsyncIterable<Buffer>, { objectMode: false });
+  const seen = new Map<string, string>();
+  void (async () => {
+    for (const entry of entries) {
+      if ('deleted' in entry) {
+        const slash = entry.name.lastIndexOf('/');
+        const whiteout = `${entry.name.slice(0, slash + 1)}.wh.${entry.name.slice(slash + 1)}`;
+        await new Promise<void>((resolve, reject) => {
+          quiet(pack.entry({ name: whiteout, mode: 0o644, size: 0, type: 'file', mtime: new Date(0), uid: 0, gid: 0 }, Buffer.alloc(0), (error?: Error | null) => (error ? reject(error) : resolve())));
+        });
+      } else {
+        await addTree(pack, entry.hostPath, entry.name, seen, false, false);
+      }
+    }
+    pack.finalize();
+  })().catch((error: unknown) => { output.destroy(error as Error); });
+  return output;
+}
+
+async function addTree(pack: tarStream.Pack, hostPath: string, name: string, seen: Map<string, string>, top: boolean, recurse = true): Promise<void> {
   let stats: BigIntStats;
   try {
     stats = await lstat(hostPath, { bigint: true });
@@ -60,7 +88,7 @@ async function addTree(pack: tarStream.Pack, hostPath: string, name: string, see
     return;
   }
   await addEntry(pack, header);
-  if (!stats.isDirectory()) return;
+  if (!stats.isDirectory() || !recurse) return;
   let children: string[];
   try {
     children = (await readdir(hostPath)).sort();

@@ -24,6 +24,8 @@ import { processRoutes } from '../server/routes/process.js';
 import { volumeRoutes } from '../server/routes/volumes.js';
 import { diskUsageRoutes, type DiskUsageBackend } from '../server/routes/disk-usage.js';
 import type { VolumeStore } from '../volumes/store.js';
+import { buildRoutes } from '../server/routes/build.js';
+import type { BuildServices } from './build-services.js';
 import { systemRoutes, type SystemBackend, type SystemFacts } from '../server/routes/system.js';
 
 export interface DaemonServices {
@@ -38,6 +40,7 @@ export interface DaemonServices {
   registries: RegistryService;
   cgroupParent: string;
   volumes: VolumeStore;
+  build: BuildServices;
 }
 
 export function apiRoutes(services: DaemonServices): RouteTable {
@@ -90,5 +93,9 @@ export function apiRoutes(services: DaemonServices): RouteTable {
     ...imageRoutes(imageBackend, services.distribution, services.imageArchive),
     ...volumeRoutes(services.volumes),
     ...diskUsageRoutes(diskUsage),
+    ...buildRoutes({
+      commit: (container, options) => services.build.commits.commit(container, options),
+      tag: (imageId, repo, tag) => images.tag(imageId, repo, tag),
+    }, services.build.builder),
   ];
 }

@@ -1,0 +1,141 @@
+// A build's context: the tar the client sent (plain or compressed), unpacked into a private
+// directory with moby's extraction rules, minus what .dockerignore leaves out (the docker CLI
+// filters already; raw API clients may not). Sources of COPY and ADD are resolved inside it
+// (symlinks followed in scope, ".." never above it) and matched against wildcards as Go's
+// filepath.Match does.
+import { lstat, readdir, readFile, rm, rmdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { cleanPath, followSymlinkInScope, hostPathIn, rootScopeFs } from '../archive/path.js';
+import { readTar } from '../archive/tar.js';
+import { RootScope, untar } from '../archive/untar.js';
+import { badParameter, notFound } from '../errdefs/errors.js';
+import { decompressStream } from '../layers/decompress.js';
+import { contextFilter, parseDockerignore } from './dockerignore.js';
+
+export interface ContextSource {
+  /** The path in the context ("/dir/file"), as resolved. */
+  path: string;
+  hostPath: string;
+  isDirectory: boolean;
+}
+
+export class BuildContext {
+  private constructor(readonly root: string) {}
+
+  /** Unpacks `tar` into the empty directory `root` and applies its .dockerignore (Dockerfile and .dockerignore are kept). */
+  static async unpack(tar: Readable, root: string, dockerfileName: string): Promise<BuildContext> {
+    const plain = Readable.from(await decompressStream(tar));
+    await untar(readTar(plain), '/', new RootScope(root), { noOverwriteDirNonDir: false, noLchown: false });
+    const context = new BuildContext(root);
+    const ignoreText = await readFile(join(root, '.dockerignore'), 'utf8').catch(() => undefined);
+    if (ignoreText !== undefined) {
+      const keep = new Set(['.dockerignore', cleanPath(`/${dockerfileName}`).slice(1)]);
+      await context.prune(parseDockerignore(ignoreText), keep);
+    }
+    return context;
+  }
+
+  /** An empty context (a Dockerfile sent alone, or a remote context that gave none). */
+  static empty(root: string): BuildContext {
+    return new BuildContext(root);
+  }
+
+  async readDockerfile(name: string): Promise<string> {
+    const clean = cleanPath(`/${name || 'Dockerfile'}`);
+    for (const candidate of name ? [clean] : [clean, '/dockerfile']) {
+      try {
+        return await readFile(await this.hostPath(candidate), 'utf8');
+      } catch {
+        // The next candidate, then Docker's error.
+      }
+    }
+    throw notFound(`Cannot locate specified Dockerfile: ${name || 'Dockerfile'}`);
+  }
+
+  /** The host path of a context path, symlinks followed inside the context. */
+  async hostPath(path: string): Promise<string> {
+    return hostPathIn(this.root, await followSymlinkInScope(cleanPath(`/${path}`), rootScopeFs(this.root)));
+  }
+
+  /**
+   * The sources a COPY/ADD argument names: one path, or every match of a wildcard. Throws
+   * Docker's errors for a path above the context or one that is not there.
+   */
+  async sources(instruction: string, source: string): Promise<ContextSource[]> {
+    const relative = cleanPath(source);
+    if (relative === '..' || relative.startsWith('../')) {
+      throw badParameter(`${instruction} failed: forbidden path outside the build context: ${source} ()`);
+    }
+    const path = cleanPath(`/${source}`);
+    if (!/[*?[]/.test(path)) {
+      const hostPath = await this.hostPath(path);
+      try {
+        const stats = await lstat(hostPath);
+        return [{ path, hostPath, isDirectory: stats.isDirectory() }];
+      } catch {
+        throw badParameter(`${instruction} failed: file not found in build context or excluded by .dockerignore: stat ${relative}: file does not exist`);
+      }
+    }
+    const pattern = globRegExp(path);
+    const matches: ContextSource[] = [];
+    await this.walk('/', async (candidate, isDirectory) => {
+      if (pattern.test(candidate)) matches.push({ path: candidate, hostPath: hostPathIn(this.root, candidate), isDirectory });
+    });
+    return matches;
+  }
+
+  async remove(): Promise<void> {
+    await rm(this.root, { recursive: true, force: true });
+  }
+
+  private async prune(patterns: string[], keep: ReadonlySet<string>): Promise<void> {
+    const filter = contextFilter(patterns);
+    const visit = async (dir: string): Promise<void> => {
+      for (const name of await readdir(hostPathIn(this.root, dir))) {
+        const path = dir === '/' ? `/${name}` : `${dir}/${name}`;
+        const host = hostPathIn(this.root, path);
+        const stats = await lstat(host);
+        const excluded = !keep.has(path.slice(1)) && filter.excludes(path.slice(1));
+        if (stats.isDirectory()) {
+          if (excluded && !filter.mayIncludeBelow(path.slice(1))) {
+            await rm(host, { recursive: true, force: true });
+            continue;
+          }
+          await visit(path);
+          if (excluded) await rmdir(host).catch(() => undefined);
+        } else if (excluded) {
+          await rm(host, { force: true });
+        }
+      }
+    };
+    await visit('/');
+  }
+
+  private async walk(dir: string, visit: (path: string, isDirectory: boolean) => Promise<void>): Promise<void> {
+    for (const name of (await readdir(hostPathIn(this.root, dir))).sort()) {
+      const path = dir === '/' ? `/${name}` : `${dir}/${name}`;
+      const isDirectory = (await lstat(hostPathIn(this.root, path))).isDirectory();
+      await visit(path, isDirectory);
+      if (isDirectory) await this.walk(path, visit);
+    }
+  }
+}
+
+/** Go's filepath.Match pattern as a regular expression over whole paths: `*` and `?` stop at "/". */
+export function globRegExp(pattern: string): RegExp {
+  let source = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i]!;
+    if (ch === '*') source += '[^/]*';
+    else if (ch === '?') source += '[^/]';
+    else if (ch === '[') {
+      const close = pattern.indexOf(']', i + 2);
+      if (close < 0) throw badParameter(`syntax error in pattern: ${pattern}`);
+      source += `[${pattern.slice(i + 1, close).replace(/^\^/, '^').replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
+      i = close;
+    } else if (ch === '\\' && i + 1 < pattern.length) source += `\\${pattern[++i]}`;
+    else source += ch.replace(/[.+^${}()|\]]/g, '\\$&');
+  }
+  return new RegExp(`^${source}$`);
+}
