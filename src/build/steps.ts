@@ -270,7 +270,9 @@ export class Stage {
     const rawDest = words[words.length - 1]!;
     const dest = rawDest.startsWith('/') ? rawDest : `${cleanPath(`/${this.config.WorkingDir ?? ''}/${rawDest}`)}${rawDest.endsWith('/') || rawDest === '.' ? '/' : ''}`;
     const from = flags.get('from')?.[0];
-    const fromImage = from !== undefined ? await this.resolveFrom(this.expand(from)) : undefined;
+    const fromImage = from !== undefined ? await this.resolveFrom(this.expand(from)).catch((error: unknown) => {
+      throw badParameter(`invalid from flag value ${this.expand(from)}: ${error instanceof Error ? error.message : String(error)}`);
+    }) : undefined;
     const sourceRoot = fromImage ? await this.mountImage(fromImage) : undefined;
     const sourceContext = sourceRoot ? BuildContext.empty(sourceRoot) : this.context;
     const heredocDir = join(this.settings.workDir, `heredoc-${randomBytes(6).toString('hex')}`);
