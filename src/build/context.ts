@@ -25,7 +25,7 @@ export class BuildContext {
 
   /** Unpacks `tar` into the empty directory `root` and applies its .dockerignore (Dockerfile and .dockerignore are kept). */
   static async unpack(tar: Readable, root: string, dockerfileName: string): Promise<BuildContext> {
-    const plain = Readable.from(await decompressStream(tar));
+    const plain = Readable.from(padded(await decompressStream(tar)));
     await untar(readTar(plain), '/', new RootScope(root), { noOverwriteDirNonDir: false, noLchown: false });
     const context = new BuildContext(root);
     const ignoreText = await readFile(join(root, '.dockerignore'), 'utf8').catch(() => undefined);
@@ -120,6 +120,20 @@ export class BuildContext {
       if (isDirectory) await this.walk(path, visit);
     }
   }
+}
+
+/**
+ * The stream, completed to whole 512-byte blocks and ended with the end-of-archive blocks: the
+ * docker CLI's context with a Dockerfile added from elsewhere (-f) ends without them, which Go's
+ * reader accepts and tar-stream would not.
+ */
+async function* padded(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let length = 0;
+  for await (const chunk of source) {
+    length += chunk.length;
+    yield chunk;
+  }
+  yield Buffer.alloc((512 - (length % 512)) % 512 + 1024);
 }
 
 /** Go's filepath.Match pattern as a regular expression over whole paths: `*` and `?` stop at "/". */
