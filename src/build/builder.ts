@@ -38,7 +38,7 @@ export interface BuildMessage {
   stream?: string;
   status?: string;
   aux?: { ID: string };
-  errorDetail?: { message: string };
+  errorDetail?: { message: string; code?: number };
   error?: string;
 }
 

@@ -21,6 +21,9 @@ export interface ContextSource {
 }
 
 export class BuildContext {
+  /** .dockerignore and the Dockerfile when .dockerignore excludes them: gone once the Dockerfile is read. */
+  private excludedBuildFiles: string[] = [];
+
   private constructor(readonly root: string) {}
 
   /** Unpacks `tar` into the empty directory `root` and applies its .dockerignore (Dockerfile and .dockerignore are kept). */
@@ -30,8 +33,11 @@ export class BuildContext {
     const context = new BuildContext(root);
     const ignoreText = await readFile(join(root, '.dockerignore'), 'utf8').catch(() => undefined);
     if (ignoreText !== undefined) {
-      const keep = new Set(['.dockerignore', cleanPath(`/${dockerfileName}`).slice(1)]);
-      await context.prune(parseDockerignore(ignoreText), keep);
+      const buildFiles = ['.dockerignore', cleanPath(`/${dockerfileName}`).slice(1)];
+      const patterns = parseDockerignore(ignoreText);
+      await context.prune(patterns, new Set(buildFiles));
+      const filter = contextFilter(patterns);
+      context.excludedBuildFiles = buildFiles.filter((file) => filter.excludes(file));
     }
     return context;
   }
@@ -41,14 +47,18 @@ export class BuildContext {
     return new BuildContext(root);
   }
 
+  /** Reads the Dockerfile, then drops it and .dockerignore from the context if .dockerignore excludes them (moby's removeDockerfile). */
   async readDockerfile(name: string): Promise<string> {
     const clean = cleanPath(`/${name || 'Dockerfile'}`);
     for (const candidate of name ? [clean] : [clean, '/dockerfile']) {
+      let text: string;
       try {
-        return await readFile(await this.hostPath(candidate), 'utf8');
+        text = await readFile(await this.hostPath(candidate), 'utf8');
       } catch {
-        // The next candidate, then Docker's error.
+        continue;
       }
+      for (const file of this.excludedBuildFiles) await rm(hostPathIn(this.root, `/${file}`), { force: true });
+      return text;
     }
     throw notFound(`Cannot locate specified Dockerfile: ${name || 'Dockerfile'}`);
   }

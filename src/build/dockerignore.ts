@@ -17,7 +17,8 @@ export function parseDockerignore(text: string): string[] {
   for (const raw of text.split(/\r?\n/)) {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) continue;
-    patterns.push(line);
+    // moby's ReadAll: blanks after "!" go too.
+    patterns.push(line.startsWith('!') ? `!${line.slice(1).trim()}` : line);
   }
   return patterns;
 }

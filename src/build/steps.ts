@@ -37,7 +37,7 @@ export interface BuildSettings {
   rm: boolean;
   forceRm: boolean;
   networkMode: string;
-  resources: Pick<HostConfig, 'Memory' | 'MemorySwap' | 'CpuShares' | 'CpusetCpus' | 'CpuPeriod' | 'CpuQuota'>;
+  resources: Pick<HostConfig, 'Memory' | 'MemorySwap' | 'CpuShares' | 'CpusetCpus' | 'CpuPeriod' | 'CpuQuota' | 'ExtraHosts' | 'ShmSize'>;
   cacheFrom?: ReadonlySet<string>;
   /** Build-args some ARG declared (for the "not consumed" warning). */
   consumed: Set<string>;
@@ -51,6 +51,13 @@ export type FromResolver = (name: string) => Promise<ImageRecord>;
 const DEFAULT_SHELL = ['/bin/sh', '-c'];
 const PROXY_ARGS = new Set(['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy']);
 const METADATA = new Set(['ENV', 'LABEL', 'CMD', 'ENTRYPOINT', 'EXPOSE', 'USER', 'STOPSIGNAL', 'VOLUME', 'ONBUILD', 'HEALTHCHECK']);
+
+/** A RUN that exited non-zero: the stream's errorDetail carries its code, as Docker's does. */
+export class StepFailed extends Error {
+  constructor(message: string, readonly code: number) {
+    super(message);
+  }
+}
 
 export function shortId(id: string): string {
   return id.replace(/^sha256:/, '').slice(0, 12);
@@ -213,13 +220,16 @@ export class Stage {
     let failed = true;
     try {
       const output = this.services.containers.attachOutput(Id, { stdout: true, stderr: true, logs: false, stream: true }, this.settings.signal);
-      const pump = (async () => { for await (const entry of output) this.out(entry.bytes.toString('utf8')); })();
+      // The classic builder shows a step's stderr in red.
+      const pump = (async () => {
+        for await (const entry of output) this.out(entry.stream === 'stderr' ? `\x1b[91m${entry.bytes.toString('utf8')}\x1b[0m` : entry.bytes.toString('utf8'));
+      })();
       pump.catch(() => undefined);
       await this.services.containers.start(Id);
       const { StatusCode } = await this.services.containers.wait(Id, 'not-running');
       await pump;
       if (StatusCode !== 0) {
-        throw badParameter(`The command '${command.join(' ')}' returned a non-zero code: ${StatusCode}`);
+        throw new StepFailed(`The command '${command.join(' ')}' returned a non-zero code: ${StatusCode}`, StatusCode);
       }
       await this.commitContainer(Id, stepConfig);
       failed = false;

@@ -26,7 +26,8 @@ export async function buildImage(builder: BuildBackend, context: RequestContext)
       throw error;
     }
     const message = error instanceof Error ? error.message : String(error);
-    emit({ errorDetail: { message }, error: message });
+    const code = (error as { code?: unknown }).code;
+    emit({ errorDetail: typeof code === 'number' ? { code, message } : { message }, error: message });
   }
   drain(context);
   (response ?? startStream(context, 'application/json')).end();
@@ -75,6 +76,11 @@ export function buildRequest(query: URLSearchParams): BuildRequest {
   const cpusetCpus = query.get('cpusetcpus');
   if (cpusetCpus) resources.CpusetCpus = cpusetCpus;
   const networkMode = query.get('networkmode') || 'default';
+  const shmSize = numberParam(query, 'shmsize');
+  if (shmSize) resources.ShmSize = shmSize;
+  // "host:ip" pairs, comma-separated (docker-py) or repeated.
+  const extraHosts = query.getAll('extrahosts').flatMap((value) => value.split(',')).filter((value) => value !== '');
+  if (extraHosts.length > 0) resources.ExtraHosts = extraHosts;
   return {
     tags: query.getAll('t').filter((tag) => tag !== ''),
     dockerfile: query.get('dockerfile') ?? '',
