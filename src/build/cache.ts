@@ -51,6 +51,11 @@ export class BuildCache {
     await write;
   }
 
+  /** The images some cached step was made on. */
+  parents(): Set<string> {
+    return new Set([...this.entries.values()].map((entry) => entry.parent));
+  }
+
   /** --cache-from: the given images and what they were built on. */
   private isAllowed(image: string, allowed: ReadonlySet<string>): boolean {
     if (allowed.has(image)) return true;

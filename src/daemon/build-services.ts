@@ -16,6 +16,8 @@ import type { LayerStore } from '../layers/store.js';
 export interface BuildServices {
   commits: ContainerCommitter;
   builder: Builder;
+  /** Images a build step was made on: `images` hides them unless -a. */
+  intermediateImages(): Set<string>;
 }
 
 export async function buildServices(options: {
@@ -50,5 +52,5 @@ export async function buildServices(options: {
     },
     checkTag: (name: string) => { tagged(name); },
   }, join(options.dataRoot, 'tmp'));
-  return { commits, builder };
+  return { commits, builder, intermediateImages: () => cache.parents() };
 }

@@ -57,7 +57,12 @@ export function apiRoutes(services: DaemonServices): RouteTable {
     tag: (source, repo, tag) => images.tag(source, repo, tag),
     remove: (reference, options) => images.remove(reference, options),
     importRootfs: (tar, options) => images.importRootfs(tar, options),
-    list: (filters) => listImages(images, filters, imageUsage()),
+    list: (filters, all) => {
+      const summaries = listImages(images, filters, imageUsage());
+      if (all) return summaries;
+      const intermediate = services.build.intermediateImages();
+      return summaries.filter((summary) => !(intermediate.has(summary.Id) && summary.RepoTags.length === 0));
+    },
     prune: (filters) => {
       const usage = imageUsage();
       return services.imagePruner.prune(filters, (id) => usage.has(id));
