@@ -4,11 +4,11 @@
 // (symlinks followed in scope, ".." never above it) and matched against wildcards as Go's
 // filepath.Match does.
 import { lstat, readdir, readFile, rm, rmdir } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { cleanPath, followSymlinkInScope, hostPathIn, rootScopeFs } from '../archive/path.js';
-import { readTar } from '../archive/tar.js';
-import { RootScope, untar } from '../archive/untar.js';
 import { badParameter, notFound } from '../errdefs/errors.js';
 import { decompressStream } from '../layers/decompress.js';
 import { contextFilter, parseDockerignore } from './dockerignore.js';
@@ -28,8 +28,7 @@ export class BuildContext {
 
   /** Unpacks `tar` into the empty directory `root` and applies its .dockerignore (Dockerfile and .dockerignore are kept). */
   static async unpack(tar: Readable, root: string, dockerfileName: string): Promise<BuildContext> {
-    const plain = Readable.from(padded(await decompressStream(tar)));
-    await untar(readTar(plain), '/', new RootScope(root), { noOverwriteDirNonDir: false, noLchown: false });
+    await extractWithTar(Readable.from(padded(await decompressStream(tar))), root);
     const context = new BuildContext(root);
     const ignoreText = await readFile(join(root, '.dockerignore'), 'utf8').catch(() => undefined);
     if (ignoreText !== undefined) {
@@ -130,6 +129,32 @@ export class BuildContext {
       if (isDirectory) await this.walk(path, visit);
     }
   }
+}
+
+/**
+ * GNU tar unpacks the context into its fresh private directory: much faster than entry by entry
+ * from Node, and as careful for an archive nobody checked (members with ".." are skipped, a
+ * symlink that points above or outside is made only after every other member, so nothing is
+ * written through it).
+ */
+async function extractWithTar(plain: Readable, root: string): Promise<void> {
+  const child = spawn('tar', ['-x', '--no-overwrite-dir', '--numeric-owner', '-C', root], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (text: string) => { if (stderr.length < 4096) stderr += text; });
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  child.stdin.on('error', () => undefined);
+  try {
+    await pipeline(plain, child.stdin);
+  } catch (error) {
+    child.kill('SIGKILL');
+    await exited.catch(() => undefined);
+    throw badParameter(`failed to read the build context: ${(error as Error).message}`);
+  }
+  const code = await exited;
+  if (code !== 0) throw badParameter(`failed to read the build context: ${stderr.trim().split('\n').pop() ?? `tar exited with ${code}`}`);
 }
 
 /**

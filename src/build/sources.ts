@@ -6,7 +6,7 @@
 // local tar archive (plain, gzip, bzip2, xz) into the destination instead of copying it.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { baseName, cleanPath, dirName, hostPathIn, followSymlinkInScope, rootScopeFs } from '../archive/path.js';
 import { packPath, readTar, type TarEntry } from '../archive/tar.js';
@@ -30,31 +30,35 @@ export interface CopyOptions {
   extractArchives: boolean;
 }
 
+/** Files up to this size are read whole: a stream per file costs more than the file. */
+const SMALL_FILE = 1 << 20;
+
 /** Docker's source hash in a step's description: "file:<hex>", "dir:<hex>" or "multi:<hex>". */
 export async function checksumSources(sources: readonly CopySource[]): Promise<string> {
   const total = createHash('sha256');
-  for (const source of sources) {
-    const one = createHash('sha256');
-    await hashTree(one, source.hostPath, '.');
-    total.update(`${source.name}\0${one.digest('hex')}\n`);
-  }
+  for (const source of sources) total.update(`${source.name}\0${await treeDigest(source.hostPath, '.')}\n`);
   const hex = total.digest('hex');
   if (sources.length !== 1) return `multi:${hex}`;
   return `${sources[0]!.isDirectory ? 'dir' : 'file'}:${hex}`;
 }
 
-async function hashTree(hash: ReturnType<typeof createHash>, hostPath: string, name: string): Promise<void> {
+/** The digest of a path and what is below it; a directory's entries are hashed at the same time. */
+async function treeDigest(hostPath: string, name: string): Promise<string> {
+  const hash = createHash('sha256');
   const stats = await lstat(hostPath);
   const type = stats.isDirectory() ? 'd' : stats.isSymbolicLink() ? 'l' : stats.isFile() ? 'f' : 'o';
   hash.update(`${name}\0${type}\0${(stats.mode & 0o7777).toString(8)}\0`);
   if (stats.isSymbolicLink()) hash.update(await readlink(hostPath));
   else if (stats.isFile()) {
     hash.update(`${stats.size}\0`);
-    for await (const chunk of createReadStream(hostPath)) hash.update(chunk as Buffer);
+    if (stats.size <= SMALL_FILE) hash.update(await readFile(hostPath));
+    else for await (const chunk of createReadStream(hostPath)) hash.update(chunk as Buffer);
+  } else if (stats.isDirectory()) {
+    const children = (await readdir(hostPath)).sort();
+    const digests = await Promise.all(children.map((child) => treeDigest(`${hostPath}/${child}`, child)));
+    for (const digest of digests) hash.update(`${digest}\n`);
   }
-  hash.update('\n');
-  if (!stats.isDirectory()) return;
-  for (const child of (await readdir(hostPath)).sort()) await hashTree(hash, `${hostPath}/${child}`, `${name}/${child}`);
+  return hash.digest('hex');
 }
 
 /** Copies `sources` to `dest` (absolute, in the step's root) inside `rootfs`. */

@@ -13,7 +13,7 @@ import { packDiff, type DiffEntry } from '../../archive/tar.js';
 import { contextFilter, parseDockerignore, type ContextFilter } from '../../build/dockerignore.js';
 import { boolFlag, listFlag, stringFlag, type CommandSpec } from '../command.js';
 import { StatusError } from '../output.js';
-import { renderJsonMessages } from '../progress.js';
+import { JsonMessageError, renderJsonMessages } from '../progress.js';
 import { parseReference } from '../reference.js';
 import { keyValueMap } from '../flags.js';
 
@@ -195,7 +195,9 @@ export const buildCommand: CommandSpec = {
     try {
       await renderJsonMessages(watched(), (text) => process.stdout.write(text), { terminal: false, width: () => 80 });
     } catch (error) {
-      throw new StatusError(1, (error as Error).message);
+      // As the docker CLI: a failing RUN's exit code is the build's.
+      const code = error instanceof JsonMessageError && error.code ? error.code : 1;
+      throw new StatusError(code, (error as Error).message);
     }
     if (quiet) process.stdout.write(quietOutput);
     const iidfile = stringFlag(flags, 'iidfile');
