@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { REPO_ROOT, useDaemon } from './harness.js';
+import { REPO_ROOT, runCommand, useDaemon } from './harness.js';
 
 const daemon = useDaemon();
 const FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'build');
@@ -167,6 +167,21 @@ describe('the docker CLI against berthd', () => {
     assert.equal(failed.code, 3, 'the docker CLI exits with the code of the errorDetail');
     assert.match(failed.stderr, /The command '\/bin\/sh -c echo hi && exit 3' returned a non-zero code: 3/);
     assert.equal(await containerCount(), before, 'the failed step left no container');
+  });
+
+  it('docker-compose build of a service with a build section', async () => {
+    const project = mkdtempSync('/tmp/berth-build-compose-');
+    scratchDirs.push(project);
+    cpSync(fixture('metadata'), join(project, 'app'), { recursive: true });
+    writeFileSync(join(project, 'docker-compose.yml'), [
+      'version: "3"', 'services:', '  web:', '    build:', '      context: ./app', '      args:', '        WHO: compose',
+      '    image: build-compose:latest', '    network_mode: none', '',
+    ].join('\n'));
+    const built = await runCommand('docker-compose', ['--project-directory', project, '-f', join(project, 'docker-compose.yml'), 'build'], {
+      env: { DOCKER_HOST: daemon.host, DOCKER_CONFIG: daemon.dockerConfig }, timeoutMs: 120_000,
+    });
+    assert.equal(built.code, 0, built.stderr);
+    assert.ok((await inspect('build-compose')).Config.Env.includes('TARGET=compose'));
   });
 
   it('docker commit with changes, author and message', async () => {
