@@ -5,9 +5,9 @@
 // built ...", {"aux":{"ID":...}}). Stages that run at once have their output held back until
 // the stages before them are done, so the stream reads as a sequential build.
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { badParameter, isEngineError, notFound } from '../errdefs/errors.js';
 import { processWord } from '../images/changes.js';
 import type { ImageRecord } from '../images/service.js';
@@ -109,10 +109,8 @@ export class Builder {
     }
     if (!response.ok) throw badParameter(`unable to prepare context: unable to download remote context ${request.remote}: ${response.status} ${response.statusText}`);
     const bytes = Buffer.from(await response.arrayBuffer());
-    const { Readable: ReadableStream } = await import('node:stream');
     const looksLikeTar = bytes.length > 262 && (bytes.subarray(257, 262).toString('latin1') === 'ustar' || bytes[0] === 0x1f || bytes[0] === 0x42 || bytes[0] === 0xfd);
-    if (looksLikeTar) return BuildContext.unpack(ReadableStream.from([bytes]), root, request.dockerfile || 'Dockerfile');
-    const { writeFile } = await import('node:fs/promises');
+    if (looksLikeTar) return BuildContext.unpack(Readable.from([bytes]), root, request.dockerfile || 'Dockerfile');
     await writeFile(join(root, request.dockerfile || 'Dockerfile'), bytes);
     return BuildContext.empty(root);
   }

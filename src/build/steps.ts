@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cleanPath } from '../archive/path.js';
+import { RootScope } from '../archive/untar.js';
 import type { ContainerCommitter } from '../containers/commit.js';
 import type { ContainerService } from '../containers/service.js';
 import { readContainerFile, resolveUser } from '../containers/user.js';
@@ -109,7 +110,6 @@ export class Stage {
       case 'WORKDIR':
         applyInstruction(this.config, instruction, { cmdSet: this.cmdSet, buildArgs: this.argEnv() });
         await this.containerStep(this.nopComment(`WORKDIR ${this.config.WorkingDir}`), async (rootfs) => {
-          const { RootScope } = await import('../archive/untar.js');
           await new RootScope(rootfs).mkdirAll(this.config.WorkingDir!, { uid: 0, gid: 0 });
         });
         return;
@@ -259,16 +259,13 @@ export class Stage {
     const { Id } = await this.services.containers.create({
       Image: this.image.id, Cmd: stepCmd, Entrypoint: [], Healthcheck: { Test: ['NONE'] }, HostConfig: { NetworkMode: 'none' },
     } as Parameters<ContainerService['create']>[0], undefined);
-    let failed = true;
     try {
       const record = this.services.containers.get(Id);
       await this.services.containers.withRootfs(record, change);
       await this.commitContainer(Id, stepConfig);
-      failed = false;
     } finally {
       // No process ever ran in it: nothing to show, whatever the outcome.
       await this.services.containers.remove(Id, { force: true, volumes: true }).catch(() => undefined);
-      void failed;
     }
   }
 

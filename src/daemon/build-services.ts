@@ -1,5 +1,6 @@
 // Wiring of commit and the builder: the image committer over the layer store, the container
 // committer over it, the build cache, and what the builder asks of distribution and tags.
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildCache } from '../build/cache.js';
 import { Builder, type BuildMessage } from '../build/builder.js';
@@ -11,6 +12,7 @@ import { badParameter, notFound } from '../errdefs/errors.js';
 import { ImageCommitter } from '../images/commit.js';
 import { familiarString, normalizeTagged, parseReference } from '../images/reference.js';
 import type { ImageService } from '../images/service.js';
+import { unmount } from '../layers/overlay.js';
 import type { LayerStore } from '../layers/store.js';
 
 export interface BuildServices {
@@ -18,6 +20,18 @@ export interface BuildServices {
   builder: Builder;
   /** Images a build step was made on: `images` hides them unless -a. */
   intermediateImages(): Set<string>;
+}
+
+/** What builds cut short by a crash left: their contexts, and images mounted for COPY --from (unmounted first). */
+async function removeInterruptedBuilds(tmpDir: string): Promise<void> {
+  const builds = (await readdir(tmpDir).catch(() => [] as string[])).filter((name) => name.startsWith('build-'));
+  for (const build of builds) {
+    const dir = join(tmpDir, build);
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (name.startsWith('from-')) await unmount(join(dir, name)).catch(() => undefined);
+    }
+    await rm(dir, { recursive: true, force: true }).catch((error: unknown) => process.stderr.write(`berthd: removing ${dir}: ${String(error)}\n`));
+  }
 }
 
 export async function buildServices(options: {
@@ -28,6 +42,7 @@ export async function buildServices(options: {
   const commits = new ContainerCommitter(containers, images, imageCommits);
   const cache = new BuildCache(join(options.dataRoot, 'build'), (id) => images.resolve(id));
   await cache.init();
+  await removeInterruptedBuilds(join(options.dataRoot, 'tmp'));
   const tagged = (name: string) => {
     try {
       return normalizeTagged(parseReference(name));
