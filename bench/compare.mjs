@@ -15,8 +15,10 @@ const { values: options } = parseArgs({
     runs: { type: 'string', default: '20' },
     warmup: { type: 'string', default: '2' },
     network: { type: 'string', default: 'none' },
-    // 'engine' (run, version, exec) or 'volumes' (bench/volumes.sh prepares its image first)
+    // 'engine' (run, version, exec), 'volumes' (bench/volumes.sh prepares its image first)
+    // or 'build' (bench/build.sh writes the reference context given as --context)
     cases: { type: 'string', default: 'engine' },
+    context: { type: 'string', default: '' },
   },
 });
 const runs = Number(options.runs);
@@ -38,6 +40,10 @@ const CASES = {
   volumes: [
     { label: `run --rm -v berth-bench-vol:/data ${networkArgs.join(' ')} busybox true`.replace(/\s+/g, ' '), args: ['run', '--rm', '-v', 'berth-bench-vol:/data', ...networkArgs, 'busybox', 'true'] },
     { label: 'run --rm, VOLUME /data of 2,000 files copied up', args: ['run', '--rm', ...networkArgs, 'berth-bench-copyup', 'true'] },
+  ],
+  build: [
+    { label: 'build --no-cache (cold), reference multi-stage', args: ['build', '--no-cache', '-q', ...(options.network ? ['--network', options.network] : []), options.context] },
+    { label: 'build (fully cached rebuild)', args: ['build', '-q', ...(options.network ? ['--network', options.network] : []), options.context] },
   ],
 };
 const cases = CASES[options.cases];

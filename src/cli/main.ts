@@ -46,6 +46,8 @@ const push: Loader = () => import('./commands/distribution.js').then((m) => m.pu
 const login: Loader = () => import('./commands/login.js').then((m) => m.loginCommand);
 const logout: Loader = () => import('./commands/login.js').then((m) => m.logoutCommand);
 const search: Loader = () => import('./commands/login.js').then((m) => m.searchCommand);
+const build: Loader = () => import('./commands/build.js').then((m) => m.buildCommand);
+const commit: Loader = () => import('./commands/build.js').then((m) => m.commitCommand);
 const version: Loader = () => import('./commands/system.js').then((m) => m.versionCommand);
 const info: Loader = () => import('./commands/system.js').then((m) => m.infoCommand);
 const events: Loader = () => import('./commands/system.js').then((m) => m.eventsCommand);
@@ -65,6 +67,7 @@ const COMMANDS: Record<string, TopCommand> = {
   run: { summary: 'Create and run a new container from an image', category: 'common', load: run },
   exec: { summary: 'Execute a command in a running container', category: 'common', load: exec },
   ps: { summary: 'List containers', category: 'common', load: ps },
+  build: { summary: 'Build an image from a Dockerfile', category: 'common', load: build },
   images: { summary: 'List images', category: 'common', load: images },
   pull: { summary: 'Download an image from a registry', category: 'common', load: pull },
   push: { summary: 'Upload an image to a registry', category: 'common', load: push },
@@ -78,6 +81,7 @@ const COMMANDS: Record<string, TopCommand> = {
     category: 'management',
     sub: {
       attach: { summary: 'Attach local standard input, output, and error streams to a running container', load: attach },
+      commit: { summary: "Create a new image from a container's changes", load: commit },
       cp: { summary: 'Copy files/folders between a container and the local filesystem', load: cp },
       create: { summary: 'Create a new container', load: create },
       diff: { summary: "Inspect changes to files or directories on a container's filesystem", load: diff },
@@ -110,6 +114,7 @@ const COMMANDS: Record<string, TopCommand> = {
     summary: 'Manage images',
     category: 'management',
     sub: {
+      build: { summary: 'Build an image from a Dockerfile', load: build },
       history: { summary: 'Show the history of an image', load: history },
       import: { summary: 'Import the contents from a tarball to create a filesystem image', load: importImage },
       inspect: { summary: 'Display detailed information on one or more images', load: imageInspect },
@@ -164,6 +169,7 @@ const COMMANDS: Record<string, TopCommand> = {
     },
   },
   attach: { summary: 'Attach local standard input, output, and error streams to a running container', category: 'other', load: attach },
+  commit: { summary: "Create a new image from a container's changes", category: 'other', load: commit },
   cp: { summary: 'Copy files/folders between a container and the local filesystem', category: 'other', load: cp },
   create: { summary: 'Create a new container', category: 'other', load: create },
   diff: { summary: "Inspect changes to files or directories on a container's filesystem", category: 'other', load: diff },

@@ -489,6 +489,17 @@ export class EngineClient {
     return readJsonLines<JsonMessage>(res);
   }
 
+  /** POST /build with the context tar (or nothing, for a remote context); the answer is the builder's message stream. */
+  async imageBuild(query: Record<string, string | string[] | undefined>, body?: Readable): Promise<AsyncGenerator<{ value: JsonMessage; raw: string }>> {
+    const res = await this.request('POST', '/build', { query, body, headers: { 'Content-Type': 'application/x-tar' } });
+    return readJsonLines<JsonMessage>(res);
+  }
+
+  /** POST /commit: the container's changes as a new image. */
+  containerCommit(query: Record<string, string | string[] | undefined>, config?: import('../wire/types.js').ContainerConfig): Promise<{ Id: string }> {
+    return this.json('POST', '/commit', { query, body: config ?? null });
+  }
+
   // ---- registries ----
 
   /** POST /auth: the daemon checks the credentials against the registry. */

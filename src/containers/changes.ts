@@ -247,9 +247,12 @@ export class ContainerChanges {
     const record = this.containers.get(reference);
     return this.containers.locked(record, async () => {
       const { directory, upper } = this.containers.paths(record);
+      const lowerDirs = await this.images.lowerDirs(record.topChainId);
+      // An image without layers (FROM scratch) is an empty tree; overlay cannot mount nothing.
+      if (lowerDirs.length === 0) return computeChanges(await scanUpper(upper), imageViewOf(join(directory, '.no-layers')));
       const view = join(directory, `.diff-${randomBytes(6).toString('hex')}`);
       try {
-        await mountOverlay({ layersRoot: this.images.layersRoot, lowerDirs: await this.images.lowerDirs(record.topChainId), target: view, readonly: true });
+        await mountOverlay({ layersRoot: this.images.layersRoot, lowerDirs, target: view, readonly: true });
         return await computeChanges(await scanUpper(upper), imageViewOf(view));
       } finally {
         await unmount(view).catch(() => undefined);

@@ -38,6 +38,7 @@ import { OciRuntime } from '../runtime/oci-runtime.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { apiRoutes } from './routes.js';
 import { activatedSockets, groupId, planListeners } from './listeners.js';
+import { buildServices } from './build-services.js';
 import { ConfigError, DEFAULT_CONFIG, DAEMON_USAGE, mergeConfig, parseDaemonArgs, RELOADABLE_KEYS, reloadConfig, type DaemonConfig } from './config.js';
 
 async function loadConfig(argv: string[]): Promise<{ config: DaemonConfig; flags: Partial<DaemonConfig> } | undefined> {
@@ -279,8 +280,9 @@ async function main(): Promise<void> {
     cgroupVersion: existsSync('/sys/fs/cgroup/cgroup.controllers') ? '2' as const : '1' as const,
     debug: config.debug, startedAt: new Date(), registryConfig: registryHosts.serviceConfig(), labels: config.labels,
   };
+  const build = await buildServices({ dataRoot: config.dataRoot, containers, images, layers, distribution });
   const server = new ApiServer(apiRoutes({
-    facts, events, containers, execs, images, imageArchive, distribution, cgroupParent: config.cgroupParent,
+    facts, events, containers, execs, images, imageArchive, distribution, cgroupParent: config.cgroupParent, build,
     imagePruner: new ImagePruner({ images, layers, publish: events.publish }), registries: new RegistryService(registryHosts), volumes,
   }), config.debug);
   await server.listen(listening.addresses, listening.tls);

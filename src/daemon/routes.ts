@@ -24,6 +24,8 @@ import { processRoutes } from '../server/routes/process.js';
 import { volumeRoutes } from '../server/routes/volumes.js';
 import { diskUsageRoutes, type DiskUsageBackend } from '../server/routes/disk-usage.js';
 import type { VolumeStore } from '../volumes/store.js';
+import { buildRoutes } from '../server/routes/build.js';
+import type { BuildServices } from './build-services.js';
 import { systemRoutes, type SystemBackend, type SystemFacts } from '../server/routes/system.js';
 
 export interface DaemonServices {
@@ -38,6 +40,7 @@ export interface DaemonServices {
   registries: RegistryService;
   cgroupParent: string;
   volumes: VolumeStore;
+  build: BuildServices;
 }
 
 export function apiRoutes(services: DaemonServices): RouteTable {
@@ -54,7 +57,12 @@ export function apiRoutes(services: DaemonServices): RouteTable {
     tag: (source, repo, tag) => images.tag(source, repo, tag),
     remove: (reference, options) => images.remove(reference, options),
     importRootfs: (tar, options) => images.importRootfs(tar, options),
-    list: (filters) => listImages(images, filters, imageUsage()),
+    list: (filters, all) => {
+      const summaries = listImages(images, filters, imageUsage());
+      if (all) return summaries;
+      const intermediate = services.build.intermediateImages();
+      return summaries.filter((summary) => !(intermediate.has(summary.Id) && summary.RepoTags.length === 0));
+    },
     prune: (filters) => {
       const usage = imageUsage();
       return services.imagePruner.prune(filters, (id) => usage.has(id));
@@ -90,5 +98,9 @@ export function apiRoutes(services: DaemonServices): RouteTable {
     ...imageRoutes(imageBackend, services.distribution, services.imageArchive),
     ...volumeRoutes(services.volumes),
     ...diskUsageRoutes(diskUsage),
+    ...buildRoutes({
+      commit: (container, options) => services.build.commits.commit(container, options),
+      tag: (imageId, repo, tag) => images.tag(imageId, repo, tag),
+    }, services.build.builder),
   ];
 }

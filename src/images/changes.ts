@@ -12,7 +12,7 @@ const VALID_CHANGE_COMMANDS = new Set([
 const DEFAULT_SHELL = ['/bin/sh', '-c'];
 const ESCAPE = '\\';
 
-interface Instruction {
+export interface Instruction {
   /** Lower-cased keyword. */
   command: string;
   flags: string[];
@@ -34,7 +34,7 @@ export function applyChanges(config: ContainerConfig, changes: readonly string[]
   }
   const result: ContainerConfig = structuredClone(config);
   const state = { cmdSet: false };
-  for (const instruction of instructions) dispatch(result, instruction, state);
+  for (const instruction of instructions) applyInstruction(result, instruction, state);
   return result;
 }
 
@@ -72,10 +72,15 @@ function splitInstruction(line: string): Instruction {
   return { command: match[1]!.toLowerCase(), flags, rest: rest.trim(), original };
 }
 
-function dispatch(config: ContainerConfig, instruction: Instruction, state: { cmdSet: boolean }): void {
+/**
+ * Applies one metadata instruction (those of VALID_CHANGE_COMMANDS) to `config`, in place.
+ * `state.cmdSet` says whether CMD was set in this stage (ENTRYPOINT resets an inherited CMD);
+ * `state.buildArgs` ("NAME=value") take part in variable expansion below the config's Env.
+ */
+export function applyInstruction(config: ContainerConfig, instruction: Instruction, state: { cmdSet: boolean; buildArgs?: readonly string[] }): void {
   const { command, rest } = instruction;
   const flagValues = parseFlags(instruction, command === 'healthcheck' ? ['interval', 'timeout', 'start-period', 'start-interval', 'retries'] : []);
-  const expand = (word: string) => processWord(word, config.Env ?? []);
+  const expand = (word: string) => processWord(word, [...(state.buildArgs ?? []), ...(config.Env ?? [])]);
   switch (command) {
     case 'env': {
       for (const [key, value] of parseNameValues(rest, 'ENV')) setEnv(config, expand(key), expand(value));
@@ -88,13 +93,13 @@ function dispatch(config: ContainerConfig, instruction: Instruction, state: { cm
       return;
     }
     case 'cmd':
-      config.Cmd = commandLine(rest);
+      config.Cmd = parseJsonArray(rest) ?? [...(config.Shell ?? DEFAULT_SHELL), rest];
       state.cmdSet = true;
       return;
     case 'entrypoint': {
       const json = parseJsonArray(rest);
       if (json) config.Entrypoint = json;
-      else config.Entrypoint = rest === '' ? null : [...DEFAULT_SHELL, rest];
+      else config.Entrypoint = rest === '' ? null : [...(config.Shell ?? DEFAULT_SHELL), rest];
       if (!state.cmdSet) config.Cmd = null;
       return;
     }
@@ -165,10 +170,6 @@ function parseFlags(instruction: Instruction, allowed: string[]): Map<string, st
     values.set(name, body.slice(equals + 1));
   }
   return values;
-}
-
-function commandLine(rest: string): string[] {
-  return parseJsonArray(rest) ?? [...DEFAULT_SHELL, rest];
 }
 
 /** The JSON ("exec") form of CMD/ENTRYPOINT/VOLUME, or undefined for the shell form. */

@@ -15,7 +15,8 @@ import { boolParam, filtersParam, sendJson, startStream, type RequestContext, ty
 
 /** What the image routes need from the image service, besides listing and pruning (which count the containers using each image). */
 export interface ImageBackend extends Pick<ImageService, 'get' | 'inspect' | 'history' | 'tag' | 'remove' | 'importRootfs'> {
-  list(filters: Filters): ImageSummary[];
+  /** Without `all`, intermediate images (untagged parents of build steps) are left out, as Docker does. */
+  list(filters: Filters, all?: boolean): ImageSummary[];
   prune(filters: Filters): Promise<ImagePruneReport>;
 }
 
@@ -41,7 +42,7 @@ export function imageRoutes(images: ImageBackend, distribution: RegistryTransfer
       await unlessClientLeft(context, distribution.push(context.params[0], context.query.get('tag') || undefined, progress.write, decodeRegistryAuth(context.request.headers['x-registry-auth']), { signal: context.signal }));
       progress.end();
     }],
-    ['GET', /^\/images\/json$/, (context) => sendJson(context, 200, images.list(filtersParam(context.query)))],
+    ['GET', /^\/images\/json$/, (context) => sendJson(context, 200, images.list(filtersParam(context.query), boolParam(context.query, 'all')))],
     ['GET', /^\/images\/(.+)\/json$/, (context) => sendJson(context, 200, images.inspect(get(context.params[0])))],
     ['GET', /^\/images\/(.+)\/history$/, (context) => sendJson(context, 200, images.history(get(context.params[0])))],
     ['POST', /^\/images\/(.+)\/tag$/, async (context) => {
