@@ -138,7 +138,9 @@ export class BuildContext {
  * written through it).
  */
 async function extractWithTar(plain: Readable, root: string): Promise<void> {
-  const child = spawn('tar', ['-x', '--no-overwrite-dir', '--numeric-owner', '-C', root], { stdio: ['pipe', 'ignore', 'pipe'] });
+  // --ignore-zeros: tar reads to the end of its input instead of stopping at the end-of-archive
+  // blocks, which would break the pipe under the record padding clients send after them.
+  const child = spawn('tar', ['-x', '--ignore-zeros', '--no-overwrite-dir', '--numeric-owner', '-C', root], { stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (text: string) => { if (stderr.length < 4096) stderr += text; });
   const exited = new Promise<number | null>((resolve, reject) => {
