@@ -15,6 +15,9 @@ import { EtcFilesHook } from '../containers/etc-files-hook.js';
 import { LifecycleHooks } from '../containers/hooks.js';
 import { RootfsHook } from '../containers/rootfs-hook.js';
 import { VolumesHook } from '../containers/volumes-hook.js';
+import { NetworkHook, networkContainer } from '../containers/network-hook.js';
+import { NetworkService } from '../network/service.js';
+import { DEFAULT_ADDRESS_POOLS, parseAddressPool, type AddressPool } from '../network/ipam.js';
 import { VolumeStore } from '../volumes/store.js';
 import { ContainerVolumes } from '../volumes/container-volumes.js';
 import { ExecService } from '../containers/exec.js';
@@ -113,6 +116,15 @@ async function daemonId(dataRoot: string): Promise<string> {
   }
 }
 
+function addressPools(pools: DaemonConfig['defaultAddressPools']): AddressPool[] {
+  if (pools.length === 0) return DEFAULT_ADDRESS_POOLS;
+  try {
+    return pools.map(parseAddressPool);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+}
+
 async function main(): Promise<void> {
   const loaded = await loadConfig(process.argv.slice(2));
   if (!loaded) return;
@@ -159,12 +171,26 @@ async function main(): Promise<void> {
   const rootfs = new RootfsHook(images);
   const volumes = new VolumeStore(join(config.dataRoot, 'volumes'));
   const containerVolumes = new ContainerVolumes(volumes);
-  const hooks = new LifecycleHooks().register(rootfs).register(new EtcFilesHook()).register(new VolumesHook(containerVolumes));
+  const networks = new NetworkService({
+    dataRoot: config.dataRoot, execRoot: config.execRoot, bridge: config.bridge, bip: config.bip || undefined, fixedCidr: config.fixedCidr || undefined,
+    mtu: config.mtu, ipForward: config.ipForward, ipMasq: config.ipMasq, iptables: config.iptables, icc: config.icc,
+    defaultAddressPools: addressPools(config.defaultAddressPools), publish: events.publish,
+  });
+  // The network hook comes before the /etc files: they need the container's address and the links.
+  const hooks = new LifecycleHooks().register(rootfs).register(new NetworkHook(networks, (reference) => containersRef?.find(reference)))
+    .register(new EtcFilesHook()).register(new VolumesHook(containerVolumes));
   const containers = new ContainerService({
     dataRoot: config.dataRoot, execRoot: config.execRoot, images, runtimes, defaultRuntime: config.defaultRuntime,
     cgroupParent: config.cgroupParent, hostCapabilities: await hostCapabilities(), seccompProfile, publish: events.publish,
-    hooks, rootfs, execIds: (id) => execsRef?.execIds(id) ?? [], volumes: containerVolumes,
+    hooks, rootfs, execIds: (id) => execsRef?.execIds(id) ?? [], volumes: containerVolumes, networks,
   });
+  networks.containers = {
+    find: (reference) => {
+      const record = containers.find(reference);
+      return record && networkContainer(record);
+    },
+    all: () => containers.all().map(networkContainer),
+  };
   volumes.users = containers.containersUsingVolume;
   volumes.runningUsers = (name) => containers.all()
     .filter((record) => record.state.Running && record.mountPoints?.some((point) => point.Name === name)).map((record) => record.id);
@@ -183,7 +209,9 @@ async function main(): Promise<void> {
   });
   health.listen();
   await volumes.init();
+  await networks.init();
   await containers.init();
+  await networks.reconcile();
   const runningByVolume = new Map<string, string[]>();
   for (const record of containers.all().filter((container) => container.state.Running)) {
     for (const point of record.mountPoints ?? []) if (point.Name) runningByVolume.set(point.Name, [...(runningByVolume.get(point.Name) ?? []), record.id]);
@@ -206,7 +234,7 @@ async function main(): Promise<void> {
   };
   const server = new ApiServer(apiRoutes({
     facts, events, containers, execs, images, imageArchive, distribution, cgroupParent: config.cgroupParent,
-    imagePruner: new ImagePruner({ images, layers, publish: events.publish }), registries: new RegistryService(registryHosts), volumes,
+    imagePruner: new ImagePruner({ images, layers, publish: events.publish }), registries: new RegistryService(registryHosts), volumes, networks,
   }), config.debug);
   await server.listen(config.hosts);
   process.stderr.write(`berthd ${BERTH_VERSION} listening on ${config.hosts.join(', ')} (data root ${config.dataRoot})\n`);
@@ -219,6 +247,7 @@ async function main(): Promise<void> {
     containers.shutdown();
     execs.shutdown();
     await server.close();
+    await networks.shutdown();
     for (const host of config.hosts) if (host.startsWith('unix://')) await rm(host.slice(7), { force: true });
     await rm(config.pidfile, { force: true });
     process.exit(0);

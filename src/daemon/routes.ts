@@ -24,6 +24,8 @@ import { processRoutes } from '../server/routes/process.js';
 import { volumeRoutes } from '../server/routes/volumes.js';
 import { diskUsageRoutes, type DiskUsageBackend } from '../server/routes/disk-usage.js';
 import type { VolumeStore } from '../volumes/store.js';
+import type { NetworkService } from '../network/service.js';
+import { networkRoutes, type NetworkBackend } from '../server/routes/networks.js';
 import { systemRoutes, type SystemBackend, type SystemFacts } from '../server/routes/system.js';
 
 export interface DaemonServices {
@@ -38,6 +40,7 @@ export interface DaemonServices {
   registries: RegistryService;
   cgroupParent: string;
   volumes: VolumeStore;
+  networks: NetworkService;
 }
 
 export function apiRoutes(services: DaemonServices): RouteTable {
@@ -79,6 +82,16 @@ export function apiRoutes(services: DaemonServices): RouteTable {
       ...volume, UsageData: { Size: await services.volumes.size(volume.Name), RefCount: services.volumes.usedBy(volume.Name).length },
     }))),
   };
+  const { networks } = services;
+  const networkBackend: NetworkBackend = {
+    list: (filters) => networks.list(filters),
+    inspect: (reference) => networks.inspect(networks.get(reference)),
+    create: (request) => networks.create(request),
+    remove: (reference) => networks.remove(reference),
+    prune: (filters) => networks.prune(filters),
+    connect: (network, container, config) => containers.connectNetwork(network, container, config),
+    disconnect: (network, container, force) => containers.disconnectNetwork(network, container, force),
+  };
   const cgroups = { cgroupParent: services.cgroupParent };
   return [
     ...systemRoutes(services.facts, systemBackend),
@@ -89,6 +102,7 @@ export function apiRoutes(services: DaemonServices): RouteTable {
     ...distributionRoutes(services.registries),
     ...imageRoutes(imageBackend, services.distribution, services.imageArchive),
     ...volumeRoutes(services.volumes),
+    ...networkRoutes(networkBackend),
     ...diskUsageRoutes(diskUsage),
   ];
 }

@@ -1,0 +1,822 @@
+// The networks: records (predefined bridge, host and none, and user-defined bridges), the
+// bridge driver's sandboxes and endpoints, published ports, links and the daemon's iptables
+// rules. Containers reach it through the network lifecycle hook (containers/network-hook.ts):
+// attach before a start, detach after the run. It never reads container records itself: the
+// daemon gives it a ContainerDirectory.
+//
+// Order of work (docs/networking.md): a record first, then the thing. An endpoint's address is
+// written to its network record before its veth exists and freed after the veth is gone; at
+// start-up, endpoints of containers that are not running are dropped, and veths on our bridges,
+// namespace files and rules that no record claims are removed.
+import { randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { badParameter, conflict, forbidden, notFound, serverError } from '../errdefs/errors.js';
+import type { Publish } from '../events/bus.js';
+import { run } from '../util/exec.js';
+import { assertFilterKeys, createdBefore, matchLabelList, parseUntilFilter, type Filters } from '../util/filters.js';
+import { addEndpoint, bridgePorts, createSandbox, deleteBridge, deleteLinks, ensureBridge, removeSandbox, setSysctl, type EndpointLink } from './bridge.js';
+import { holdPort, PortInUseError, type HeldPort } from './host-ports.js';
+import {
+  allocateAddress, DEFAULT_ADDRESS_POOLS, formatIpv4, formatSubnet, isValidMac, macFromIpv4, nextFreeSubnet, parseAddressSpace, parseCidrAddress,
+  parseIpv4, parseSubnet, subnetContains, subnetsOverlap, type AddressPool, type Subnet,
+} from './ipam.js';
+import { linkEnvironment, linkHostsEntry, parseLink } from './links.js';
+import { exposedPortKeys, inspectPorts, parsePortKey, portRequests, summaryPorts, type PortBindingMap, type PortMapping, type PortRequest } from './ports.js';
+import { chainNames, missingJumps, restoreText, type ChainNames, type RuleLink, type RuleSet } from './rules.js';
+import { NetworkRecordStore, type EndpointRecord, type IpamConfig, type NetworkRecord } from './store.js';
+
+export type { EndpointRecord, NetworkRecord };
+
+/** What a container asks of one network (NetworkingConfig.EndpointsConfig, network connect). */
+export interface EndpointConfig {
+  NetworkID?: string;
+  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string } | null;
+  Aliases?: string[] | null;
+  Links?: string[] | null;
+  MacAddress?: string;
+}
+
+/** A container as the networks see it. */
+export interface NetworkContainer {
+  id: string;
+  /** without the slash */
+  name: string;
+  running: boolean;
+  hostname: string;
+  domainname: string;
+  env: string[];
+  networkMode: string;
+  /** the networks it is connected to, by name, in connection order */
+  networks: Record<string, EndpointConfig>;
+  links: string[];
+  portBindings: PortBindingMap | null | undefined;
+  publishAll: boolean;
+  exposedPorts: Record<string, unknown> | null | undefined;
+  /** --mac-address (Config.MacAddress) */
+  macAddress?: string;
+}
+
+export interface ContainerDirectory {
+  find(reference: string): NetworkContainer | undefined;
+  all(): NetworkContainer[];
+}
+
+/** What a container's start gets: the namespace to join and what the /etc files and the environment need. */
+export interface Sandbox {
+  path: string;
+  /** the container's own address (first network), for its /etc/hosts */
+  address?: string;
+  /** extra /etc/hosts lines (links) */
+  hostsEntries: string[];
+  /** the embedded DNS server's address, on user networks */
+  nameserver?: string;
+  /** link environment variables */
+  env: string[];
+}
+
+export interface NetworkOptions {
+  dataRoot: string;
+  execRoot: string;
+  bridge: string;
+  /** --bip: the default bridge's gateway address and prefix */
+  bip?: string;
+  fixedCidr?: string;
+  mtu: number;
+  ipForward: boolean;
+  ipMasq: boolean;
+  iptables: boolean;
+  icc: boolean;
+  defaultAddressPools: AddressPool[];
+  publish: Publish;
+  /** Starts an embedded DNS server for a user network at its gateway; returns its closer. */
+  startDns?: (network: NetworkRecord, records: DnsLookup) => Promise<{ close(): Promise<void> }>;
+}
+
+/** The embedded DNS server's view of the records (see network/dns). */
+export interface DnsLookup {
+  lookupA(clientAddress: string, name: string): string[] | undefined;
+  lookupPtr(clientAddress: string, address: string): string | undefined;
+}
+
+const BUILT_IN = ['bridge', 'host', 'none'];
+const LIST_FILTERS = ['driver', 'id', 'label', 'name', 'scope', 'type', 'dangling'];
+const PRUNE_FILTERS = ['until', 'label', 'label!'];
+
+export class NetworkService {
+  private readonly store: NetworkRecordStore;
+  private readonly networks = new Map<string, NetworkRecord>();
+  private readonly chains: ChainNames;
+  private readonly held = new Map<string, HeldPort[]>();
+  private readonly dns = new Map<string, { close(): Promise<void> }>();
+  private rulesTail: Promise<void> = Promise.resolve();
+  /** Serialises changes to the records (allocations), daemon-wide: they are quick. */
+  private recordsTail: Promise<unknown> = Promise.resolve();
+  containers: ContainerDirectory = { find: () => undefined, all: () => [] };
+
+  constructor(readonly options: NetworkOptions) {
+    this.store = new NetworkRecordStore(join(options.dataRoot, 'networks'));
+    this.chains = chainNames(options.bridge);
+  }
+
+  private netnsPath(containerId: string): string {
+    return join(this.options.execRoot, 'netns', containerId);
+  }
+
+  // ---- start-up -----------------------------------------------------------------------------
+
+  /** Loads the records, makes the predefined networks, brings the bridges up. Before the containers' start-up. */
+  async init(): Promise<void> {
+    for (const record of await this.store.loadAll()) this.networks.set(record.Id, record);
+    if (!this.findByName('none')) await this.saveNew(this.predefined('none', 'null'));
+    if (!this.findByName('host')) await this.saveNew(this.predefined('host', 'host'));
+    const bridge = this.findByName('bridge');
+    const wanted = await this.defaultBridgeConfig(bridge);
+    if (!bridge) await this.saveNew(wanted);
+    else if (JSON.stringify(bridge.IPAM.Config) !== JSON.stringify(wanted.IPAM.Config) || bridge.bridge !== wanted.bridge) {
+      // --bip, --fixed-cidr or --bridge changed: the default bridge follows the flags.
+      if (bridge.bridge && bridge.bridge !== wanted.bridge) await deleteBridge(bridge.bridge);
+      Object.assign(bridge, { IPAM: wanted.IPAM, bridge: wanted.bridge, Options: wanted.Options });
+      await this.store.save(bridge);
+    }
+    if (this.options.ipForward) await setSysctl('/proc/sys/net/ipv4/ip_forward', '1');
+    for (const network of this.bridgeNetworks()) await this.bringUp(network);
+  }
+
+  /** After the containers' start-up: drops what no running container claims, holds the ports of those that run, loads the rules. */
+  async reconcile(): Promise<void> {
+    const running = new Set(this.containers.all().filter((container) => container.running).map((container) => container.id));
+    const claimedVeths = new Set<string>();
+    for (const network of this.networks.values()) {
+      let changed = false;
+      for (const [id, endpoint] of Object.entries(network.endpoints)) {
+        if (running.has(id)) {
+          claimedVeths.add(endpoint.hostVeth);
+          continue;
+        }
+        delete network.endpoints[id];
+        changed = true;
+      }
+      if (changed) await this.store.save(network);
+    }
+    for (const network of this.bridgeNetworks()) {
+      const strays = (await bridgePorts(network.bridge!)).filter((name) => !claimedVeths.has(name));
+      await deleteLinks(strays);
+    }
+    const netnsDir = join(this.options.execRoot, 'netns');
+    for (const id of await readdir(netnsDir).catch(() => [] as string[])) {
+      if (!running.has(id)) await removeSandbox(join(netnsDir, id));
+    }
+    for (const network of this.networks.values()) {
+      for (const endpoint of Object.values(network.endpoints)) {
+        if (endpoint.ports.length > 0 && !this.held.has(endpoint.containerId)) {
+          this.held.set(endpoint.containerId, await this.holdMappings(endpoint.ports).catch(() => []));
+        }
+      }
+    }
+    await this.applyRules();
+  }
+
+  private predefined(name: string, driver: string): NetworkRecord {
+    return {
+      Name: name, Id: randomBytes(32).toString('hex'), Created: new Date().toISOString(), Scope: 'local', Driver: driver, EnableIPv6: false,
+      IPAM: { Driver: 'default', Options: null, Config: [] }, Internal: false, Attachable: false, Ingress: false,
+      ConfigFrom: { Network: '' }, ConfigOnly: false, Options: {}, Labels: {}, endpoints: {},
+    };
+  }
+
+  private async defaultBridgeConfig(existing: NetworkRecord | undefined): Promise<NetworkRecord> {
+    const { options } = this;
+    let subnet: string;
+    let gateway: string;
+    if (options.bip) {
+      const parsed = parseCidrAddress(options.bip);
+      if (!parsed) throw badParameter(`invalid --bip ${options.bip}`);
+      subnet = formatSubnet(parseSubnet(options.bip)!);
+      gateway = formatIpv4(parsed.address);
+    } else if (existing?.IPAM.Config[0] && existing.bridge === options.bridge) {
+      ({ Subnet: subnet, Gateway: gateway = '' } = existing.IPAM.Config[0]);
+    } else {
+      const taken = [...await hostRoutes(), ...this.subnetsInUse()];
+      const free = nextFreeSubnet(DEFAULT_ADDRESS_POOLS, taken);
+      if (!free) throw serverError('could not find an available, non-overlapping IPv4 address pool for the default bridge');
+      subnet = formatSubnet(free);
+      gateway = formatIpv4(free.base + 1);
+    }
+    const record = existing ? { ...existing } : this.predefined('bridge', 'bridge');
+    record.IPAM = { Driver: 'default', Options: null, Config: [{ Subnet: subnet, Gateway: gateway, ...(options.fixedCidr ? { IPRange: options.fixedCidr } : {}) }] };
+    record.bridge = options.bridge;
+    record.Options = {
+      'com.docker.network.bridge.default_bridge': 'true',
+      'com.docker.network.bridge.enable_icc': String(options.icc),
+      'com.docker.network.bridge.enable_ip_masquerade': String(options.ipMasq),
+      'com.docker.network.bridge.host_binding_ipv4': '0.0.0.0',
+      'com.docker.network.bridge.name': options.bridge,
+      'com.docker.network.driver.mtu': String(options.mtu),
+    };
+    return record;
+  }
+
+  private async bringUp(network: NetworkRecord): Promise<void> {
+    const config = network.IPAM.Config[0]!;
+    const space = parseAddressSpace(config);
+    await ensureBridge(network.bridge!, `${formatIpv4(space.gateway)}/${space.subnet.prefix}`, this.mtuOf(network));
+    // DNAT to a container of connections made to 127.0.0.1 (docs/networking.md).
+    await setSysctl(`/proc/sys/net/ipv4/conf/${network.bridge}/route_localnet`, '1');
+    if (!this.isDefaultBridge(network) && this.options.startDns && !this.dns.has(network.Id)) {
+      try {
+        this.dns.set(network.Id, await this.options.startDns(network, this.dnsLookup()));
+      } catch (error) {
+        process.stderr.write(`berthd: embedded DNS for network ${network.Name}: ${String(error)}\n`);
+      }
+    }
+  }
+
+  private mtuOf(network: NetworkRecord): number {
+    return Number(network.Options['com.docker.network.driver.mtu']) || this.options.mtu;
+  }
+
+  private isDefaultBridge(network: NetworkRecord): boolean {
+    return network.Name === 'bridge' && network.Options['com.docker.network.bridge.default_bridge'] === 'true';
+  }
+
+  private bridgeNetworks(): NetworkRecord[] {
+    return [...this.networks.values()].filter((network) => network.Driver === 'bridge' && network.bridge);
+  }
+
+  private subnetsInUse(): Subnet[] {
+    return [...this.networks.values()].flatMap((network) => network.IPAM.Config.map((config) => parseSubnet(config.Subnet))).filter((s): s is Subnet => !!s);
+  }
+
+  private async saveNew(record: NetworkRecord): Promise<void> {
+    await this.store.save(record);
+    this.networks.set(record.Id, record);
+  }
+
+  private findByName(name: string): NetworkRecord | undefined {
+    return [...this.networks.values()].find((network) => network.Name === name);
+  }
+
+  // ---- lookup -------------------------------------------------------------------------------
+
+  /** By full ID, name, or ID prefix, as Docker resolves a network. */
+  find(reference: string): NetworkRecord | undefined {
+    if (!reference) return undefined;
+    const byId = this.networks.get(reference);
+    if (byId) return byId;
+    const byName = this.findByName(reference);
+    if (byName) return byName;
+    const matches = [...this.networks.values()].filter((network) => network.Id.startsWith(reference));
+    if (matches.length > 1) throw badParameter(`network ${reference} is ambiguous (${matches.length} matches found based on ID prefix)`);
+    return matches[0];
+  }
+
+  get(reference: string): NetworkRecord {
+    const network = this.find(reference);
+    if (!network) throw notFound(`network ${reference} not found`);
+    return network;
+  }
+
+  /** The default bridge's gateway: what --add-host host-gateway resolves to. */
+  hostGatewayAddress(): string | undefined {
+    return this.findByName('bridge')?.IPAM.Config[0]?.Gateway;
+  }
+
+  // ---- the API's view -------------------------------------------------------------------------
+
+  inspect(network: NetworkRecord): Record<string, unknown> {
+    const containers: Record<string, unknown> = {};
+    for (const endpoint of Object.values(network.endpoints)) {
+      containers[endpoint.containerId] = {
+        Name: endpoint.containerName, EndpointID: endpoint.EndpointID, MacAddress: endpoint.mac,
+        IPv4Address: `${endpoint.ip}/${endpoint.prefixLength}`, IPv6Address: '',
+      };
+    }
+    const { bridge: _bridge, endpoints: _endpoints, ...shown } = network;
+    return { ...shown, Containers: containers };
+  }
+
+  list(filters: Filters): Array<Record<string, unknown>> {
+    assertFilterKeys(filters, LIST_FILTERS, badParameter);
+    for (const type of filters.get('type') ?? []) if (type !== 'custom' && type !== 'builtin') throw badParameter(`invalid filter: 'type'='${type}'`);
+    const any = (key: string, predicate: (value: string) => boolean) => !filters.has(key) || filters.get(key)!.some(predicate);
+    const used = this.networksInUse();
+    return [...this.networks.values()]
+      .filter((network) => any('driver', (value) => network.Driver === value)
+        && any('id', (value) => network.Id.startsWith(value))
+        && any('name', (value) => network.Name.includes(value))
+        && any('scope', (value) => value === 'local')
+        && any('type', (value) => (value === 'builtin') === this.isBuiltIn(network))
+        && any('dangling', (value) => (['true', '1'].includes(value)) === (!this.isBuiltIn(network) && !used.has(network.Id)))
+        && matchLabelList(filters.get('label') ?? [], network.Labels))
+      .sort((a, b) => (a.Created < b.Created ? -1 : 1))
+      .map((network) => this.inspect(network));
+  }
+
+  private isBuiltIn(network: NetworkRecord): boolean {
+    return BUILT_IN.includes(network.Name) && (network.Driver !== 'bridge' || this.isDefaultBridge(network));
+  }
+
+  /** Networks some container (running or not) is connected to. */
+  private networksInUse(): Set<string> {
+    const used = new Set<string>();
+    for (const container of this.containers.all()) {
+      for (const [name, config] of Object.entries(container.networks)) {
+        const network = this.find(config.NetworkID || name) ?? this.find(name);
+        if (network) used.add(network.Id);
+      }
+    }
+    return used;
+  }
+
+  // ---- create / remove / prune ----------------------------------------------------------------
+
+  async create(request: {
+    Name?: string; CheckDuplicate?: boolean; Driver?: string; Internal?: boolean; Attachable?: boolean; Ingress?: boolean; EnableIPv6?: boolean;
+    IPAM?: { Driver?: string; Config?: IpamConfig[] | null; Options?: Record<string, string> | null } | null; Options?: Record<string, string> | null;
+    Labels?: Record<string, string> | null; ConfigOnly?: boolean; ConfigFrom?: { Network?: string } | null; Scope?: string;
+  }): Promise<{ Id: string; Warning: string }> {
+    const name = request.Name ?? '';
+    if (!name) throw badParameter('network name is required');
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw badParameter(`invalid network name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    if (BUILT_IN.includes(name)) throw forbidden(`${name} is a pre-defined network and cannot be created`);
+    if (this.findByName(name)) throw conflict(`network with name ${name} already exists`);
+    const driver = request.Driver || 'bridge';
+    if (driver !== 'bridge') {
+      if (driver === 'host' || driver === 'null') throw forbidden(`only one instance of "${driver}" network is allowed`);
+      throw notFound(`plugin "${driver}" not found`);
+    }
+    if (request.Ingress) throw forbidden('ingress networks are not supported by berthd');
+    if (request.EnableIPv6) throw badParameter('IPv6 networks are not supported by berthd yet');
+    if (request.IPAM?.Driver && request.IPAM.Driver !== 'default') throw notFound(`plugin "${request.IPAM.Driver}" not found`);
+    const options = { ...(request.Options ?? {}) };
+    const configs = request.IPAM?.Config ?? [];
+    if (configs.length > 1) throw badParameter('berthd supports one IPv4 subnet per network');
+    return this.serialised(async () => {
+      if (this.findByName(name)) throw conflict(`network with name ${name} already exists`);
+      const taken = this.subnetsInUse();
+      let config: IpamConfig;
+      if (configs[0]?.Subnet) {
+        const subnet = parseSubnet(configs[0].Subnet);
+        if (!subnet) throw badParameter(`invalid subnet ${configs[0].Subnet}: invalid CIDR address: ${configs[0].Subnet}`);
+        if (taken.some((other) => subnetsOverlap(other, subnet))) throw forbidden('Pool overlaps with other one on this address space');
+        if (configs[0].IPRange) {
+          const range = parseSubnet(configs[0].IPRange);
+          if (!range || !subnetContains(subnet, range.base) || range.prefix < subnet.prefix) throw badParameter(`invalid ip-range ${configs[0].IPRange}: it must be inside subnet ${configs[0].Subnet}`);
+        }
+        if (configs[0].Gateway) {
+          const gateway = parseIpv4(configs[0].Gateway);
+          if (gateway === undefined || !subnetContains(subnet, gateway)) throw badParameter(`invalid gateway ${configs[0].Gateway}: it must be inside subnet ${configs[0].Subnet}`);
+        }
+        config = { Subnet: formatSubnet(subnet), Gateway: configs[0].Gateway || formatIpv4(subnet.base + 1), ...(configs[0].IPRange ? { IPRange: configs[0].IPRange } : {}) };
+      } else {
+        if (configs[0]?.Gateway || configs[0]?.IPRange) throw badParameter('a gateway or an ip-range needs a subnet');
+        const free = nextFreeSubnet(this.options.defaultAddressPools, [...taken, ...await hostRoutes()]);
+        if (!free) throw forbidden('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
+        config = { Subnet: formatSubnet(free), Gateway: formatIpv4(free.base + 1) };
+      }
+      const id = randomBytes(32).toString('hex');
+      const bridge = options['com.docker.network.bridge.name'] || `br-${id.slice(0, 12)}`;
+      if (bridge.length > 15) throw badParameter(`bridge name ${bridge} is longer than 15 characters`);
+      if (this.bridgeNetworks().some((network) => network.bridge === bridge)) throw forbidden(`bridge name ${bridge} is already in use`);
+      const record: NetworkRecord = {
+        ...this.predefined(name, 'bridge'), Id: id, Internal: !!request.Internal, Attachable: !!request.Attachable,
+        IPAM: { Driver: 'default', Options: request.IPAM?.Options ?? {}, Config: [config] }, Options: options, Labels: request.Labels ?? {}, bridge,
+      };
+      await this.saveNew(record);
+      try {
+        await this.bringUp(record);
+        await this.applyRules();
+      } catch (error) {
+        await this.dropNetwork(record);
+        throw serverError(`failed to create network ${name}: ${(error as Error).message}`);
+      }
+      this.options.publish('network', 'create', id, { name, type: 'bridge' });
+      return { Id: id, Warning: '' };
+    });
+  }
+
+  async remove(reference: string): Promise<void> {
+    const network = this.get(reference);
+    if (this.isBuiltIn(network)) throw forbidden(`${network.Name} is a pre-defined network and cannot be removed`);
+    const users = this.containers.all().filter((container) => Object.entries(container.networks).some(([name, config]) => name === network.Name || config.NetworkID === network.Id));
+    if (users.length > 0 || Object.keys(network.endpoints).length > 0) {
+      throw forbidden(`error while removing network: network ${network.Name} id ${network.Id} has active endpoints`);
+    }
+    await this.serialised(() => this.dropNetwork(network));
+    this.options.publish('network', 'destroy', network.Id, { name: network.Name, type: network.Driver });
+  }
+
+  private async dropNetwork(network: NetworkRecord): Promise<void> {
+    await this.dns.get(network.Id)?.close().catch(() => undefined);
+    this.dns.delete(network.Id);
+    // The record goes last: a crash before leaves a record whose bridge start-up re-creates, never a bridge without one.
+    this.networks.delete(network.Id);
+    await this.applyRules().catch(() => undefined);
+    if (network.bridge) await deleteBridge(network.bridge);
+    await this.store.remove(network.Id);
+  }
+
+  async prune(filters: Filters): Promise<{ NetworksDeleted: string[] | null }> {
+    assertFilterKeys(filters, PRUNE_FILTERS, badParameter);
+    const until = parseUntilFilter(filters.get('until'), new Date(), badParameter);
+    const used = this.networksInUse();
+    const deleted: string[] = [];
+    for (const network of [...this.networks.values()]) {
+      if (this.isBuiltIn(network) || used.has(network.Id) || Object.keys(network.endpoints).length > 0) continue;
+      if (!createdBefore(network.Created, until)) continue;
+      if (!matchLabelList(filters.get('label') ?? [], network.Labels)) continue;
+      if ((filters.get('label!') ?? []).length > 0 && (filters.get('label!') ?? []).some((label) => matchLabelList([label], network.Labels))) continue;
+      await this.serialised(() => this.dropNetwork(network));
+      this.options.publish('network', 'destroy', network.Id, { name: network.Name, type: network.Driver });
+      deleted.push(network.Name);
+    }
+    return { NetworksDeleted: deleted.length > 0 ? deleted : null };
+  }
+
+  // ---- containers: create-time checks ---------------------------------------------------------
+
+  /**
+   * A create request's network mode and endpoint configs, checked as dockerd checks them
+   * (nothing is created on error); returns the networks the container is connected to, by name.
+   */
+  endpointsForCreate(networkMode: string, endpointsConfig: Record<string, EndpointConfig> | undefined, macAddress: string | undefined): Record<string, EndpointConfig> {
+    const mode = networkMode === 'default' || networkMode === '' ? 'bridge' : networkMode;
+    if (mode.startsWith('container:')) return {};
+    const network = this.get(mode);
+    // The docker CLI names the default network "default".
+    const configs = Object.fromEntries(Object.entries(endpointsConfig ?? {}).map(([name, config]) => [name === 'default' ? 'bridge' : name, config ?? {}]));
+    const own = configs[mode] ?? configs[network.Name] ?? configs[network.Id] ?? {};
+    if (macAddress && !isValidMac(macAddress)) throw badParameter(`invalid MAC address: ${macAddress}`);
+    this.checkEndpointConfig(network, own);
+    const result: Record<string, EndpointConfig> = { [network.Name]: { ...own, NetworkID: network.Id } };
+    for (const [name, config] of Object.entries(configs)) {
+      const other = this.get(name);
+      if (other.Id === network.Id) continue;
+      this.checkEndpointConfig(other, config);
+      result[other.Name] = { ...config, NetworkID: other.Id };
+    }
+    return result;
+  }
+
+  private checkEndpointConfig(network: NetworkRecord, config: EndpointConfig): void {
+    const address = config.IPAMConfig?.IPv4Address;
+    if (network.Driver !== 'bridge') {
+      if (address || config.Aliases?.length || config.Links?.length) throw badParameter(`network-scoped aliases, links and addresses are only supported for user-defined networks`);
+      return;
+    }
+    if (address) {
+      if (this.isDefaultBridge(network)) throw badParameter('user specified IP address is supported on user defined networks only');
+      if (parseIpv4(address) === undefined) throw badParameter(`invalid IPv4 address: ${address}`);
+      const space = parseAddressSpace(network.IPAM.Config[0]!);
+      if (!subnetContains(space.subnet, parseIpv4(address)!)) throw badParameter(`invalid endpoint settings:\nno configured subnet or ip-range contain the IP address ${address}`);
+    }
+    if (this.isDefaultBridge(network) && config.Aliases?.length) throw badParameter('network-scoped alias is supported only for containers in user defined networks');
+    if (config.MacAddress && !isValidMac(config.MacAddress)) throw badParameter(`invalid MAC address: ${config.MacAddress}`);
+  }
+
+  /** A connect's config checked before the container record changes. */
+  checkConnect(network: NetworkRecord, container: NetworkContainer, config: EndpointConfig): void {
+    if (network.Driver === 'host' || network.Driver === 'null' || container.networkMode === 'host' || container.networkMode === 'none' || container.networkMode.startsWith('container:')) {
+      throw forbidden('container sharing network namespace with another container or host cannot be connected to any other network');
+    }
+    if (Object.entries(container.networks).some(([name, existing]) => name === network.Name || existing.NetworkID === network.Id)) {
+      throw forbidden(`endpoint with name ${container.name} already exists in network ${network.Name}`);
+    }
+    this.checkEndpointConfig(network, config);
+  }
+
+  // ---- containers: start and exit -------------------------------------------------------------
+
+  /** Before a start: the sandbox made, every endpoint attached, its ports published. Undone completely on failure. */
+  attach(container: NetworkContainer): Promise<Sandbox> {
+    return this.serialised(async () => {
+      const path = this.netnsPath(container.id);
+      const endpoints: Array<{ network: NetworkRecord; endpoint: EndpointRecord }> = [];
+      let held: HeldPort[] = [];
+      try {
+        let index = 0;
+        for (const [name, config] of Object.entries(container.networks)) {
+          const network = this.find(config.NetworkID ?? '') ?? this.get(name);
+          if (network.Driver !== 'bridge') continue;
+          const endpoint = this.newEndpoint(network, container, config, `eth${index}`, index === 0);
+          index++;
+          network.endpoints[container.id] = endpoint;
+          endpoints.push({ network, endpoint });
+        }
+        const first = endpoints[0];
+        if (first) {
+          first.endpoint.ports = await this.publishPorts(container, first.endpoint, (ports) => { held = ports; });
+          if (this.isDefaultBridge(first.network)) first.endpoint.linkRules = this.linkRules(container, first.endpoint);
+        }
+        // Records first: the addresses are taken before the interfaces exist.
+        for (const { network } of endpoints) await this.store.save(network);
+        await createSandbox(path, endpoints.map(({ network, endpoint }) => this.endpointLink(network, endpoint, endpoint === first?.endpoint)));
+        if (held.length > 0) this.held.set(container.id, held);
+        if (endpoints.some(({ endpoint }) => endpoint.ports.length > 0 || endpoint.linkRules.length > 0)) await this.applyRules();
+      } catch (error) {
+        await Promise.all(held.map((port) => port.close()));
+        this.held.delete(container.id);
+        await removeSandbox(path, endpoints.map(({ endpoint }) => endpoint.hostVeth));
+        for (const { network } of endpoints) {
+          delete network.endpoints[container.id];
+          await this.store.save(network).catch(() => undefined);
+        }
+        throw error;
+      }
+      return this.sandboxOf(container, path, endpoints);
+    });
+  }
+
+  private sandboxOf(container: NetworkContainer, path: string, endpoints: Array<{ network: NetworkRecord; endpoint: EndpointRecord }>): Sandbox {
+    const first = endpoints[0];
+    const sandbox: Sandbox = { path, address: first?.endpoint.ip, hostsEntries: [], env: [] };
+    if (first && this.isDefaultBridge(first.network)) {
+      for (const link of container.links) {
+        const { name, alias } = parseLink(link);
+        const child = this.containers.find(name);
+        const childEndpoint = child && first.network.endpoints[child.id];
+        if (!child || !childEndpoint) continue;
+        const linked = {
+          alias, parentName: container.name, childName: child.name, childHostname: child.hostname, childIp: childEndpoint.ip,
+          ports: exposedPortKeys(child.exposedPorts, child.portBindings), env: child.env,
+        };
+        sandbox.env.push(...linkEnvironment(linked));
+        sandbox.hostsEntries.push(linkHostsEntry(linked));
+      }
+    } else if (first) {
+      sandbox.nameserver = first.endpoint.gateway;
+    }
+    return sandbox;
+  }
+
+  private newEndpoint(network: NetworkRecord, container: NetworkContainer, config: EndpointConfig, ifname: string, first: boolean): EndpointRecord {
+    const ipamConfig = network.IPAM.Config[0]!;
+    const space = parseAddressSpace(ipamConfig);
+    const used = new Set(Object.values(network.endpoints).map((endpoint) => endpoint.ip));
+    let ip: string;
+    try {
+      ip = allocateAddress(space, used, config.IPAMConfig?.IPv4Address || undefined);
+    } catch (error) {
+      if ((error as Error).message === 'Address already in use') throw forbidden(`Address already in use`);
+      throw error;
+    }
+    const mac = config.MacAddress || (first ? container.macAddress : undefined) || macFromIpv4(ip);
+    const userNetwork = !this.isDefaultBridge(network);
+    const aliases = userNetwork ? [...(config.Aliases ?? [])] : [];
+    const links = userNetwork ? [...(config.Links ?? [])] : [];
+    return {
+      EndpointID: randomBytes(32).toString('hex'), containerId: container.id, containerName: container.name, ip, prefixLength: space.subnet.prefix,
+      gateway: formatIpv4(space.gateway), mac, ifname, hostVeth: `veth${randomBytes(4).toString('hex').slice(0, 7)}`, aliases, links,
+      dnsNames: userNetwork ? [container.name, ...aliases, container.id.slice(0, 12)] : [], ports: [], linkRules: [],
+    };
+  }
+
+  private endpointLink(network: NetworkRecord, endpoint: EndpointRecord, defaultRoute: boolean): EndpointLink {
+    return {
+      ifname: endpoint.ifname, hostVeth: endpoint.hostVeth, bridge: network.bridge!, mac: endpoint.mac, address: endpoint.ip,
+      prefixLength: endpoint.prefixLength, gateway: defaultRoute && !network.Internal ? endpoint.gateway : undefined, mtu: this.mtuOf(network),
+    };
+  }
+
+  /** Holds the host ports (Docker's errors when taken) and returns the mappings. */
+  private async publishPorts(container: NetworkContainer, endpoint: EndpointRecord, keep: (held: HeldPort[]) => void): Promise<PortMapping[]> {
+    const requests = portRequests(container.portBindings, container.publishAll, container.exposedPorts);
+    const held: HeldPort[] = [];
+    keep(held);
+    const mappings: PortMapping[] = [];
+    for (const request of requests) {
+      const port = await this.holdRequest(request, container, endpoint);
+      if (port) held.push(port);
+      mappings.push({ proto: request.proto, containerPort: request.containerPort, hostIp: request.hostIp, hostPort: port?.port ?? request.hostPort });
+    }
+    return mappings;
+  }
+
+  private async holdRequest(request: PortRequest, container: NetworkContainer, endpoint: EndpointRecord): Promise<HeldPort | undefined> {
+    if (request.proto === 'sctp') return undefined;
+    const last = request.hostPortEnd ?? request.hostPort;
+    for (let port = request.hostPort; port <= last; port++) {
+      const allocated = this.allocatedBy(request.proto, request.hostIp, port);
+      if (port !== 0 && allocated) {
+        if (port < last) continue;
+        throw forbiddenExternal(container, endpoint, `Bind for ${request.hostIp || '0.0.0.0'}:${port} failed: port is already allocated`);
+      }
+      try {
+        return await holdPort(request.proto, request.hostIp, port);
+      } catch (error) {
+        if (!(error instanceof PortInUseError) || port < last) {
+          if (error instanceof PortInUseError) continue;
+          throw error;
+        }
+        throw forbiddenExternal(container, endpoint,
+          `failed to bind host port for ${request.hostIp || '0.0.0.0'}:${port}:${endpoint.ip}:${request.containerPort}/${request.proto}: address already in use`);
+      }
+    }
+    throw forbiddenExternal(container, endpoint, `Bind for ${request.hostIp || '0.0.0.0'}:${request.hostPort} failed: port is already allocated`);
+  }
+
+  private allocatedBy(proto: string, hostIp: string, port: number): boolean {
+    for (const network of this.networks.values()) {
+      for (const endpoint of Object.values(network.endpoints)) {
+        if (endpoint.ports.some((mapping) => mapping.proto === proto && mapping.hostPort === port && (!mapping.hostIp || !hostIp || mapping.hostIp === hostIp))) return true;
+      }
+    }
+    return false;
+  }
+
+  private async holdMappings(mappings: readonly PortMapping[]): Promise<HeldPort[]> {
+    const held: HeldPort[] = [];
+    for (const mapping of mappings) {
+      if (mapping.proto === 'sctp') continue;
+      held.push(await holdPort(mapping.proto, mapping.hostIp, mapping.hostPort).catch(() => undefined as never));
+    }
+    return held.filter(Boolean);
+  }
+
+  /** --icc=false: the parent may reach each linked container's exposed ports (Docker's DOCKER chain ACCEPTs). */
+  private linkRules(container: NetworkContainer, endpoint: EndpointRecord): RuleLink[] {
+    if (this.options.icc) return [];
+    const bridge = this.findByName('bridge')!;
+    const rules: RuleLink[] = [];
+    for (const link of container.links) {
+      const child = this.containers.find(parseLink(link).name);
+      const childEndpoint = child && bridge.endpoints[child.id];
+      if (!child || !childEndpoint) continue;
+      for (const key of exposedPortKeys(child.exposedPorts, child.portBindings)) {
+        const { port, proto } = parsePortKey(key);
+        rules.push({ bridge: bridge.bridge!, parentIp: endpoint.ip, childIp: childEndpoint.ip, proto, port });
+      }
+    }
+    return rules;
+  }
+
+  /** After the run: the namespace and its veths gone, addresses freed, ports released. Tolerates finding nothing. */
+  detach(containerId: string): Promise<void> {
+    return this.serialised(async () => {
+      const touched = [...this.networks.values()].filter((network) => network.endpoints[containerId]);
+      const veths = touched.map((network) => network.endpoints[containerId]!.hostVeth);
+      const hadRules = touched.some((network) => network.endpoints[containerId]!.ports.length > 0 || network.endpoints[containerId]!.linkRules.length > 0);
+      await removeSandbox(this.netnsPath(containerId), veths);
+      for (const port of this.held.get(containerId) ?? []) await port.close();
+      this.held.delete(containerId);
+      for (const network of touched) {
+        delete network.endpoints[containerId];
+        await this.store.save(network);
+      }
+      if (hadRules) await this.applyRules();
+    });
+  }
+
+  /** network connect on a running container: a new endpoint in its namespace. */
+  connectRunning(container: NetworkContainer, networkName: string, config: EndpointConfig): Promise<void> {
+    return this.serialised(async () => {
+      const network = this.get(config.NetworkID || networkName);
+      if (network.Driver !== 'bridge') return;
+      const used = new Set([...this.networks.values()].filter((other) => other.endpoints[container.id]).map((other) => other.endpoints[container.id]!.ifname));
+      let index = 0;
+      while (used.has(`eth${index}`)) index++;
+      const endpoint = this.newEndpoint(network, container, config, `eth${index}`, false);
+      network.endpoints[container.id] = endpoint;
+      await this.store.save(network);
+      try {
+        await addEndpoint(this.netnsPath(container.id), this.endpointLink(network, endpoint, false));
+      } catch (error) {
+        delete network.endpoints[container.id];
+        await this.store.save(network);
+        throw serverError(`failed to connect container to network ${network.Name}: ${(error as Error).message}`);
+      }
+    });
+  }
+
+  disconnectRunning(containerId: string, networkId: string): Promise<void> {
+    return this.serialised(async () => {
+      const network = this.networks.get(networkId);
+      const endpoint = network?.endpoints[containerId];
+      if (!network || !endpoint) return;
+      await deleteLinks([endpoint.hostVeth]);
+      await Promise.all((endpoint.ports.length ? this.held.get(containerId) ?? [] : []).map((port) => port.close()));
+      if (endpoint.ports.length) this.held.delete(containerId);
+      delete network.endpoints[containerId];
+      await this.store.save(network);
+      if (endpoint.ports.length || endpoint.linkRules.length) await this.applyRules();
+    });
+  }
+
+  // ---- what inspect and ps show -------------------------------------------------------------------
+
+  /** inspect's NetworkSettings. */
+  settings(container: NetworkContainer): Record<string, unknown> {
+    const networks: Record<string, unknown> = {};
+    let top = { Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '' };
+    let ports: PortMapping[] = [];
+    for (const [name, config] of Object.entries(container.networks)) {
+      const network = this.find(config.NetworkID ?? '') ?? this.find(name);
+      const endpoint = network?.endpoints[container.id];
+      if (endpoint && endpoint.ports.length) ports = endpoint.ports;
+      networks[name] = {
+        IPAMConfig: config.IPAMConfig ?? null, Links: config.Links?.length ? config.Links : null,
+        Aliases: config.Aliases?.length ? config.Aliases : null, MacAddress: endpoint?.mac ?? config.MacAddress ?? '',
+        NetworkID: network?.Id ?? '', EndpointID: endpoint?.EndpointID ?? '', Gateway: endpoint?.gateway ?? '', IPAddress: endpoint?.ip ?? '',
+        IPPrefixLen: endpoint?.prefixLength ?? 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DriverOpts: null,
+        DNSNames: endpoint?.dnsNames.length ? endpoint.dnsNames : null,
+      };
+      if (endpoint && network && this.isDefaultBridge(network)) top = { Gateway: endpoint.gateway, IPAddress: endpoint.ip, IPPrefixLen: endpoint.prefixLength, MacAddress: endpoint.mac };
+    }
+    const exposed = exposedPortKeys(container.exposedPorts, container.portBindings);
+    return {
+      Bridge: '', SandboxID: container.running && Object.keys(networks).length ? container.id : '', HairpinMode: false,
+      LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
+      Ports: container.running ? inspectPorts(exposed, ports) : {},
+      SandboxKey: container.running && !container.networkMode.startsWith('container:') && container.networkMode !== 'host' ? this.netnsPath(container.id) : '',
+      SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, IPv6Gateway: '',
+      ...top, Networks: networks,
+    };
+  }
+
+  /** GET /containers/json's Ports. */
+  summaryPorts(container: NetworkContainer): Array<{ IP?: string; PrivatePort: number; PublicPort?: number; Type: string }> {
+    const mappings = [...this.networks.values()].flatMap((network) => network.endpoints[container.id]?.ports ?? []);
+    return summaryPorts(exposedPortKeys(container.exposedPorts, container.portBindings), container.running ? mappings : []);
+  }
+
+  // ---- DNS ------------------------------------------------------------------------------------
+
+  private dnsLookup(): DnsLookup {
+    const clientNetworks = (client: string) => [...this.networks.values()].filter((network) => !this.isDefaultBridge(network)
+      && Object.values(network.endpoints).some((endpoint) => endpoint.ip === client));
+    return {
+      lookupA: (client, name) => {
+        const found: string[] = [];
+        for (const network of clientNetworks(client)) {
+          const self = Object.values(network.endpoints).find((endpoint) => endpoint.ip === client)!;
+          const linked = self.links.map(parseLink).find((link) => link.alias === name);
+          const wanted = name.endsWith(`.${network.Name.toLowerCase()}`) ? name.slice(0, -network.Name.length - 1) : name;
+          for (const endpoint of Object.values(network.endpoints)) {
+            const names = endpoint.dnsNames.map((entry) => entry.toLowerCase());
+            if (names.includes(wanted) || (linked && endpoint.containerName === linked.name)) found.push(endpoint.ip);
+          }
+        }
+        return found.length > 0 ? [...new Set(found)] : undefined;
+      },
+      lookupPtr: (client, address) => {
+        for (const network of clientNetworks(client)) {
+          const endpoint = Object.values(network.endpoints).find((candidate) => candidate.ip === address);
+          if (endpoint) return `${endpoint.containerName}.${network.Name}`;
+        }
+        return undefined;
+      },
+    };
+  }
+
+  // ---- rules ----------------------------------------------------------------------------------
+
+  private ruleSet(): RuleSet {
+    const rules: RuleSet = { networks: [], ports: [], links: [] };
+    for (const network of this.bridgeNetworks()) {
+      const masquerade = network.Options['com.docker.network.bridge.enable_ip_masquerade'] !== 'false' && this.options.ipMasq;
+      const icc = network.Options['com.docker.network.bridge.enable_icc'] !== 'false';
+      rules.networks.push({ bridge: network.bridge!, subnet: network.IPAM.Config[0]!.Subnet, internal: network.Internal, masquerade, icc });
+      for (const endpoint of Object.values(network.endpoints)) {
+        for (const mapping of endpoint.ports) {
+          rules.ports.push({ bridge: network.bridge!, proto: mapping.proto, hostIp: mapping.hostIp, hostPort: mapping.hostPort, containerIp: endpoint.ip, containerPort: mapping.containerPort });
+        }
+        rules.links.push(...endpoint.linkRules);
+      }
+    }
+    return rules;
+  }
+
+  /** The whole rule set loaded in one iptables-restore (jumps added where missing). Nothing with --iptables=false. */
+  applyRules(): Promise<void> {
+    const next = this.rulesTail.then(async () => {
+      if (!this.options.iptables) return;
+      const saved = await run('iptables-save', []);
+      await run('iptables-restore', ['-w', '--noflush'], { input: restoreText(this.chains, this.ruleSet(), missingJumps(saved, this.chains)) });
+    });
+    this.rulesTail = next.catch(() => undefined);
+    return next;
+  }
+
+  private serialised<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.recordsTail.then(work, work);
+    this.recordsTail = next.catch(() => undefined);
+    return next;
+  }
+
+  async shutdown(): Promise<void> {
+    for (const server of this.dns.values()) await server.close().catch(() => undefined);
+    this.dns.clear();
+  }
+}
+
+function forbiddenExternal(container: NetworkContainer, endpoint: EndpointRecord, detail: string): Error {
+  return serverError(`driver failed programming external connectivity on endpoint ${container.name} (${endpoint.EndpointID}): ${detail}`);
+}
+
+/** The host's IPv4 routes (their destinations), so that a new network avoids them. */
+async function hostRoutes(): Promise<Subnet[]> {
+  const text = await run('ip', ['-4', 'route', 'show']).catch(() => '');
+  return text.split('\n').map((line) => line.split(' ')[0] ?? '').filter((destination) => destination && destination !== 'default')
+    .map((destination) => parseSubnet(destination.includes('/') ? destination : `${destination}/32`)).filter((subnet): subnet is Subnet => !!subnet);
+}
