@@ -191,6 +191,12 @@ test('user networks: isolation between two, --internal has no way out, live conn
     assert.equal(await ipOf('u-web2', 'u-two'), '10.199.77.200');
     assert.equal((await fetchFrom('u-client', `http://${ip1}/index.html`)).stdout, 'hello from u-web1\n');
     assert.notEqual((await fetchFrom('u-client', 'http://10.199.77.200/index.html')).code, 0, 'u-one reached u-two');
+    // By name through the network's embedded DNS server: container name, alias, name.network.
+    const gatewayOne = (await inspect('u-client')).NetworkSettings.Networks['u-one'].Gateway as string;
+    assert.match(await daemon.dockerOk(['exec', 'u-client', 'cat', '/etc/resolv.conf']), new RegExp(`^nameserver ${gatewayOne.replace(/\./g, '\\.')}$`, 'm'));
+    for (const name of ['u-web1', 'webalias', 'u-web1.u-one']) {
+      assert.equal((await fetchFrom('u-client', `http://${name}/index.html`)).stdout, 'hello from u-web1\n', name);
+    }
     // --internal: no default route, no way to the host's other networks.
     assert.notEqual((await fetchFrom('u-inside', `http://${daemon.gateway}:${(server.address() as AddressInfo).port}/`)).code, 0);
     assert.doesNotMatch(await daemon.dockerOk(['exec', 'u-inside', 'ip', 'route']), /default/);
