@@ -18,6 +18,8 @@ import { VolumesHook } from '../containers/volumes-hook.js';
 import { NetworkHook, networkContainer } from '../containers/network-hook.js';
 import { NetworkService } from '../network/service.js';
 import { DEFAULT_ADDRESS_POOLS, parseAddressPool, type AddressPool } from '../network/ipam.js';
+import { EmbeddedDnsServer } from '../network/dns/embedded-dns.js';
+import { readHostResolvConf } from '../containers/etc-files.js';
 import { VolumeStore } from '../volumes/store.js';
 import { ContainerVolumes } from '../volumes/container-volumes.js';
 import { ExecService } from '../containers/exec.js';
@@ -175,6 +177,12 @@ async function main(): Promise<void> {
     dataRoot: config.dataRoot, execRoot: config.execRoot, bridge: config.bridge, bip: config.bip || undefined, fixedCidr: config.fixedCidr || undefined,
     mtu: config.mtu, ipForward: config.ipForward, ipMasq: config.ipMasq, iptables: config.iptables, icc: config.icc,
     defaultAddressPools: addressPools(config.defaultAddressPools), publish: events.publish,
+    // One embedded DNS server per user network, on its gateway: it forwards what is not a
+    // container's name to the host's resolvers (loopback ones too: it runs in the host's namespace).
+    startDns: async (network, records) => EmbeddedDnsServer.start({
+      address: network.IPAM.Config[0]!.Gateway!, records,
+      upstreams: (await readHostResolvConf()).split('\n').map((line) => /^\s*nameserver\s+(\S+)/.exec(line)?.[1]).filter((server): server is string => !!server),
+    }),
   });
   // The network hook comes before the /etc files: they need the container's address and the links.
   const hooks = new LifecycleHooks().register(rootfs).register(new NetworkHook(networks, (reference) => containersRef?.find(reference)))

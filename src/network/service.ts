@@ -16,17 +16,20 @@ import type { Publish } from '../events/bus.js';
 import { run } from '../util/exec.js';
 import { assertFilterKeys, createdBefore, matchLabelList, parseUntilFilter, type Filters } from '../util/filters.js';
 import { addEndpoint, bridgePorts, createSandbox, deleteBridge, deleteLinks, ensureBridge, removeSandbox, setSysctl, type EndpointLink } from './bridge.js';
-import { holdPort, PortInUseError, type HeldPort } from './host-ports.js';
+import { holdHostPorts, holdMappings, type HeldPort } from './host-ports.js';
 import {
   allocateAddress, DEFAULT_ADDRESS_POOLS, formatIpv4, formatSubnet, isValidMac, macFromIpv4, nextFreeSubnet, parseAddressSpace, parseCidrAddress,
   parseIpv4, parseSubnet, subnetContains, subnetsOverlap, type AddressPool, type Subnet,
 } from './ipam.js';
 import { linkEnvironment, linkHostsEntry, parseLink } from './links.js';
-import { exposedPortKeys, inspectPorts, parsePortKey, portRequests, summaryPorts, type PortBindingMap, type PortMapping, type PortRequest } from './ports.js';
+import { exposedPortKeys, parsePortKey, portRequests, type PortBindingMap } from './ports.js';
 import { chainNames, missingJumps, restoreText, type ChainNames, type RuleLink, type RuleSet } from './rules.js';
-import { NetworkRecordStore, type EndpointRecord, type IpamConfig, type NetworkRecord } from './store.js';
+import { isDefaultBridge, NetworkRecordStore, type EndpointRecord, type IpamConfig, type NetworkRecord } from './store.js';
+import { containerNetworkSettings, containerSummaryPorts, dnsLookup } from './views.js';
 
 export type { EndpointRecord, NetworkRecord };
+export type { DnsLookup } from './views.js';
+import type { DnsLookup } from './views.js';
 
 /** What a container asks of one network (NetworkingConfig.EndpointsConfig, network connect). */
 export interface EndpointConfig {
@@ -93,11 +96,6 @@ export interface NetworkOptions {
   startDns?: (network: NetworkRecord, records: DnsLookup) => Promise<{ close(): Promise<void> }>;
 }
 
-/** The embedded DNS server's view of the records (see network/dns). */
-export interface DnsLookup {
-  lookupA(clientAddress: string, name: string): string[] | undefined;
-  lookupPtr(clientAddress: string, address: string): string | undefined;
-}
 
 const BUILT_IN = ['bridge', 'host', 'none'];
 const LIST_FILTERS = ['driver', 'id', 'label', 'name', 'scope', 'type', 'dangling'];
@@ -170,7 +168,7 @@ export class NetworkService {
     for (const network of this.networks.values()) {
       for (const endpoint of Object.values(network.endpoints)) {
         if (endpoint.ports.length > 0 && !this.held.has(endpoint.containerId)) {
-          this.held.set(endpoint.containerId, await this.holdMappings(endpoint.ports).catch(() => []));
+          this.held.set(endpoint.containerId, await holdMappings(endpoint.ports));
         }
       }
     }
@@ -237,7 +235,7 @@ export class NetworkService {
   }
 
   private isDefaultBridge(network: NetworkRecord): boolean {
-    return network.Name === 'bridge' && network.Options['com.docker.network.bridge.default_bridge'] === 'true';
+    return isDefaultBridge(network);
   }
 
   private bridgeNetworks(): NetworkRecord[] {
@@ -506,7 +504,11 @@ export class NetworkService {
         }
         const first = endpoints[0];
         if (first) {
-          first.endpoint.ports = await this.publishPorts(container, first.endpoint, (ports) => { held = ports; });
+          const requests = portRequests(container.portBindings, container.publishAll, container.exposedPorts);
+          const published = await holdHostPorts(requests, (proto, hostIp, port) => this.allocatedBy(proto, hostIp, port),
+            (detail) => serverError(`driver failed programming external connectivity on endpoint ${container.name} (${first.endpoint.EndpointID}): ${detail(first.endpoint.ip)}`));
+          held = published.held;
+          first.endpoint.ports = published.mappings;
           if (this.isDefaultBridge(first.network)) first.endpoint.linkRules = this.linkRules(container, first.endpoint);
         }
         // Records first: the addresses are taken before the interfaces exist.
@@ -579,43 +581,6 @@ export class NetworkService {
     };
   }
 
-  /** Holds the host ports (Docker's errors when taken) and returns the mappings. */
-  private async publishPorts(container: NetworkContainer, endpoint: EndpointRecord, keep: (held: HeldPort[]) => void): Promise<PortMapping[]> {
-    const requests = portRequests(container.portBindings, container.publishAll, container.exposedPorts);
-    const held: HeldPort[] = [];
-    keep(held);
-    const mappings: PortMapping[] = [];
-    for (const request of requests) {
-      const port = await this.holdRequest(request, container, endpoint);
-      if (port) held.push(port);
-      mappings.push({ proto: request.proto, containerPort: request.containerPort, hostIp: request.hostIp, hostPort: port?.port ?? request.hostPort });
-    }
-    return mappings;
-  }
-
-  private async holdRequest(request: PortRequest, container: NetworkContainer, endpoint: EndpointRecord): Promise<HeldPort | undefined> {
-    if (request.proto === 'sctp') return undefined;
-    const last = request.hostPortEnd ?? request.hostPort;
-    for (let port = request.hostPort; port <= last; port++) {
-      const allocated = this.allocatedBy(request.proto, request.hostIp, port);
-      if (port !== 0 && allocated) {
-        if (port < last) continue;
-        throw forbiddenExternal(container, endpoint, `Bind for ${request.hostIp || '0.0.0.0'}:${port} failed: port is already allocated`);
-      }
-      try {
-        return await holdPort(request.proto, request.hostIp, port);
-      } catch (error) {
-        if (!(error instanceof PortInUseError) || port < last) {
-          if (error instanceof PortInUseError) continue;
-          throw error;
-        }
-        throw forbiddenExternal(container, endpoint,
-          `failed to bind host port for ${request.hostIp || '0.0.0.0'}:${port}:${endpoint.ip}:${request.containerPort}/${request.proto}: address already in use`);
-      }
-    }
-    throw forbiddenExternal(container, endpoint, `Bind for ${request.hostIp || '0.0.0.0'}:${request.hostPort} failed: port is already allocated`);
-  }
-
   private allocatedBy(proto: string, hostIp: string, port: number): boolean {
     for (const network of this.networks.values()) {
       for (const endpoint of Object.values(network.endpoints)) {
@@ -623,15 +588,6 @@ export class NetworkService {
       }
     }
     return false;
-  }
-
-  private async holdMappings(mappings: readonly PortMapping[]): Promise<HeldPort[]> {
-    const held: HeldPort[] = [];
-    for (const mapping of mappings) {
-      if (mapping.proto === 'sctp') continue;
-      held.push(await holdPort(mapping.proto, mapping.hostIp, mapping.hostPort).catch(() => undefined as never));
-    }
-    return held.filter(Boolean);
   }
 
   /** --icc=false: the parent may reach each linked container's exposed ports (Docker's DOCKER chain ACCEPTs). */
@@ -707,66 +663,16 @@ export class NetworkService {
 
   /** inspect's NetworkSettings. */
   settings(container: NetworkContainer): Record<string, unknown> {
-    const networks: Record<string, unknown> = {};
-    let top = { Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '' };
-    let ports: PortMapping[] = [];
-    for (const [name, config] of Object.entries(container.networks)) {
-      const network = this.find(config.NetworkID ?? '') ?? this.find(name);
-      const endpoint = network?.endpoints[container.id];
-      if (endpoint && endpoint.ports.length) ports = endpoint.ports;
-      networks[name] = {
-        IPAMConfig: config.IPAMConfig ?? null, Links: config.Links?.length ? config.Links : null,
-        Aliases: config.Aliases?.length ? config.Aliases : null, MacAddress: endpoint?.mac ?? config.MacAddress ?? '',
-        NetworkID: network?.Id ?? '', EndpointID: endpoint?.EndpointID ?? '', Gateway: endpoint?.gateway ?? '', IPAddress: endpoint?.ip ?? '',
-        IPPrefixLen: endpoint?.prefixLength ?? 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DriverOpts: null,
-        DNSNames: endpoint?.dnsNames.length ? endpoint.dnsNames : null,
-      };
-      if (endpoint && network && this.isDefaultBridge(network)) top = { Gateway: endpoint.gateway, IPAddress: endpoint.ip, IPPrefixLen: endpoint.prefixLength, MacAddress: endpoint.mac };
-    }
-    const exposed = exposedPortKeys(container.exposedPorts, container.portBindings);
-    return {
-      Bridge: '', SandboxID: container.running && Object.keys(networks).length ? container.id : '', HairpinMode: false,
-      LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
-      Ports: container.running ? inspectPorts(exposed, ports) : {},
-      SandboxKey: container.running && !container.networkMode.startsWith('container:') && container.networkMode !== 'host' ? this.netnsPath(container.id) : '',
-      SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, IPv6Gateway: '',
-      ...top, Networks: networks,
-    };
+    return containerNetworkSettings(container, (reference) => this.find(reference), this.netnsPath(container.id));
   }
 
   /** GET /containers/json's Ports. */
   summaryPorts(container: NetworkContainer): Array<{ IP?: string; PrivatePort: number; PublicPort?: number; Type: string }> {
-    const mappings = [...this.networks.values()].flatMap((network) => network.endpoints[container.id]?.ports ?? []);
-    return summaryPorts(exposedPortKeys(container.exposedPorts, container.portBindings), container.running ? mappings : []);
+    return containerSummaryPorts(container, [...this.networks.values()]);
   }
 
-  // ---- DNS ------------------------------------------------------------------------------------
-
   private dnsLookup(): DnsLookup {
-    const clientNetworks = (client: string) => [...this.networks.values()].filter((network) => !this.isDefaultBridge(network)
-      && Object.values(network.endpoints).some((endpoint) => endpoint.ip === client));
-    return {
-      lookupA: (client, name) => {
-        const found: string[] = [];
-        for (const network of clientNetworks(client)) {
-          const self = Object.values(network.endpoints).find((endpoint) => endpoint.ip === client)!;
-          const linked = self.links.map(parseLink).find((link) => link.alias === name);
-          const wanted = name.endsWith(`.${network.Name.toLowerCase()}`) ? name.slice(0, -network.Name.length - 1) : name;
-          for (const endpoint of Object.values(network.endpoints)) {
-            const names = endpoint.dnsNames.map((entry) => entry.toLowerCase());
-            if (names.includes(wanted) || (linked && endpoint.containerName === linked.name)) found.push(endpoint.ip);
-          }
-        }
-        return found.length > 0 ? [...new Set(found)] : undefined;
-      },
-      lookupPtr: (client, address) => {
-        for (const network of clientNetworks(client)) {
-          const endpoint = Object.values(network.endpoints).find((candidate) => candidate.ip === address);
-          if (endpoint) return `${endpoint.containerName}.${network.Name}`;
-        }
-        return undefined;
-      },
-    };
+    return dnsLookup(() => [...this.networks.values()]);
   }
 
   // ---- rules ----------------------------------------------------------------------------------
@@ -810,9 +716,6 @@ export class NetworkService {
   }
 }
 
-function forbiddenExternal(container: NetworkContainer, endpoint: EndpointRecord, detail: string): Error {
-  return serverError(`driver failed programming external connectivity on endpoint ${container.name} (${endpoint.EndpointID}): ${detail}`);
-}
 
 /** The host's IPv4 routes (their destinations), so that a new network avoids them. */
 async function hostRoutes(): Promise<Subnet[]> {

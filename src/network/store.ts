@@ -58,6 +58,11 @@ export interface NetworkRecord {
   endpoints: Record<string, EndpointRecord>;
 }
 
+/** The default bridge (network "bridge"), where links, not DNS, name containers. */
+export function isDefaultBridge(network: NetworkRecord): boolean {
+  return network.Name === 'bridge' && network.Options['com.docker.network.bridge.default_bridge'] === 'true';
+}
+
 export class NetworkRecordStore {
   constructor(readonly root: string) {}
 
