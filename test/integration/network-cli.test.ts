@@ -124,3 +124,13 @@ test('port and the PORTS column of ps show published ports as docker does', asyn
     await daemon.berth(['rm', '-f', 'ports-ctr']);
   }
 });
+
+test('run/create network and publish flags: the docker CLI\'s errors, word for word', async () => {
+  const bad = [
+    ['-p', '70000:80'], ['-p', '1.2.3:80:80'], ['-p', '8000-8001:80-82'], ['-p', '127.0.0.1::80/xyz'], ['-p', '[::1:80:80'],
+    ['-p', 'target=80,published=8080,bogus'], ['--network', 'name=a,colour=blue'], ['--network', 'alias=x'], ['--link', 'a:b:c'],
+    ['--network', 'a', '--network', 'a'], ['--network', 'a', '--network', 'host'], ['--network-alias', 'x'],
+    ['--network', 'bridge', '--network-alias', 'x'], ['--mac-address', '02:42'], ['--network', 'name=a,driver-opt=x'],
+  ];
+  for (const flags of bad) await same(['create', ...flags, 'busybox']);
+});
