@@ -12,12 +12,11 @@ const run = (daemonUnderTest: TestDaemon, cli: Cli, args: string[], input?: stri
   cli === 'berth' ? daemonUnderTest.berth(args, { input }) : daemonUnderTest.docker(args, { input });
 
 /** Runs the same arguments with both CLIs; asserts equal stdout, stderr (with the binary's name swapped) and status. */
-async function same(args: string[], options: { input?: string; normalize?: (text: string) => string } = {}): Promise<{ stdout: string; code: number }> {
-  const normalize = options.normalize ?? ((text: string) => text);
+async function same(args: string[], options: { input?: string } = {}): Promise<{ stdout: string; code: number }> {
   const docker = await run(daemon, 'docker', args, options.input);
   const berth = await run(daemon, 'berth', args, options.input);
-  assert.equal(normalize(berth.stdout), normalize(docker.stdout), `stdout of ${args.join(' ')}`);
-  assert.equal(normalize(berth.stderr).replaceAll('berth', 'docker'), normalize(docker.stderr), `stderr of ${args.join(' ')}`);
+  assert.equal(berth.stdout, docker.stdout, `stdout of ${args.join(' ')}`);
+  assert.equal(berth.stderr.replaceAll('berth', 'docker'), docker.stderr, `stderr of ${args.join(' ')}`);
   assert.equal(berth.code, docker.code, `status of ${args.join(' ')}`);
   return docker;
 }
