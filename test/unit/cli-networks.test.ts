@@ -66,11 +66,12 @@ test('network ls: natural name order, truncated IDs, docker\'s columns, quiet, j
   );
   assert.equal(renderNetworkList(networks.slice(0, 1), { format: '', quiet: true, trunc: false }), `${'c'.repeat(64)}\n`);
   assert.equal(renderNetworkList(networks, { format: '{{.Name}} {{.Labels}} {{.Internal}} {{.IPv4}} {{.IPv6}}', quiet: false, trunc: true }),
-    'bridge  false true false\nhost  false true false\nnet9 a=2,z=1 true true false\nnet10  false true false\n');
+    'bridge  false false false\nhost  false false false\nnet9 a=2,z=1 true false false\nnet10  false false false\n');
   assert.equal(
     renderNetworkList(networks.slice(1, 2), { format: 'json', quiet: false, trunc: true, offsetMinutes: 0 }),
-    '{"CreatedAt":"2024-01-01 10:00:00.12 +0000 UTC","Driver":"bridge","ID":"aaaaaaaaaaaa","IPv4":"true","IPv6":"false","Internal":"false","Labels":"","Name":"bridge","Scope":"local"}\n',
+    '{"CreatedAt":"2024-01-01 10:00:00.12 +0000 UTC","Driver":"bridge","ID":"aaaaaaaaaaaa","IPv4":"false","IPv6":"false","Internal":"false","Labels":"","Name":"bridge","Scope":"local"}\n',
   );
+  assert.equal(renderNetworkList(networks, { format: '{{.Label "z"}}|{{.Label "nope"}}', quiet: false, trunc: true }), '|\n|\n1|\n|\n', '{{.Label}} takes an argument, as docker\'s method does');
   assert.equal(renderNetworkList([], { format: '', quiet: false, trunc: true }), 'NETWORK ID   NAME      DRIVER    SCOPE\n');
   assert.equal(goTimeString('2024-01-01T10:00:00Z', 0), '2024-01-01 10:00:00 +0000 UTC');
 });

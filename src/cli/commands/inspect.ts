@@ -108,7 +108,8 @@ export const inspectCommand: CommandSpec = {
     else {
       throw new StatusError(1, `"${type}" is not a valid value for --type`);
     }
-    return inspectObjects(invocation, finders, (ref) => `Error: No such object: ${ref}`);
+    // With --type, the daemon's own not-found error is shown, as docker's inspectAll returns it.
+    return inspectObjects(invocation, finders, (ref, err) => (type !== '' && err instanceof Error ? err.message : `Error: No such object: ${ref}`));
   },
 };
 

@@ -15,6 +15,18 @@ export const NETWORK_HEADERS: Record<string, string> = {
   ID: 'NETWORK ID', Name: 'NAME', Driver: 'DRIVER', Scope: 'SCOPE', IPv4: 'IPV4', IPv6: 'IPV6', Internal: 'INTERNAL', Labels: 'LABELS', CreatedAt: 'CREATED AT',
 };
 
+/** The --filter values as the API's filters; a bad one is a flag error, as docker's FilterOpt reports it. */
+function filterFlag(values: string[], flag: string): string | undefined {
+  for (const value of values) {
+    try {
+      filtersQuery([value]);
+    } catch (err) {
+      throw new FlagError(`invalid argument ${JSON.stringify(value)} for ${JSON.stringify(flag)} flag: ${(err as Error).message}`);
+    }
+  }
+  return filtersQuery(values);
+}
+
 /** pflag's StringSlice: every value may hold several, comma-separated. */
 function stringSlice(values: readonly string[]): string[] {
   return values.flatMap((value) => (value === '' ? [] : value.split(',')));
@@ -129,11 +141,12 @@ export function networkRow(network: NetworkResource, trunc: boolean, offsetMinut
     Name: network.Name,
     Driver: network.Driver,
     Scope: network.Scope,
-    // API 1.43 has no EnableIPv4: every network has IPv4 there.
-    IPv4: String(enableIPv4 ?? true),
+    // API 1.43 has no EnableIPv4: docker 28 shows Go's zero value, false, for a 1.43 daemon.
+    IPv4: String(enableIPv4 ?? false),
     IPv6: String(network.EnableIPv6 ?? false),
     Internal: String(network.Internal ?? false),
     Labels: labels,
+    Label: (name: string) => network.Labels?.[name] ?? '',
     CreatedAt: goTimeString(network.Created, offsetMinutes),
   };
 }
@@ -230,7 +243,7 @@ export const networkListCommand: CommandSpec = {
   args: { max: 0 },
   async run(invocation) {
     const { flags } = invocation;
-    const networks = await invocation.ctx.client().networkList(filtersQuery(listFlag(flags, 'filter')));
+    const networks = await invocation.ctx.client().networkList(filterFlag(listFlag(flags, 'filter'), '-f, --filter'));
     process.stdout.write(renderNetworkList(networks ?? [], {
       format: stringFlag(flags, 'format') ?? '', quiet: boolFlag(flags, 'quiet'), trunc: !boolFlag(flags, 'no-trunc'),
     }));
@@ -261,7 +274,8 @@ export const networkRemoveCommand: CommandSpec = {
       }
       process.stdout.write(`${name}\n`);
     }
-    if (status !== 0) throw new StatusError(status, '');
+    // docker's cli.StatusError prints its Status too.
+    if (status !== 0) throw new StatusError(status, `exit status ${status}`);
     return 0;
   },
 };
@@ -278,8 +292,9 @@ export const networkPruneCommand: CommandSpec = {
   ],
   args: { max: 0 },
   async run(invocation) {
+    const filters = filterFlag(listFlag(invocation.flags, 'filter'), '--filter');
     if (!boolFlag(invocation.flags, 'force') && !(await confirm(PRUNE_WARNING))) return 0;
-    const report = await invocation.ctx.client().networkPrune(filtersQuery(listFlag(invocation.flags, 'filter')));
+    const report = await invocation.ctx.client().networkPrune(filters);
     process.stdout.write(prunedNetworks(report.NetworksDeleted));
     return 0;
   },

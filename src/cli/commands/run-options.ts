@@ -178,7 +178,7 @@ export function parsePortSpec(raw: string): PortMapping[] {
   let proto: string;
   [proto, containerPort] = splitProtoPort(containerPort);
   if (ip.startsWith('[')) {
-    if (!ip.endsWith(']')) throw new CreateOptionsError(`invalid IP address ${ip}: missing ']' in address`);
+    if (!ip.endsWith(']')) throw new CreateOptionsError(`invalid IP address ${ip}: address ${ip}:: missing ']' in address`);
     ip = ip.slice(1, -1);
   }
   if (ip !== '' && isIP(ip) === 0) throw new CreateOptionsError(`invalid IP address: ${ip}`);

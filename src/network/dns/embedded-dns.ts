@@ -89,6 +89,19 @@ function udpSizeOf(query: dnsPacket.DecodedPacket): number {
   return Math.max(DEFAULT_UDP_SIZE, opt?.udpPayloadSize ?? 0);
 }
 
+/**
+ * Whether the header's section counts can be true for a message this long (a question takes 5
+ * bytes at least, a record 11). dns-packet allocates arrays of the announced lengths before it
+ * reads a record, so a 20-byte packet announcing 65535 of each would cost megabytes: such a
+ * message is refused before it is decoded.
+ */
+export function countsFit(message: Buffer): boolean {
+  if (message.length < HEADER_BYTES) return false;
+  const questions = message.readUInt16BE(4);
+  const records = message.readUInt16BE(6) + message.readUInt16BE(8) + message.readUInt16BE(10);
+  return HEADER_BYTES + questions * 5 + records * 11 <= message.length;
+}
+
 function withId(message: Buffer, id: number): Buffer {
   const copy = Buffer.from(message);
   copy.writeUInt16BE(id, 0);
@@ -199,6 +212,7 @@ export class EmbeddedDnsServer {
     const id = message.readUInt16BE(0);
     const flags = message.readUInt16BE(2);
     if (flags & FLAG_QR) return undefined; // an answer sent to us: not a query, no reply
+    if (!countsFit(message)) return this.errorReply(id, flags, RCODE.FORMERR);
     let query: dnsPacket.DecodedPacket;
     try {
       query = dnsPacket.decode(message);
@@ -295,7 +309,7 @@ export class EmbeddedDnsServer {
       } finally {
         this.forwarding--;
       }
-      if (!answer) continue;
+      if (!answer || !countsFit(answer)) continue;
       let decoded: dnsPacket.DecodedPacket;
       try {
         decoded = dnsPacket.decode(answer);
