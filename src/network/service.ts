@@ -368,7 +368,10 @@ export class NetworkService {
           const gateway = parseIpv4(configs[0].Gateway);
           if (gateway === undefined || !subnetContains(subnet, gateway)) throw badParameter(`invalid gateway ${configs[0].Gateway}: it must be inside subnet ${configs[0].Subnet}`);
         }
-        config = { Subnet: formatSubnet(subnet), Gateway: configs[0].Gateway || formatIpv4(subnet.base + 1), ...(configs[0].IPRange ? { IPRange: configs[0].IPRange } : {}) };
+        config = {
+          Subnet: formatSubnet(subnet), Gateway: configs[0].Gateway || formatIpv4(subnet.base + 1), ...(configs[0].IPRange ? { IPRange: configs[0].IPRange } : {}),
+          ...(configs[0].AuxiliaryAddresses && Object.keys(configs[0].AuxiliaryAddresses).length ? { AuxiliaryAddresses: configs[0].AuxiliaryAddresses } : {}),
+        };
       } else {
         if (configs[0]?.Gateway || configs[0]?.IPRange) throw badParameter('a gateway or an ip-range needs a subnet');
         const free = nextFreeSubnet(this.options.defaultAddressPools, [...taken, ...await hostRoutes()]);
@@ -521,7 +524,8 @@ export class NetworkService {
   private newEndpoint(network: NetworkRecord, container: NetworkContainer, config: EndpointConfig, ifname: string, first: boolean): EndpointRecord {
     const ipamConfig = network.IPAM.Config[0]!;
     const space = parseAddressSpace(ipamConfig);
-    const used = new Set(Object.values(network.endpoints).map((endpoint) => endpoint.ip));
+    // Auxiliary addresses are reserved for devices the network does not manage, as Docker reserves them.
+    const used = new Set([...Object.values(network.endpoints).map((endpoint) => endpoint.ip), ...Object.values(ipamConfig.AuxiliaryAddresses ?? {})]);
     let ip: string;
     try {
       ip = allocateAddress(space, used, config.IPAMConfig?.IPv4Address || undefined);

@@ -13,7 +13,7 @@ export interface NetworkCreateRequest {
   Attachable?: boolean;
   Ingress?: boolean;
   EnableIPv6?: boolean;
-  IPAM?: { Driver?: string; Config?: Array<{ Subnet: string; Gateway?: string; IPRange?: string }> | null; Options?: Record<string, string> | null } | null;
+  IPAM?: { Driver?: string; Config?: Array<{ Subnet: string; Gateway?: string; IPRange?: string; AuxiliaryAddresses?: Record<string, string> }> | null; Options?: Record<string, string> | null } | null;
   Options?: Record<string, string> | null;
   Labels?: Record<string, string> | null;
 }
