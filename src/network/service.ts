@@ -111,6 +111,8 @@ export class NetworkService {
   private readonly held = new Map<string, HeldPort[]>();
   private readonly dns = new Map<string, { close(): Promise<void> }>();
   private rulesTail: Promise<void> = Promise.resolve();
+  /** Whether the jumps into our chains were found or added by a load since the daemon started. */
+  private jumpsChecked = false;
   /** Serialises changes to the records (allocations), daemon-wide: they are quick. */
   private recordsTail: Promise<unknown> = Promise.resolve();
   containers: ContainerDirectory = { find: () => undefined, all: () => [] };
@@ -650,12 +652,22 @@ export class NetworkService {
 
   // ---- rules ----------------------------------------------------------------------------------
 
-  /** The whole rule set loaded in one iptables-restore (jumps added where missing). Nothing with --iptables=false. */
+  /**
+   * The whole rule set loaded in one iptables-restore. The jumps from the built-in chains are
+   * checked (iptables-save) at the daemon's start and after a failure only: a container start
+   * with published ports then costs one process. Nothing with --iptables=false.
+   */
   applyRules(): Promise<void> {
     const next = this.rulesTail.then(async () => {
       if (!this.options.iptables) return;
-      const saved = await run('iptables-save', []);
-      await run('iptables-restore', ['-w', '--noflush'], { input: restoreText(this.chains, ruleSetOf(this.bridgeNetworks(), this.options.ipMasq), missingJumps(saved, this.chains)) });
+      const missing = this.jumpsChecked ? [] : missingJumps(await run('iptables-save', []), this.chains);
+      try {
+        await run('iptables-restore', ['-w', '--noflush'], { input: restoreText(this.chains, ruleSetOf(this.bridgeNetworks(), this.options.ipMasq), missing) });
+        this.jumpsChecked = true;
+      } catch (error) {
+        this.jumpsChecked = false;
+        throw error;
+      }
     });
     this.rulesTail = next.catch(() => undefined);
     return next;
