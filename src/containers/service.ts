@@ -42,7 +42,6 @@ import { refuseUnsupportedOptions } from './create-options.js';
 import { ContainerViews } from './views.js';
 import { resolveMounts, type ContainerMountPoint } from '../volumes/mounts.js';
 import { parseLink } from '../network/links.js';
-import { validatePortBindings } from '../network/ports.js';
 import type { EndpointConfig } from '../network/service.js';
 import { networkContainer } from './network-hook.js';
 
@@ -235,7 +234,6 @@ export class ContainerService {
     let connected: Record<string, EndpointConfig> | undefined;
     if (networks) {
       connected = networks.endpointsForCreate(hostConfig.NetworkMode, endpointsConfig, (createConfig as { MacAddress?: string }).MacAddress);
-      validatePortBindings(hostConfig.PortBindings);
       for (const link of hostConfig.Links ?? []) {
         const { name: linked } = parseLink(link);
         if (!this.find(linked)) throw notFound(`could not get container for ${linked}`);
@@ -369,7 +367,6 @@ export class ContainerService {
         }
       }
     });
-    this.core.options.publish('network', 'connect', network.Id, { container: record.id, name: network.Name, type: network.Driver });
   }
 
   /** POST /networks/{id}/disconnect. */
@@ -391,7 +388,6 @@ export class ContainerService {
       record.networks = rest;
       await this.core.store.save(record);
     });
-    this.core.options.publish('network', 'disconnect', network.Id, { container: record.id, name: network.Name, type: network.Driver });
   }
 
   private requireNetworks(): NonNullable<ContainerServiceOptions['networks']> {

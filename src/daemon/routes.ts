@@ -25,6 +25,7 @@ import { volumeRoutes } from '../server/routes/volumes.js';
 import { diskUsageRoutes, type DiskUsageBackend } from '../server/routes/disk-usage.js';
 import type { VolumeStore } from '../volumes/store.js';
 import type { NetworkService } from '../network/service.js';
+import { notFound } from '../errdefs/errors.js';
 import { networkRoutes, type NetworkBackend } from '../server/routes/networks.js';
 import { systemRoutes, type SystemBackend, type SystemFacts } from '../server/routes/system.js';
 
@@ -85,7 +86,11 @@ export function apiRoutes(services: DaemonServices): RouteTable {
   const { networks } = services;
   const networkBackend: NetworkBackend = {
     list: (filters) => networks.list(filters),
-    inspect: (reference) => networks.inspect(networks.get(reference)),
+    inspect: (reference, scope) => {
+      const network = networks.get(reference);
+      if (scope && scope !== 'local') throw notFound(`network ${reference} not found`);
+      return networks.inspect(network);
+    },
     create: (request) => networks.create(request),
     remove: (reference) => networks.remove(reference),
     prune: (filters) => networks.prune(filters),

@@ -53,11 +53,6 @@ function parseHostPort(text: string): { start: number; end?: number } {
   return end === undefined || end === start ? { start } : { start, end };
 }
 
-/** Checks a create request's PortBindings as dockerd does (nothing is created on error). */
-export function validatePortBindings(bindings: PortBindingMap | null | undefined): void {
-  portRequests(bindings, false, {});
-}
-
 /** Every host port to publish: the explicit bindings, plus (with -P) each exposed port not bound, on a free port. */
 export function portRequests(bindings: PortBindingMap | null | undefined, publishAll: boolean, exposed: Record<string, unknown> | null | undefined): PortRequest[] {
   const requests: PortRequest[] = [];

@@ -18,14 +18,15 @@ import { assertFilterKeys, createdBefore, matchLabelList, parseUntilFilter, type
 import { addEndpoint, bridgePorts, createSandbox, deleteBridge, deleteLinks, ensureBridge, removeSandbox, setSysctl, type EndpointLink } from './bridge.js';
 import { holdHostPorts, holdMappings, type HeldPort } from './host-ports.js';
 import {
-  allocateAddress, DEFAULT_ADDRESS_POOLS, formatIpv4, formatSubnet, isValidMac, macFromIpv4, nextFreeSubnet, parseAddressSpace, parseCidrAddress,
+  allocateAddress, DEFAULT_ADDRESS_POOLS, formatIpv4, formatSubnet, macFromIpv4, nextFreeSubnet, parseAddressSpace, parseCidrAddress,
   parseIpv4, parseSubnet, subnetContains, subnetsOverlap, type AddressPool, type Subnet,
 } from './ipam.js';
 import { linkEnvironment, linkHostsEntry, parseLink } from './links.js';
 import { exposedPortKeys, parsePortKey, portRequests, type PortBindingMap } from './ports.js';
-import { chainNames, missingJumps, restoreText, type ChainNames, type RuleLink, type RuleSet } from './rules.js';
+import { chainNames, missingJumps, restoreText, type ChainNames, type RuleLink } from './rules.js';
 import { isDefaultBridge, NetworkRecordStore, type EndpointRecord, type IpamConfig, type NetworkRecord } from './store.js';
-import { containerNetworkSettings, containerSummaryPorts, dnsLookup } from './views.js';
+import { containerNetworkSettings, containerSummaryPorts, dnsLookup, ruleSetOf } from './views.js';
+import { checkConnect, endpointsForCreate } from './endpoint-checks.js';
 
 export type { EndpointRecord, NetworkRecord };
 export type { DnsLookup } from './views.js';
@@ -38,6 +39,8 @@ export interface EndpointConfig {
   Aliases?: string[] | null;
   Links?: string[] | null;
   MacAddress?: string;
+  /** kept and shown, as Docker keeps them (the bridge driver uses none) */
+  DriverOpts?: Record<string, string> | null;
 }
 
 /** A container as the networks see it. */
@@ -336,7 +339,6 @@ export class NetworkService {
   }): Promise<{ Id: string; Warning: string }> {
     const name = request.Name ?? '';
     if (!name) throw badParameter('network name is required');
-    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw badParameter(`invalid network name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     if (BUILT_IN.includes(name)) throw forbidden(`${name} is a pre-defined network and cannot be created`);
     if (this.findByName(name)) throw conflict(`network with name ${name} already exists`);
     const driver = request.Driver || 'bridge';
@@ -379,7 +381,7 @@ export class NetworkService {
       if (this.bridgeNetworks().some((network) => network.bridge === bridge)) throw forbidden(`bridge name ${bridge} is already in use`);
       const record: NetworkRecord = {
         ...this.predefined(name, 'bridge'), Id: id, Internal: !!request.Internal, Attachable: !!request.Attachable,
-        IPAM: { Driver: 'default', Options: request.IPAM?.Options ?? {}, Config: [config] }, Options: options, Labels: request.Labels ?? {}, bridge,
+        IPAM: { Driver: 'default', Options: request.IPAM?.Options ?? null, Config: [config] }, Options: options, Labels: request.Labels ?? {}, bridge,
       };
       await this.saveNew(record);
       try {
@@ -439,49 +441,12 @@ export class NetworkService {
    * (nothing is created on error); returns the networks the container is connected to, by name.
    */
   endpointsForCreate(networkMode: string, endpointsConfig: Record<string, EndpointConfig> | undefined, macAddress: string | undefined): Record<string, EndpointConfig> {
-    const mode = networkMode === 'default' || networkMode === '' ? 'bridge' : networkMode;
-    if (mode.startsWith('container:')) return {};
-    const network = this.get(mode);
-    // The docker CLI names the default network "default".
-    const configs = Object.fromEntries(Object.entries(endpointsConfig ?? {}).map(([name, config]) => [name === 'default' ? 'bridge' : name, config ?? {}]));
-    const own = configs[mode] ?? configs[network.Name] ?? configs[network.Id] ?? {};
-    if (macAddress && !isValidMac(macAddress)) throw badParameter(`invalid MAC address: ${macAddress}`);
-    this.checkEndpointConfig(network, own);
-    const result: Record<string, EndpointConfig> = { [network.Name]: { ...own, NetworkID: network.Id } };
-    for (const [name, config] of Object.entries(configs)) {
-      const other = this.get(name);
-      if (other.Id === network.Id) continue;
-      this.checkEndpointConfig(other, config);
-      result[other.Name] = { ...config, NetworkID: other.Id };
-    }
-    return result;
-  }
-
-  private checkEndpointConfig(network: NetworkRecord, config: EndpointConfig): void {
-    const address = config.IPAMConfig?.IPv4Address;
-    if (network.Driver !== 'bridge') {
-      if (address || config.Aliases?.length || config.Links?.length) throw badParameter(`network-scoped aliases, links and addresses are only supported for user-defined networks`);
-      return;
-    }
-    if (address) {
-      if (this.isDefaultBridge(network)) throw badParameter('user specified IP address is supported on user defined networks only');
-      if (parseIpv4(address) === undefined) throw badParameter(`invalid IPv4 address: ${address}`);
-      const space = parseAddressSpace(network.IPAM.Config[0]!);
-      if (!subnetContains(space.subnet, parseIpv4(address)!)) throw badParameter(`invalid endpoint settings:\nno configured subnet or ip-range contain the IP address ${address}`);
-    }
-    if (this.isDefaultBridge(network) && config.Aliases?.length) throw badParameter('network-scoped alias is supported only for containers in user defined networks');
-    if (config.MacAddress && !isValidMac(config.MacAddress)) throw badParameter(`invalid MAC address: ${config.MacAddress}`);
+    return endpointsForCreate((reference) => this.get(reference), networkMode, endpointsConfig, macAddress);
   }
 
   /** A connect's config checked before the container record changes. */
   checkConnect(network: NetworkRecord, container: NetworkContainer, config: EndpointConfig): void {
-    if (network.Driver === 'host' || network.Driver === 'null' || container.networkMode === 'host' || container.networkMode === 'none' || container.networkMode.startsWith('container:')) {
-      throw forbidden('container sharing network namespace with another container or host cannot be connected to any other network');
-    }
-    if (Object.entries(container.networks).some(([name, existing]) => name === network.Name || existing.NetworkID === network.Id)) {
-      throw forbidden(`endpoint with name ${container.name} already exists in network ${network.Name}`);
-    }
-    this.checkEndpointConfig(network, config);
+    checkConnect(network, container, config);
   }
 
   // ---- containers: start and exit -------------------------------------------------------------
@@ -516,6 +481,7 @@ export class NetworkService {
         await createSandbox(path, endpoints.map(({ network, endpoint }) => this.endpointLink(network, endpoint, endpoint === first?.endpoint)));
         if (held.length > 0) this.held.set(container.id, held);
         if (endpoints.some(({ endpoint }) => endpoint.ports.length > 0 || endpoint.linkRules.length > 0)) await this.applyRules();
+        for (const { network } of endpoints) this.publishEndpoint('connect', network, container.id);
       } catch (error) {
         await Promise.all(held.map((port) => port.close()));
         this.held.delete(container.id);
@@ -619,6 +585,7 @@ export class NetworkService {
       for (const network of touched) {
         delete network.endpoints[containerId];
         await this.store.save(network);
+        this.publishEndpoint('disconnect', network, containerId);
       }
       if (hadRules) await this.applyRules();
     });
@@ -642,6 +609,7 @@ export class NetworkService {
         await this.store.save(network);
         throw serverError(`failed to connect container to network ${network.Name}: ${(error as Error).message}`);
       }
+      this.publishEndpoint('connect', network, container.id);
     });
   }
 
@@ -655,6 +623,7 @@ export class NetworkService {
       if (endpoint.ports.length) this.held.delete(containerId);
       delete network.endpoints[containerId];
       await this.store.save(network);
+      this.publishEndpoint('disconnect', network, containerId);
       if (endpoint.ports.length || endpoint.linkRules.length) await this.applyRules();
     });
   }
@@ -677,31 +646,20 @@ export class NetworkService {
 
   // ---- rules ----------------------------------------------------------------------------------
 
-  private ruleSet(): RuleSet {
-    const rules: RuleSet = { networks: [], ports: [], links: [] };
-    for (const network of this.bridgeNetworks()) {
-      const masquerade = network.Options['com.docker.network.bridge.enable_ip_masquerade'] !== 'false' && this.options.ipMasq;
-      const icc = network.Options['com.docker.network.bridge.enable_icc'] !== 'false';
-      rules.networks.push({ bridge: network.bridge!, subnet: network.IPAM.Config[0]!.Subnet, internal: network.Internal, masquerade, icc });
-      for (const endpoint of Object.values(network.endpoints)) {
-        for (const mapping of endpoint.ports) {
-          rules.ports.push({ bridge: network.bridge!, proto: mapping.proto, hostIp: mapping.hostIp, hostPort: mapping.hostPort, containerIp: endpoint.ip, containerPort: mapping.containerPort });
-        }
-        rules.links.push(...endpoint.linkRules);
-      }
-    }
-    return rules;
-  }
-
   /** The whole rule set loaded in one iptables-restore (jumps added where missing). Nothing with --iptables=false. */
   applyRules(): Promise<void> {
     const next = this.rulesTail.then(async () => {
       if (!this.options.iptables) return;
       const saved = await run('iptables-save', []);
-      await run('iptables-restore', ['-w', '--noflush'], { input: restoreText(this.chains, this.ruleSet(), missingJumps(saved, this.chains)) });
+      await run('iptables-restore', ['-w', '--noflush'], { input: restoreText(this.chains, ruleSetOf(this.bridgeNetworks(), this.options.ipMasq), missingJumps(saved, this.chains)) });
     });
     this.rulesTail = next.catch(() => undefined);
     return next;
+  }
+
+  /** Docker's network events for an endpoint joining or leaving (container start and exit, live connect and disconnect). */
+  private publishEndpoint(action: 'connect' | 'disconnect', network: NetworkRecord, containerId: string): void {
+    this.options.publish('network', action, network.Id, { container: containerId, name: network.Name, type: network.Driver });
   }
 
   private serialised<T>(work: () => Promise<T>): Promise<T> {

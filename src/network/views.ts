@@ -3,6 +3,7 @@
 import { exposedPortKeys, inspectPorts, summaryPorts, type PortMapping } from './ports.js';
 import { parseLink } from './links.js';
 import type { NetworkContainer } from './service.js';
+import type { RuleSet } from './rules.js';
 import { isDefaultBridge, type NetworkRecord } from './store.js';
 
 /** The embedded DNS server's view of the records (see network/dns). */
@@ -24,7 +25,7 @@ export function containerNetworkSettings(container: NetworkContainer, find: (ref
       IPAMConfig: config.IPAMConfig ?? null, Links: config.Links?.length ? config.Links : null,
       Aliases: config.Aliases?.length ? config.Aliases : null, MacAddress: endpoint?.mac ?? config.MacAddress ?? '',
       NetworkID: network?.Id ?? '', EndpointID: endpoint?.EndpointID ?? '', Gateway: endpoint?.gateway ?? '', IPAddress: endpoint?.ip ?? '',
-      IPPrefixLen: endpoint?.prefixLength ?? 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DriverOpts: null,
+      IPPrefixLen: endpoint?.prefixLength ?? 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DriverOpts: config.DriverOpts ?? null,
       DNSNames: endpoint?.dnsNames.length ? endpoint.dnsNames : null,
     };
     if (endpoint && network && isDefaultBridge(network)) top = { Gateway: endpoint.gateway, IPAddress: endpoint.ip, IPPrefixLen: endpoint.prefixLength, MacAddress: endpoint.mac };
@@ -72,4 +73,21 @@ export function dnsLookup(networks: () => NetworkRecord[]): DnsLookup {
       return undefined;
     },
   };
+}
+
+/** The iptables rule set of the bridge networks: each network, its published ports, its links' accept rules. */
+export function ruleSetOf(bridgeNetworks: readonly NetworkRecord[], ipMasq: boolean): RuleSet {
+  const rules: RuleSet = { networks: [], ports: [], links: [] };
+  for (const network of bridgeNetworks) {
+    const masquerade = network.Options['com.docker.network.bridge.enable_ip_masquerade'] !== 'false' && ipMasq;
+    const icc = network.Options['com.docker.network.bridge.enable_icc'] !== 'false';
+    rules.networks.push({ bridge: network.bridge!, subnet: network.IPAM.Config[0]!.Subnet, internal: network.Internal, masquerade, icc });
+    for (const endpoint of Object.values(network.endpoints)) {
+      for (const mapping of endpoint.ports) {
+        rules.ports.push({ bridge: network.bridge!, proto: mapping.proto, hostIp: mapping.hostIp, hostPort: mapping.hostPort, containerIp: endpoint.ip, containerPort: mapping.containerPort });
+      }
+      rules.links.push(...endpoint.linkRules);
+    }
+  }
+  return rules;
 }

@@ -60,8 +60,10 @@ async function fetchFrom(container: string, url: string, seconds = 2): Promise<{
   return daemon.docker(['exec', container, 'sh', '-c', `timeout ${seconds} wget -q -O - ${url}`]);
 }
 
+/** What this daemon has on the host: its bridges and the veths plugged into them, its rules, its namespace files (other daemons run beside it). */
 function hostState(): { links: string; rules: string; netns: string[] } {
-  const links = execFileSync('ip', ['-br', 'link'], { encoding: 'utf8' }).split('\n').map((line) => line.split(/\s+/)[0]).sort().join(' ');
+  const links = daemon.bridges().filter((bridge) => existsSync(`/sys/class/net/${bridge}`))
+    .flatMap((bridge) => [bridge, ...readdirSync(`/sys/class/net/${bridge}/brif`)]).sort().join(' ');
   const rules = execFileSync('iptables-save', [], { encoding: 'utf8' }).split('\n').filter((line) => line.includes(`BERTH-${daemon.bridge}`) && line.startsWith('-A')).sort().join('\n');
   const netnsDir = join(daemon.execRoot, 'netns');
   return { links, rules, netns: existsSync(netnsDir) ? readdirSync(netnsDir) : [] };
@@ -244,7 +246,8 @@ test('host, none and container: modes', async () => {
   }
 });
 
-test('rm and network rm leave no interface, namespace file or rule behind', async () => {
+test('rm and network rm leave no interface, namespace file or rule behind; network events', async () => {
+  const since = Math.floor(Date.now() / 1000) - 1;
   const before = hostState();
   const network = JSON.parse(await daemon.dockerOk(['network', 'inspect', (await daemon.dockerOk(['network', 'create', 'r-net'])).trim()]))[0];
   await runWeb('r-one', ['-p', `${await freePort()}:80`]);
@@ -256,6 +259,11 @@ test('rm and network rm leave no interface, namespace file or rule behind', asyn
   await daemon.dockerOk(['rm', '-f', 'r-one', 'r-two']);
   await daemon.dockerOk(['network', 'rm', 'r-net']);
   assert.deepEqual(hostState(), before);
+  assert.equal(existsSync(`/sys/class/net/br-${network.Id.slice(0, 12)}`), false, 'the network\'s bridge is still there');
+  const events = await daemon.dockerOk(['events', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000) + 1),
+    '--filter', 'type=network', '--filter', 'network=r-net', '--format', '{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.type}}']);
+  assert.deepEqual(events.trim().split('\n').filter((line) => !line.startsWith('disconnect')),
+    ['create r-net bridge', 'connect r-net bridge', 'connect r-net bridge', 'destroy r-net bridge']);
   const prunable = (await daemon.dockerOk(['network', 'create', 'r-prune'])).trim();
   assert.match(await daemon.dockerOk(['network', 'prune', '-f']), /r-prune/);
   assert.equal((await daemon.api('GET', `/networks/${prunable}`)).status, 404);

@@ -23,11 +23,13 @@ export interface EndpointConfigRequest {
   Aliases?: string[] | null;
   Links?: string[] | null;
   MacAddress?: string;
+  DriverOpts?: Record<string, string> | null;
 }
 
 export interface NetworkBackend {
   list(filters: Filters): unknown[];
-  inspect(reference: string): unknown;
+  /** `scope`: a network of another scope (swarm, global) is not found, as Docker answers. */
+  inspect(reference: string, scope: string | undefined): unknown;
   create(request: NetworkCreateRequest): Promise<{ Id: string; Warning: string }>;
   remove(reference: string): Promise<void>;
   prune(filters: Filters): Promise<{ NetworksDeleted: string[] | null }>;
@@ -48,7 +50,7 @@ export function networkRoutes(networks: NetworkBackend): RouteTable {
       sendJson(context, 200, await networks.prune(filtersParam(context.query)));
     }],
     ['GET', /^\/networks\/([^/]+)$/, (context) => {
-      sendJson(context, 200, networks.inspect(context.params[0]));
+      sendJson(context, 200, networks.inspect(context.params[0], context.query.get('scope') || undefined));
     }],
     ['DELETE', /^\/networks\/([^/]+)$/, async (context) => {
       await networks.remove(context.params[0]);
