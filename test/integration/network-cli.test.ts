@@ -134,3 +134,33 @@ test('run/create network and publish flags: the docker CLI\'s errors, word for w
   ];
   for (const flags of bad) await same(['create', ...flags, 'busybox']);
 });
+
+test('run --network, --ip, --network-alias, --link reach the endpoint as docker\'s do; --mac-address goes through Config (API 1.43)', async () => {
+  const subnet = poolSubnet(14);
+  const address = (last: number) => subnet.replace(/0\/24$/, String(last));
+  await daemon.berthOk(['network', 'create', '--subnet', subnet, 'runflags-net']);
+  try {
+    const endpointOf = async (name: string) => {
+      const inspect = (await daemon.api('GET', `/containers/${name}/json`)).json();
+      const endpoint = inspect.NetworkSettings.Networks['runflags-net'];
+      return { mode: inspect.HostConfig.NetworkMode, links: inspect.HostConfig.Links, ipam: endpoint?.IPAMConfig, aliases: endpoint?.Aliases, endpointLinks: endpoint?.Links };
+    };
+    // The linked container exists: a create the daemon answers 404 makes the docker CLI try to pull the image.
+    await daemon.berthOk(['create', '--name', 'runflags-other', '--network', 'runflags-net', 'busybox', 'sleep', '300']);
+    for (const [cli, last] of [['docker', 10], ['berth', 11]] as const) {
+      const created = await run(daemon, cli, ['create', '--pull', 'never', '--name', `runflags-${cli}`, '--network', 'runflags-net', '--ip', address(last), '--network-alias', 'web', '--link', 'runflags-other:o', 'busybox', 'sleep', '300']);
+      assert.equal(created.code, 0, created.stderr);
+    }
+    const docker = await endpointOf('runflags-docker');
+    const berth = await endpointOf('runflags-berth');
+    assert.deepEqual(docker.ipam, { IPv4Address: address(10) });
+    assert.deepEqual(berth, { ...docker, ipam: { IPv4Address: address(11) } });
+
+    await daemon.berthOk(['run', '-d', '--name', 'runflags-mac', '--network', 'runflags-net', '--mac-address', '02:42:ac:11:00:99', 'busybox', 'sleep', '300']);
+    const mac = (await daemon.api('GET', '/containers/runflags-mac/json')).json().NetworkSettings.Networks['runflags-net'].MacAddress;
+    assert.equal(mac, '02:42:ac:11:00:99');
+  } finally {
+    await daemon.berth(['rm', '-f', 'runflags-docker', 'runflags-berth', 'runflags-mac', 'runflags-other']);
+    await daemon.berth(['network', 'rm', 'runflags-net']);
+  }
+});
