@@ -15,8 +15,8 @@ const { values: options } = parseArgs({
     runs: { type: 'string', default: '20' },
     warmup: { type: 'string', default: '2' },
     network: { type: 'string', default: 'none' },
-    // 'engine' (run, version, exec), 'volumes' (bench/volumes.sh prepares its image first)
-    // or 'build' (bench/build.sh writes the reference context given as --context)
+    // 'engine' (run, version, exec), 'volumes' (bench/volumes.sh prepares its image first),
+    // 'network' (bench/network.sh) or 'build' (bench/build.sh writes the reference context given as --context)
     cases: { type: 'string', default: 'engine' },
     context: { type: 'string', default: '' },
   },
@@ -36,6 +36,12 @@ const CASES = {
     { label: `run --rm ${networkArgs.join(' ')} busybox true`.replace(/\s+/g, ' '), args: ['run', '--rm', ...networkArgs, 'busybox', 'true'] },
     { label: 'version', args: ['version'] },
     { label: 'exec (running container) true', args: ['exec', 'berth-bench-exec', 'true'] },
+  ],
+  // bench/network.sh: each side has its default bridge and a user network named berth-bench-net.
+  network: [
+    { label: 'run --rm busybox true (default bridge)', args: ['run', '--rm', 'busybox', 'true'] },
+    { label: 'run --rm --network berth-bench-net busybox true', args: ['run', '--rm', '--network', 'berth-bench-net', 'busybox', 'true'] },
+    { label: 'run --rm -p 80 busybox true (a published port)', args: ['run', '--rm', '-p', '80', 'busybox', 'true'] },
   ],
   volumes: [
     { label: `run --rm -v berth-bench-vol:/data ${networkArgs.join(' ')} busybox true`.replace(/\s+/g, ' '), args: ['run', '--rm', '-v', 'berth-bench-vol:/data', ...networkArgs, 'busybox', 'true'] },

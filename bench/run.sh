@@ -11,6 +11,8 @@
 #   BENCH_NETWORK=none             --network for `run` on both sides: with none, both create
 #                                  a network namespace with loopback alone (the bench
 #                                  dockerd has no bridge); '' leaves each engine's default
+#   BENCH_DOCKER_BRIDGE=1          dockerd with its default bridge, iptables and docker-proxy
+#                                  (bench/network.sh), still inside the bench's own namespace
 #   BENCH_DIST=DIR                 berth from DIR (e.g. scripts/dev-bundle.sh's) instead of dist/,
 #                                  which is then not rebuilt
 #   BENCH_HOOK=SCRIPT              run SCRIPT instead of bench/compare.mjs, with BERTH_CLI and
@@ -81,10 +83,12 @@ if $want_docker; then
   # No bridge, no iptables rules, no masquerading, and the bench's own network namespace
   # (bench_own_netns): this dockerd leaves the host's networking alone. With no --containerd
   # it starts its own containerd under --exec-root.
+  docker_network_flags=(--bridge=none --iptables=false --ip6tables=false --ip-masq=false --userland-proxy=false)
+  if [ -n "${BENCH_DOCKER_BRIDGE:-}" ]; then docker_network_flags=(--ip6tables=false); fi
   dockerd --config-file "$root/docker/daemon.json" \
     --data-root "$root/docker/data" --exec-root "$root/docker/exec" \
     --pidfile "$root/docker/dockerd.pid" -H "unix://$root/docker/docker.sock" \
-    --bridge=none --iptables=false --ip6tables=false --ip-masq=false --userland-proxy=false \
+    "${docker_network_flags[@]}" \
     > "$root/docker/dockerd.log" 2>&1 < /dev/null &
   daemon_pids+=($!)
   docker_cli="docker -H unix://$root/docker/docker.sock"

@@ -20,11 +20,14 @@ const BODIES = {
   execStart: ['post', '/exec/{id}/start', 'execStartConfig'],
   auth: ['post', '/auth', 'authConfig'],
   volumeCreate: ['post', '/volumes/create', 'volumeConfig'],
+  networkCreate: ['post', '/networks/create', 'networkConfig'],
+  networkConnect: ['post', '/networks/{id}/connect', 'container'],
+  networkDisconnect: ['post', '/networks/{id}/disconnect', 'container'],
 };
 /** The Go struct Docker decodes each body into, for the messages. */
 const ROOT_NAMES = {
   containerCreate: 'ContainerConfigWrapper', containerUpdate: 'UpdateConfig', execCreate: 'ExecConfig', execStart: 'ExecStartCheck', auth: 'AuthConfig',
-  volumeCreate: 'CreateOptions',
+  volumeCreate: 'CreateOptions', networkCreate: 'NetworkCreateRequest', networkConnect: 'NetworkConnect', networkDisconnect: 'NetworkDisconnect',
 };
 
 const here = (path) => new URL(`../${path}`, import.meta.url);

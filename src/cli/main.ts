@@ -130,6 +130,21 @@ const COMMANDS: Record<string, TopCommand> = {
       tag: { summary: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE', load: tag },
     },
   },
+  network: {
+    summary: 'Manage networks',
+    category: 'management',
+    sub: {
+      connect: { summary: 'Connect a container to a network', load: () => import('./commands/networks.js').then((m) => m.networkConnectCommand) },
+      create: { summary: 'Create a network', load: () => import('./commands/networks.js').then((m) => m.networkCreateCommand) },
+      disconnect: { summary: 'Disconnect a container from a network', load: () => import('./commands/networks.js').then((m) => m.networkDisconnectCommand) },
+      inspect: { summary: 'Display detailed information on one or more networks', load: () => import('./commands/inspect.js').then((m) => m.networkInspectCommand) },
+      ls: { summary: 'List networks', load: () => import('./commands/networks.js').then((m) => m.networkListCommand) },
+      list: { summary: 'List networks', load: () => import('./commands/networks.js').then((m) => m.networkListCommand), hidden: true },
+      prune: { summary: 'Remove all unused networks', load: () => import('./commands/networks.js').then((m) => m.networkPruneCommand) },
+      rm: { summary: 'Remove one or more networks', load: () => import('./commands/networks.js').then((m) => m.networkRemoveCommand) },
+      remove: { summary: 'Remove one or more networks', load: () => import('./commands/networks.js').then((m) => m.networkRemoveCommand), hidden: true },
+    },
+  },
   volume: {
     summary: 'Manage volumes',
     category: 'management',

@@ -1444,19 +1444,25 @@ class Executor {
 
   private evalFieldChain(dot: Value, receiver: Value, idents: string[], args: ArgNode[], final: Value): Value {
     let current = receiver;
-    for (let i = 0; i < idents.length - 1; i++) current = this.evalField(idents[i]!, [], MISSING_FINAL, current);
-    return this.evalField(idents[idents.length - 1]!, args, final, current);
+    for (let i = 0; i < idents.length - 1; i++) current = this.evalField(dot, idents[i]!, [], MISSING_FINAL, current);
+    return this.evalField(dot, idents[idents.length - 1]!, args, final, current);
   }
 
-  private evalField(fieldName: string, args: ArgNode[], final: Value, receiver: Value): Value {
+  private evalField(dot: Value, fieldName: string, args: ArgNode[], final: Value, receiver: Value): Value {
     if (receiver === NO_VALUE || receiver === undefined) {
       if (this.missingKey === 'error') this.fail(`nil data; no entry for key ${goQuote(fieldName)}`);
       return NO_VALUE;
     }
     if (receiver === null) this.fail(`nil pointer evaluating interface {}.${fieldName}`);
     if (isMap(receiver)) {
-      if (args.length > 1 || final !== MISSING_FINAL) this.fail(`${fieldName} is not a method but has arguments`);
       const value = Object.prototype.hasOwnProperty.call(receiver, fieldName) ? receiver[fieldName] : undefined;
+      // A formatter context's method with arguments, as {{.Label "name"}} on docker's ps and network ls rows.
+      if (typeof value === 'function') {
+        const callArgs = args.slice(1).map((arg) => this.evalArg(dot, arg));
+        if (final !== MISSING_FINAL) callArgs.push(final);
+        return (value as (...values: Value[]) => Value)(...callArgs);
+      }
+      if (args.length > 1 || final !== MISSING_FINAL) this.fail(`${fieldName} is not a method but has arguments`);
       if (value !== undefined) return value;
       switch (this.missingKey) {
         case 'zero':

@@ -585,6 +585,36 @@ export class EngineClient {
     return this.json('POST', '/volumes/prune', { query: { filters } });
   }
 
+  // ---- networks ----
+
+  networkCreate(request: import('../wire/network.js').NetworkCreateRequest): Promise<import('../wire/network.js').NetworkCreateResponse> {
+    return this.json('POST', '/networks/create', { body: request });
+  }
+
+  networkList(filters: string | undefined): Promise<import('../wire/network.js').NetworkResource[]> {
+    return this.json('GET', '/networks', { query: { filters } });
+  }
+
+  networkInspect(name: string, verbose = false): Promise<import('../wire/network.js').NetworkResource> {
+    return this.json('GET', `/networks/${encodeURIComponent(name)}`, { query: { verbose: verbose || undefined } });
+  }
+
+  async networkRemove(name: string): Promise<void> {
+    await this.call('DELETE', `/networks/${encodeURIComponent(name)}`);
+  }
+
+  networkPrune(filters: string | undefined): Promise<import('../wire/network.js').NetworkPruneReport> {
+    return this.json('POST', '/networks/prune', { query: { filters } });
+  }
+
+  async networkConnect(name: string, request: import('../wire/network.js').NetworkConnectRequest): Promise<void> {
+    await this.call('POST', `/networks/${encodeURIComponent(name)}/connect`, { body: request });
+  }
+
+  async networkDisconnect(name: string, request: import('../wire/network.js').NetworkDisconnectRequest): Promise<void> {
+    await this.call('POST', `/networks/${encodeURIComponent(name)}/disconnect`, { body: request });
+  }
+
   // ---- container files ----
 
   /** HEAD /containers/{id}/archive: the stat of a path in the container (ClientError 404 when missing). */

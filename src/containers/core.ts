@@ -17,6 +17,7 @@ import { containerPaths, type RootfsHook } from './rootfs-hook.js';
 import type { DockerSeccompProfile } from './seccomp.js';
 import type { IdMappings } from '../util/id-mappings.js';
 import type { ContainerVolumes } from '../volumes/container-volumes.js';
+import type { NetworkService } from '../network/service.js';
 
 export interface ContainerServiceOptions {
   dataRoot: string;
@@ -38,6 +39,8 @@ export interface ContainerServiceOptions {
   idMappings?: IdMappings;
   /** Binds, volumes and mounts resolved at create, anonymous volumes dropped by rm -v; without it a create that asks for one is refused. */
   volumes?: ContainerVolumes;
+  /** The networks a create names are checked and recorded, inspect shows addresses and ports; without it only none, host and the default bridge (loopback only) exist. */
+  networks?: NetworkService;
 }
 
 /** An exec session's conmon may still be writing into the shim directory while it goes: retry. */

@@ -36,7 +36,7 @@ export const CONTAINER_CONFIG_OPTIONS: Record<string, OptionSupport> = {
   Image: honoured,
   Volumes: honoured, // the image's and the request's VOLUME paths become anonymous volumes
   WorkingDir: honoured, Entrypoint: honoured, NetworkDisabled: honoured,
-  MacAddress: refused('--mac-address', '02:42:ac:11:00:02'),
+  MacAddress: honoured,
   OnBuild: { support: 'inert', why: 'used by image builds only' },
   Labels: honoured, StopSignal: honoured, StopTimeout: honoured, Shell: honoured,
 };
@@ -71,8 +71,7 @@ export const HOST_CONFIG_OPTIONS: Record<string, OptionSupport> = {
   LogConfig: refused('--log-driver, --log-opt', { Type: 'syslog' },
     (value) => { const { Type, Config } = (value ?? {}) as { Type?: string; Config?: Record<string, string> }; return LOG_DRIVERS.includes(Type ?? '') && noKeys(Config); }),
   NetworkMode: honoured, // the container service knows the modes that exist
-  PortBindings: refused('-p, --publish', { '80/tcp': [{ HostIp: '', HostPort: '8080' }] },
-    (value) => Object.values((value ?? {}) as Record<string, unknown[]>).every((bindings) => !bindings?.length)),
+  PortBindings: honoured,
   RestartPolicy: honoured, AutoRemove: honoured,
   VolumeDriver: refused('--volume-driver', 'local'),
   VolumesFrom: honoured, Mounts: honoured,
@@ -81,9 +80,9 @@ export const HOST_CONFIG_OPTIONS: Record<string, OptionSupport> = {
   CapAdd: honoured, CapDrop: honoured, CgroupnsMode: honoured, Dns: honoured, DnsOptions: honoured, DnsSearch: honoured,
   ExtraHosts: honoured, GroupAdd: honoured, IpcMode: honoured,
   Cgroup: refused('--cgroup', 'container:other'),
-  Links: refused('--link', ['other:alias']),
+  Links: honoured,
   OomScoreAdj: honoured, PidMode: honoured, Privileged: honoured,
-  PublishAllPorts: refused('-P, --publish-all', true),
+  PublishAllPorts: honoured,
   ReadonlyRootfs: honoured, SecurityOpt: honoured,
   StorageOpt: refused('--storage-opt', { size: '10G' }, noKeys),
   Tmpfs: honoured, UTSMode: honoured,
@@ -92,9 +91,6 @@ export const HOST_CONFIG_OPTIONS: Record<string, OptionSupport> = {
   Isolation: refused('--isolation', 'hyperv', zeroOr('default')),
   MaskedPaths: honoured, ReadonlyPaths: honoured,
 };
-
-/** Network modes that need no network object; anything else is a user-defined network. */
-const BUILT_IN_NETWORKS = new Set(['default', 'bridge', 'none', 'host']);
 
 /** Go's zero value (what a client sends for an option it does not set). */
 function isZero(value: unknown): boolean {
@@ -114,7 +110,8 @@ function refuse(field: string, option: OptionSupport, value: unknown): void {
  * the tables are unknown to the v1.43 schema and were dropped by the decoder, as Go ignores them.
  */
 export function refuseUnsupportedOptions(request: ContainerCreateRequest): void {
-  const { HostConfig: hostConfig, NetworkingConfig: networking, ...config } = request;
+  // NetworkingConfig is checked against the networks by the network service (network/service.ts).
+  const { HostConfig: hostConfig, NetworkingConfig: _networking, ...config } = request;
   for (const [field, value] of Object.entries(config)) {
     const option = CONTAINER_CONFIG_OPTIONS[field];
     if (option) refuse(field, option, value);
@@ -122,15 +119,5 @@ export function refuseUnsupportedOptions(request: ContainerCreateRequest): void 
   for (const [field, value] of Object.entries(hostConfig ?? {})) {
     const option = HOST_CONFIG_OPTIONS[field];
     if (option) refuse(`HostConfig.${field}`, option, value);
-  }
-  const networkMode = hostConfig?.NetworkMode || 'default';
-  const endpoints = (networking as { EndpointsConfig?: Record<string, unknown> } | undefined)?.EndpointsConfig;
-  for (const [network, endpoint] of Object.entries(endpoints ?? {})) {
-    if (network !== networkMode && !BUILT_IN_NETWORKS.has(network)) {
-      throw badParameter(`NetworkingConfig.EndpointsConfig: network ${network}: user-defined networks (--network) are not supported by berthd yet`);
-    }
-    if (!isZero(endpoint)) {
-      throw badParameter(`NetworkingConfig.EndpointsConfig.${network} (--ip, --alias, --link, --mac-address) is not supported by berthd yet`);
-    }
   }
 }

@@ -3,7 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-export function hostsFile(hostname: string, ip: string | undefined, extraHosts: string[] = []): string {
+/** `hostname`: the names of the container's own line ("host.domain host"); `entries`: whole lines (links). */
+export function hostsFile(hostname: string, ip: string | undefined, extraHosts: string[] = [], entries: string[] = []): string {
   const lines = [
     '127.0.0.1\tlocalhost',
     '::1\tlocalhost ip6-localhost ip6-loopback',
@@ -16,6 +17,7 @@ export function hostsFile(hostname: string, ip: string | undefined, extraHosts: 
     const separator = entry.indexOf(':');
     if (separator > 0) lines.push(`${entry.slice(separator + 1)}\t${entry.slice(0, separator)}`);
   }
+  lines.push(...entries);
   if (ip) lines.push(`${ip}\t${hostname}`);
   return lines.join('\n') + '\n';
 }

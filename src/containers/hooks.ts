@@ -25,6 +25,8 @@ export interface SpecContributions {
   mounts: ContainerMount[];
   /** A network namespace to join instead of a new one (a network sandbox). */
   networkNamespacePath?: string;
+  /** What the network hook tells the /etc files hook: the container's address, link lines, the embedded DNS server, host-gateway's address. */
+  network?: { address?: string; hostsEntries: string[]; nameserver?: string; hostGateway?: string };
   /** Last edits of the built spec, in the order the hooks added them. */
   edits: Array<(spec: OciSpec) => void>;
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { ZERO_TIME, type ContainerConfig, type ContainerState, type HostConfig, type NetworkSettings } from '../wire/types.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import type { ContainerMountPoint } from '../volumes/mounts.js';
+import type { EndpointConfig } from '../network/service.js';
 
 export interface ContainerRecord {
   id: string;
@@ -37,6 +38,8 @@ export interface ContainerRecord {
   starting?: string;
   /** Binds, volumes and --mount tmpfs mounts, resolved at create (volumes/mounts.ts). */
   mountPoints?: ContainerMountPoint[];
+  /** The networks it is connected to, by name, in connection order (NetworkingConfig at create, network connect/disconnect). */
+  networks?: Record<string, EndpointConfig>;
 }
 
 export function initialState(): ContainerState {

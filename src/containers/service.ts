@@ -24,7 +24,7 @@ import type { ContainerPruneReport } from '../wire/types.js';
 import type { Filters } from '../util/filters.js';
 import { type IdMappings, toHostId } from '../util/id-mappings.js';
 import { ContainerPruner } from './prune.js';
-import { badParameter, conflict, noSuchContainer, notFound } from '../errdefs/errors.js';
+import { badParameter, conflict, forbidden, noSuchContainer, notFound } from '../errdefs/errors.js';
 import type { OciRuntime } from '../runtime/oci-runtime.js';
 import { ContainerStreams, type AttachOutputOptions } from './attach.js';
 import { ContainerCore, type ContainerServiceOptions } from './core.js';
@@ -44,6 +44,9 @@ import { validatePrivilegeOptions } from './security-checks.js';
 import { refuseUnsupportedOptions } from './create-options.js';
 import { ContainerViews } from './views.js';
 import { resolveMounts, type ContainerMountPoint } from '../volumes/mounts.js';
+import { parseLink } from '../network/links.js';
+import type { EndpointConfig } from '../network/service.js';
+import { networkContainer } from './network-hook.js';
 
 export type { ContainerServiceOptions } from './core.js';
 export type { WaitCondition } from './monitor.js';
@@ -237,7 +240,16 @@ export class ContainerService {
     validatePrivilegeOptions(hostConfig, { usernsRemap: !!this.core.options.idMappings });
     // A device that is not there fails now, as nothing is made yet (Docker finds out at start).
     for (const device of hostConfig.Devices ?? []) await gatherDevices(device);
-    if (!SUPPORTED_NETWORK_MODES.has(hostConfig.NetworkMode)) throw notFound(`network ${hostConfig.NetworkMode} not found`);
+    const networks = this.core.options.networks;
+    const endpointsConfig = (request.NetworkingConfig as { EndpointsConfig?: Record<string, EndpointConfig> } | undefined)?.EndpointsConfig ?? undefined;
+    let connected: Record<string, EndpointConfig> | undefined;
+    if (networks) {
+      connected = networks.endpointsForCreate(hostConfig.NetworkMode, endpointsConfig, (createConfig as { MacAddress?: string }).MacAddress);
+      for (const link of hostConfig.Links ?? []) {
+        const { name: linked } = parseLink(link);
+        if (!this.find(linked)) throw badParameter(`could not get container for ${linked}: No such container: ${linked}`);
+      }
+    } else if (!SUPPORTED_NETWORK_MODES.has(hostConfig.NetworkMode)) throw notFound(`network ${hostConfig.NetworkMode} not found`);
     const runtimeName = hostConfig.Runtime || this.core.options.defaultRuntime;
     if (!this.core.options.runtimes.has(runtimeName)) throw badParameter(`Unknown runtime specified ${runtimeName}`);
     hostConfig.Runtime = runtimeName;
@@ -252,7 +264,7 @@ export class ContainerService {
     const name = this.claimName(requestedName, id);
     const record: ContainerRecord = {
       id, name, created: new Date().toISOString(), path, args, config, hostConfig, image: image.id, topChainId: image.topChainId,
-      state: initialState(), restartCount: 0, runtime: runtimeName,
+      state: initialState(), restartCount: 0, runtime: runtimeName, ...(connected ? { networks: connected } : {}),
     };
     const directory = this.core.store.directory(id);
     // Mounts resolved and volumes made before the record exists; undone if the create fails.
@@ -344,6 +356,58 @@ export class ContainerService {
   /** Registers the waiter synchronously (before the caller starts the container), resolves later. */
   wait(reference: string, condition: WaitCondition): Promise<WaitResponse> {
     return this.monitor.wait(this.get(reference), condition);
+  }
+
+  // ---- network connect / disconnect ------------------------------------------------------------
+
+  /** POST /networks/{id}/connect: recorded on the container, and made live when it runs. */
+  async connectNetwork(networkReference: string, containerReference: string, config: EndpointConfig): Promise<void> {
+    const networks = this.requireNetworks();
+    const network = networks.get(networkReference);
+    const record = this.get(containerReference);
+    await this.core.lock.run(record.id, async () => {
+      const container = networkContainer(record);
+      networks.checkConnect(network, container, config);
+      const before = record.networks;
+      record.networks = { ...container.networks, [network.Name]: { ...config, NetworkID: network.Id } };
+      await this.core.store.save(record);
+      if (record.state.Running) {
+        try {
+          await networks.connectRunning(networkContainer(record), network.Name, record.networks[network.Name]!);
+        } catch (error) {
+          record.networks = before;
+          await this.core.store.save(record);
+          throw error;
+        }
+      }
+    });
+  }
+
+  /** POST /networks/{id}/disconnect. */
+  async disconnectNetwork(networkReference: string, containerReference: string, force: boolean): Promise<void> {
+    const networks = this.requireNetworks();
+    const network = networks.get(networkReference);
+    const record = this.find(containerReference);
+    if (!record) {
+      if (force) return;
+      throw noSuchContainer(containerReference);
+    }
+    await this.core.lock.run(record.id, async () => {
+      const container = networkContainer(record);
+      const name = Object.keys(container.networks).find((key) => key === network.Name || container.networks[key]!.NetworkID === network.Id);
+      if (!name) throw forbidden(`container ${record.id} is not connected to network ${network.Name}`);
+      if (record.state.Running) await networks.disconnectRunning(record.id, network.Id);
+      const rest = { ...container.networks };
+      delete rest[name];
+      record.networks = rest;
+      await this.core.store.save(record);
+    });
+  }
+
+  private requireNetworks(): NonNullable<ContainerServiceOptions['networks']> {
+    const networks = this.core.options.networks;
+    if (!networks) throw notFound('networks are not available in this daemon');
+    return networks;
   }
 
   // ---- remove / rename -------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import { listContainers, type ContainerListOptions } from './list.js';
 import type { ContainerRecord } from './record.js';
 import { containerStatusText } from './status.js';
 import { inspectMount } from '../volumes/mounts.js';
+import { networkContainer } from './network-hook.js';
 
 export class ContainerViews {
   constructor(private readonly core: ContainerCore, private readonly lookup: { all(): ContainerRecord[]; get(reference: string): ContainerRecord }) {}
@@ -28,7 +29,7 @@ export class ContainerViews {
       },
       Mounts: (record.mountPoints ?? []).map(inspectMount),
       Config: record.config,
-      NetworkSettings: networkSettings(record),
+      NetworkSettings: this.networkSettings(record),
     };
   }
 
@@ -42,7 +43,8 @@ export class ContainerViews {
 
   summary(record: ContainerRecord): ContainerSummary {
     const image = this.core.options.images.resolve(record.config.Image ?? '');
-    const settings = networkSettings(record);
+    const settings = this.networkSettings(record);
+    const networks = this.core.options.networks;
     return {
       Id: record.id, Names: [record.name],
       // Docker shows the image ID once the name no longer points at the container's image.
@@ -50,7 +52,7 @@ export class ContainerViews {
       ImageID: record.image,
       Command: [record.path, ...record.args].join(' '),
       Created: Math.floor(Date.parse(record.created) / 1000),
-      Ports: [], Labels: record.config.Labels ?? {}, State: record.state.Status, Status: containerStatusText(record.state),
+      Ports: networks ? networks.summaryPorts(networkContainer(record)) : [], Labels: record.config.Labels ?? {}, State: record.state.Status, Status: containerStatusText(record.state),
       HostConfig: { NetworkMode: record.hostConfig.NetworkMode ?? 'default' },
       NetworkSettings: { Networks: settings.Networks }, Mounts: (record.mountPoints ?? []).map(inspectMount),
     };
@@ -63,9 +65,14 @@ export class ContainerViews {
     const image = images.resolve(record.image);
     return { SizeRw: rw, SizeRootFs: rw + (image ? images.inspect(image).Size : 0) };
   }
+
+  private networkSettings(record: ContainerRecord): NetworkSettings {
+    const networks = this.core.options.networks;
+    return networks ? networks.settings(networkContainer(record)) as unknown as NetworkSettings : loopbackSettings(record);
+  }
 }
 
-function networkSettings(record: ContainerRecord): NetworkSettings {
+function loopbackSettings(record: ContainerRecord): NetworkSettings {
   const mode = record.hostConfig.NetworkMode === 'default' ? 'bridge' : record.hostConfig.NetworkMode ?? 'bridge';
   return record.networkSettings ?? {
     Bridge: '', SandboxID: '', SandboxKey: '', Ports: {}, Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '',

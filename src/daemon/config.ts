@@ -30,6 +30,19 @@ export interface DaemonConfig {
   group: string;
   /** --userns-remap: "default", "user[:group]" or "uid[:gid]"; empty for none. */
   usernsRemap: string;
+  /** The default bridge's interface (also names the daemon's iptables chains, BERTH-<bridge>). */
+  bridge: string;
+  /** The default bridge's gateway address and prefix ("" = a free subnet of the default pools). */
+  bip: string;
+  /** Where the default bridge's automatic addresses come from. */
+  fixedCidr: string;
+  mtu: number;
+  ipForward: boolean;
+  ipMasq: boolean;
+  iptables: boolean;
+  icc: boolean;
+  /** User networks' automatic subnets: "base=10.10.0.0/16,size=24" (daemon.json: objects). */
+  defaultAddressPools: Array<string | { base: string; size: number }>;
 }
 
 export const DEFAULT_CONFIG: DaemonConfig = {
@@ -54,6 +67,15 @@ export const DEFAULT_CONFIG: DaemonConfig = {
   tlsKey: '',
   group: 'berth',
   usernsRemap: '',
+  bridge: 'berth0',
+  bip: '',
+  fixedCidr: '',
+  mtu: 1500,
+  ipForward: true,
+  ipMasq: true,
+  iptables: true,
+  icc: true,
+  defaultAddressPools: [],
 };
 
 export class ConfigError extends Error {}
@@ -77,6 +99,15 @@ const FLAGS: Record<string, { key: keyof DaemonConfig; kind: 'string' | 'list' |
   '--tlskey': { key: 'tlsKey', kind: 'string' },
   '-G': { key: 'group', kind: 'string' }, '--group': { key: 'group', kind: 'string' },
   '--userns-remap': { key: 'usernsRemap', kind: 'string' },
+  '-b': { key: 'bridge', kind: 'string' }, '--bridge': { key: 'bridge', kind: 'string' },
+  '--bip': { key: 'bip', kind: 'string' },
+  '--fixed-cidr': { key: 'fixedCidr', kind: 'string' },
+  '--mtu': { key: 'mtu', kind: 'number' },
+  '--ip-forward': { key: 'ipForward', kind: 'bool' },
+  '--ip-masq': { key: 'ipMasq', kind: 'bool' },
+  '--iptables': { key: 'iptables', kind: 'bool' },
+  '--icc': { key: 'icc', kind: 'bool' },
+  '--default-address-pool': { key: 'defaultAddressPools', kind: 'list' },
 };
 
 /** Flags given on the command line, and whether --help/--version was asked for. */
@@ -128,6 +159,15 @@ interface DaemonJson {
   tlskey?: string;
   group?: string;
   'userns-remap'?: string;
+  bridge?: string;
+  bip?: string;
+  'fixed-cidr'?: string;
+  mtu?: number;
+  'ip-forward'?: boolean;
+  'ip-masq'?: boolean;
+  iptables?: boolean;
+  icc?: boolean;
+  'default-address-pools'?: Array<{ base: string; size: number }>;
 }
 
 const JSON_KEYS: Record<keyof DaemonJson, keyof DaemonConfig> = {
@@ -137,6 +177,8 @@ const JSON_KEYS: Record<keyof DaemonJson, keyof DaemonConfig> = {
   labels: 'labels', 'max-concurrent-downloads': 'maxConcurrentDownloads',
   tls: 'tls', tlsverify: 'tlsVerify', tlscacert: 'tlsCaCert', tlscert: 'tlsCert', tlskey: 'tlsKey', group: 'group',
   'userns-remap': 'usernsRemap',
+  bridge: 'bridge', bip: 'bip', 'fixed-cidr': 'fixedCidr', mtu: 'mtu', 'ip-forward': 'ipForward', 'ip-masq': 'ipMasq', iptables: 'iptables', icc: 'icc',
+  'default-address-pools': 'defaultAddressPools',
 };
 
 /** What a SIGHUP changes in a running daemon, as dockerd reloads them. */
@@ -176,6 +218,8 @@ function validateConfig(config: DaemonConfig): void {
   for (const label of config.labels) {
     if (!label.includes('=') || label.startsWith('=')) throw new ConfigError(`bad attribute format: ${label}`);
   }
+  if (config.bridge.length === 0 || config.bridge.length > 15 || !/^[a-zA-Z0-9_.-]+$/.test(config.bridge)) throw new ConfigError(`invalid bridge name: ${config.bridge} (1 to 15 of [a-zA-Z0-9_.-])`);
+  if (!Number.isInteger(config.mtu) || config.mtu < 68 || config.mtu > 65535) throw new ConfigError(`invalid MTU: ${String(config.mtu)}`);
   const downloads = config.maxConcurrentDownloads;
   if (typeof downloads !== 'number' || !Number.isInteger(downloads) || downloads < 0) throw new ConfigError(`invalid max concurrent downloads: ${String(downloads)}`);
 }
@@ -183,7 +227,8 @@ function validateConfig(config: DaemonConfig): void {
 /** Go's decoding error for a daemon.json value of the wrong type. */
 function assertJsonType(key: string, value: unknown, expected: string): void {
   const isList = (item: unknown) => Array.isArray(item) && item.every((entry) => typeof entry === 'string');
-  const ok = Array.isArray(DEFAULT_CONFIG[JSON_KEYS[key as keyof DaemonJson]]) ? isList(value)
+  const ok = key === 'default-address-pools' ? Array.isArray(value) && value.every((pool) => typeof (pool as { base?: unknown })?.base === 'string' && typeof (pool as { size?: unknown }).size === 'number')
+    : Array.isArray(DEFAULT_CONFIG[JSON_KEYS[key as keyof DaemonJson]]) ? isList(value)
     : key === 'runtimes' ? typeof value === 'object' && value !== null && !Array.isArray(value)
       && Object.values(value).every((runtime) => typeof (runtime as { path?: unknown })?.path === 'string')
       : typeof value === expected;
@@ -231,6 +276,15 @@ Options:
       --insecure-registry list   Enable insecure registry communication
       --label list               Set key=value labels to the daemon
       --max-concurrent-downloads int   Set the max concurrent downloads (default 3)
+  -b, --bridge string            Attach containers to a network bridge (default "berth0")
+      --bip string               Specify network bridge IP
+      --default-address-pool list   Default address pools for node specific local networks
+      --fixed-cidr string        IPv4 subnet for fixed IPs
+      --icc                      Enable inter-container communication (default true)
+      --ip-forward               Enable net.ipv4.ip_forward (default true)
+      --ip-masq                  Enable IP masquerading (default true)
+      --iptables                 Enable addition of iptables rules (default true)
+      --mtu int                  Set the containers network MTU (default 1500)
   -p, --pidfile string           Path to use for daemon PID file (default "/run/berth/berthd.pid")
       --registry-mirror list     Preferred registry mirror
       --seccomp-profile string   Path to seccomp profile, or "unconfined" (default "builtin")

@@ -21,6 +21,11 @@ import { remappedDataRoot, setUpRemap } from './userns-remap.js';
 import { LifecycleHooks } from '../containers/hooks.js';
 import { RootfsHook } from '../containers/rootfs-hook.js';
 import { VolumesHook } from '../containers/volumes-hook.js';
+import { NetworkHook, networkContainer } from '../containers/network-hook.js';
+import { NetworkService } from '../network/service.js';
+import { DEFAULT_ADDRESS_POOLS, parseAddressPool, type AddressPool } from '../network/ipam.js';
+import { EmbeddedDnsServer } from '../network/dns/embedded-dns.js';
+import { readHostResolvConf } from '../containers/etc-files.js';
 import { VolumeStore } from '../volumes/store.js';
 import { ContainerVolumes } from '../volumes/container-volumes.js';
 import { ExecService } from '../containers/exec.js';
@@ -182,6 +187,15 @@ async function daemonId(dataRoot: string): Promise<string> {
   }
 }
 
+function addressPools(pools: DaemonConfig['defaultAddressPools']): AddressPool[] {
+  if (pools.length === 0) return DEFAULT_ADDRESS_POOLS;
+  try {
+    return pools.map(parseAddressPool);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+}
+
 async function main(): Promise<void> {
   const loaded = await loadConfig(process.argv.slice(2));
   if (!loaded) return;
@@ -234,12 +248,32 @@ async function main(): Promise<void> {
   const rootfs = new RootfsHook(images);
   const volumes = new VolumeStore(join(config.dataRoot, 'volumes'), remap?.root);
   const containerVolumes = new ContainerVolumes(volumes);
-  const hooks = new LifecycleHooks().register(rootfs).register(new EtcFilesHook()).register(new ShmHook()).register(new VolumesHook(containerVolumes));
+  const networks = new NetworkService({
+    dataRoot: config.dataRoot, execRoot: config.execRoot, bridge: config.bridge, bip: config.bip || undefined, fixedCidr: config.fixedCidr || undefined,
+    mtu: config.mtu, ipForward: config.ipForward, ipMasq: config.ipMasq, iptables: config.iptables, icc: config.icc,
+    defaultAddressPools: addressPools(config.defaultAddressPools), publish: events.publish,
+    // One embedded DNS server per user network, on its gateway: it forwards what is not a
+    // container's name to the host's resolvers (loopback ones too: it runs in the host's namespace).
+    startDns: async (network, records) => EmbeddedDnsServer.start({
+      address: network.IPAM.Config[0]!.Gateway!, records,
+      upstreams: (await readHostResolvConf()).split('\n').map((line) => /^\s*nameserver\s+(\S+)/.exec(line)?.[1]).filter((server): server is string => !!server),
+    }),
+  });
+  // The network hook comes before the /etc files: they need the container's address and the links.
+  const hooks = new LifecycleHooks().register(rootfs).register(new NetworkHook(networks, (reference) => containersRef?.find(reference)))
+    .register(new EtcFilesHook()).register(new ShmHook()).register(new VolumesHook(containerVolumes));
   const containers = new ContainerService({
     dataRoot: config.dataRoot, execRoot: config.execRoot, images, runtimes, defaultRuntime: config.defaultRuntime,
     cgroupParent: config.cgroupParent, hostCapabilities: await hostCapabilities(), seccompProfile, publish: events.publish,
-    hooks, rootfs, execIds: (id) => execsRef?.execIds(id) ?? [], volumes: containerVolumes, idMappings: remap?.mappings,
+    hooks, rootfs, execIds: (id) => execsRef?.execIds(id) ?? [], volumes: containerVolumes, idMappings: remap?.mappings, networks,
   });
+  networks.containers = {
+    find: (reference) => {
+      const record = containers.find(reference);
+      return record && networkContainer(record);
+    },
+    all: () => containers.all().map(networkContainer),
+  };
   volumes.users = containers.containersUsingVolume;
   volumes.runningUsers = (name) => containers.all()
     .filter((record) => record.state.Running && record.mountPoints?.some((point) => point.Name === name)).map((record) => record.id);
@@ -258,7 +292,9 @@ async function main(): Promise<void> {
   });
   health.listen();
   await volumes.init();
+  await networks.init();
   await containers.init();
+  await networks.reconcile();
   const runningByVolume = new Map<string, string[]>();
   for (const record of containers.all().filter((container) => container.state.Running)) {
     for (const point of record.mountPoints ?? []) if (point.Name) runningByVolume.set(point.Name, [...(runningByVolume.get(point.Name) ?? []), record.id]);
@@ -283,7 +319,7 @@ async function main(): Promise<void> {
   const build = await buildServices({ dataRoot: config.dataRoot, containers, images, layers, distribution });
   const server = new ApiServer(apiRoutes({
     facts, events, containers, execs, images, imageArchive, distribution, cgroupParent: config.cgroupParent, build,
-    imagePruner: new ImagePruner({ images, layers, publish: events.publish }), registries: new RegistryService(registryHosts), volumes,
+    imagePruner: new ImagePruner({ images, layers, publish: events.publish }), registries: new RegistryService(registryHosts), volumes, networks,
   }), config.debug);
   await server.listen(listening.addresses, listening.tls);
   process.stderr.write(`berthd ${BERTH_VERSION} listening on ${listening.shown.join(', ')} (data root ${config.dataRoot})\n`);
@@ -296,6 +332,7 @@ async function main(): Promise<void> {
     containers.shutdown();
     execs.shutdown();
     await server.close();
+    await networks.shutdown();
     for (const address of listening.addresses) if ('unix' in address) await rm(address.unix, { force: true });
     await rm(config.pidfile, { force: true });
     process.exit(0);

@@ -26,6 +26,9 @@ import { diskUsageRoutes, type DiskUsageBackend } from '../server/routes/disk-us
 import type { VolumeStore } from '../volumes/store.js';
 import { buildRoutes } from '../server/routes/build.js';
 import type { BuildServices } from './build-services.js';
+import type { NetworkService } from '../network/service.js';
+import { notFound } from '../errdefs/errors.js';
+import { networkRoutes, type NetworkBackend } from '../server/routes/networks.js';
 import { systemRoutes, type SystemBackend, type SystemFacts } from '../server/routes/system.js';
 
 export interface DaemonServices {
@@ -41,6 +44,7 @@ export interface DaemonServices {
   cgroupParent: string;
   volumes: VolumeStore;
   build: BuildServices;
+  networks: NetworkService;
 }
 
 export function apiRoutes(services: DaemonServices): RouteTable {
@@ -87,6 +91,20 @@ export function apiRoutes(services: DaemonServices): RouteTable {
       ...volume, UsageData: { Size: await services.volumes.size(volume.Name), RefCount: services.volumes.usedBy(volume.Name).length },
     }))),
   };
+  const { networks } = services;
+  const networkBackend: NetworkBackend = {
+    list: (filters) => networks.list(filters),
+    inspect: (reference, scope) => {
+      const network = networks.get(reference);
+      if (scope && scope !== 'local') throw notFound(`network ${reference} not found`);
+      return networks.inspect(network);
+    },
+    create: (request) => networks.create(request),
+    remove: (reference) => networks.remove(reference),
+    prune: (filters) => networks.prune(filters),
+    connect: (network, container, config) => containers.connectNetwork(network, container, config),
+    disconnect: (network, container, force) => containers.disconnectNetwork(network, container, force),
+  };
   const cgroups = { cgroupParent: services.cgroupParent };
   return [
     ...systemRoutes(services.facts, systemBackend),
@@ -97,6 +115,7 @@ export function apiRoutes(services: DaemonServices): RouteTable {
     ...distributionRoutes(services.registries),
     ...imageRoutes(imageBackend, services.distribution, services.imageArchive),
     ...volumeRoutes(services.volumes),
+    ...networkRoutes(networkBackend),
     ...diskUsageRoutes(diskUsage),
     ...buildRoutes({
       commit: (container, options) => services.build.commits.commit(container, options),

@@ -17,6 +17,7 @@ function eventMatches(event: EventMessage, filters: Filters): boolean {
   return any('type', (value) => event.Type === value)
     && any('event', (value) => event.Action === value || event.Action.startsWith(`${value}:`))
     && any('container', (value) => event.Type === 'container' && (event.Actor.ID.startsWith(value) || attributes.name === value))
+    && any('network', (value) => event.Type === 'network' && (event.Actor.ID.startsWith(value) || attributes.name === value))
     && any('image', (value) => attributes.image === value || attributes.name === value || event.Actor.ID === value
       || (event.Type === 'image' && event.Actor.ID.replace(/^sha256:/, '').startsWith(value.replace(/^sha256:/, ''))))
     && matchLabelList(filters.get('label') ?? [], attributes);

@@ -93,6 +93,8 @@ export interface HostConfig extends ContainerResources {
   Mounts?: ApiMount[] | null;
   NetworkMode?: string;
   PortBindings?: Record<string, Array<{ HostIp?: string; HostPort?: string }>> | null;
+  PublishAllPorts?: boolean;
+  Links?: string[] | null;
   RestartPolicy?: RestartPolicy;
   AutoRemove?: boolean;
   VolumesFrom?: string[] | null;

@@ -61,20 +61,46 @@ test('bad values in create bodies: 400 before anything is stored', async () => {
 
 test('options berthd does not implement are refused with 400 naming them, by the API and both CLIs (exit 125)', async () => {
   await refusedCreate({ Image: 'busybox', HostConfig: { VolumeDriver: 'nfs' } }, /^HostConfig\.VolumeDriver \(--volume-driver\) is not supported by berthd yet$/);
-  await refusedCreate({ Image: 'busybox', HostConfig: { PortBindings: { '80/tcp': [{ HostPort: '8080' }] } } }, /HostConfig\.PortBindings \(-p, --publish\)/);
-  await refusedCreate({ Image: 'busybox', HostConfig: { PublishAllPorts: true } }, /HostConfig\.PublishAllPorts/);
   await refusedCreate({ Image: 'busybox', HostConfig: { LogConfig: { Type: 'syslog', Config: {} } } }, /HostConfig\.LogConfig/);
   const before = await containerIds();
-  for (const flags of [['-p', '8080:80']]) {
+  for (const flags of [['--log-driver', 'syslog']]) {
     const docker = await daemon.docker(['run', '--rm', ...flags, 'busybox', 'true']);
     assert.equal(docker.code, 125, JSON.stringify(docker));
-    assert.match(docker.stderr, /Error response from daemon: HostConfig\.PortBindings .*is not supported by berthd yet/);
+    assert.match(docker.stderr, /Error response from daemon: HostConfig\.LogConfig .*is not supported by berthd yet/);
     const berth = await daemon.berth(['run', '--rm', ...flags, 'busybox', 'true']);
     assert.equal(berth.code, 125, JSON.stringify(berth));
-    assert.match(berth.stderr, /Error response from daemon: HostConfig\.PortBindings .*is not supported by berthd yet/);
+    assert.match(berth.stderr, /Error response from daemon: HostConfig\.LogConfig .*is not supported by berthd yet/);
   }
   assert.deepEqual(await containerIds(), before);
   assert.equal((await daemon.docker(['ps', '-a'])).code, 0);
+});
+
+test('bad network settings in create bodies: Docker\'s status and words, nothing stored', async () => {
+  const refused = async (body: unknown, status: number, message: RegExp) => {
+    const before = await containerIds();
+    const response = await daemon.api('POST', '/containers/create', body);
+    assert.equal(response.status, status, `${JSON.stringify(body)} → ${response.status} ${response.body}`);
+    assert.match((response.json() as { message: string }).message, message);
+    assert.deepEqual(await containerIds(), before);
+  };
+  await refused({ Image: 'busybox', HostConfig: { NetworkMode: 'nonet' } }, 404, /^network nonet not found$/);
+  await refused({ Image: 'busybox', NetworkingConfig: { EndpointsConfig: { bridge: { IPAMConfig: { IPv4Address: '10.1.2.3' } } } } }, 400,
+    /user specified IP address is supported on user defined networks only/);
+  await refused({ Image: 'busybox', HostConfig: { PortBindings: { 'x/tcp': [{ HostPort: '1' }] } } }, 400, /invalid port specification: "x(\/tcp)?"/);
+  await refused({ Image: 'busybox', HostConfig: { PortBindings: { '80/tcp': [{ HostPort: '70000' }] } } }, 400, /invalid port specification: "70000"/);
+  await refused({ Image: 'busybox', HostConfig: { Links: ['nosuchcontainer:alias'] } }, 404, /could not get container for nosuchcontainer/);
+  const network = await daemon.api('POST', '/networks/create', { Name: 'badinput' });
+  assert.equal(network.status, 201, network.body);
+  try {
+    await refused({ Image: 'busybox', HostConfig: { NetworkMode: 'badinput' }, NetworkingConfig: { EndpointsConfig: { badinput: { IPAMConfig: { IPv4Address: '192.0.2.200' } } } } }, 400,
+      /no configured subnet or ip-range contain the IP address 192\.0\.2\.200/);
+    const subnet = ((await daemon.api('GET', '/networks/badinput')).json() as { IPAM: { Config: Array<{ Subnet: string }> } }).IPAM.Config[0]!.Subnet;
+    const overlapping = await daemon.api('POST', '/networks/create', { Name: 'overlap', IPAM: { Config: [{ Subnet: subnet }] } });
+    assert.equal(overlapping.status, 403, overlapping.body);
+    assert.match(overlapping.json().message, /Pool overlaps with other one on this address space/);
+  } finally {
+    await daemon.api('DELETE', '/networks/badinput');
+  }
 });
 
 test('field names match case-insensitively at every level; docker-py\'s detachKeys is honoured', async () => {

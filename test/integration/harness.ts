@@ -9,6 +9,8 @@ import { createServer as createNetServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before } from 'node:test';
+import { createHash } from 'node:crypto';
+import { chainNames, removalText } from '../../src/network/rules.js';
 
 /** The repository root, whether this runs from test/ (esbuild), dist/tsc/test/ (tsc) or a dev bundle run from the repository. */
 export const REPO_ROOT = findRepoRoot(dirname(fileURLToPath(import.meta.url))) ?? findRepoRoot(process.cwd()) ?? (() => {
@@ -56,6 +58,11 @@ export class TestDaemon {
   readonly host: string;
   readonly cgroupParent: string;
   readonly dockerConfig: string;
+  /** This daemon's default bridge (and chain prefix), default-bridge subnet and user networks' pool: no two test daemons share them. */
+  readonly bridge: string;
+  readonly bridgeSubnet: string;
+  readonly gateway: string;
+  readonly addressPool: string;
   private process: ChildProcess | undefined;
   private output = '';
 
@@ -72,6 +79,46 @@ export class TestDaemon {
     this.host = `unix://${this.socket}`;
     this.cgroupParent = `berthtest${process.pid}x${++daemonCounter}`;
     this.dockerConfig = join(this.root, 'docker-config');
+    const network = testNetwork(this.root);
+    this.bridge = network.bridge;
+    this.bridgeSubnet = network.subnet;
+    this.gateway = network.gateway;
+    this.addressPool = network.pool;
+  }
+
+  /** The daemon's network flags, unless the test gives its own. */
+  private networkArgs(): string[] {
+    const given = (flag: string) => this.extraArgs.some((arg) => arg === flag || arg.startsWith(`${flag}=`));
+    return [
+      ...(given('--bridge') ? [] : ['--bridge', this.bridge]),
+      ...(given('--bip') ? [] : ['--bip', `${this.gateway}/24`]),
+      ...(given('--default-address-pool') ? [] : ['--default-address-pool', `base=${this.addressPool},size=24`]),
+    ];
+  }
+
+  /** The bridges this daemon's network records name (the default one and user networks'). */
+  bridges(): string[] {
+    const bridges = new Set([this.bridge]);
+    const directory = join(this.dataRoot, 'networks');
+    if (existsSync(directory)) {
+      for (const file of readdirSync(directory)) {
+        try {
+          const bridge = (JSON.parse(readFileSync(join(directory, file), 'utf8')) as { bridge?: string }).bridge;
+          if (bridge) bridges.add(bridge);
+        } catch { /* not a record */ }
+      }
+    }
+    return [...bridges];
+  }
+
+  /** Removes this daemon's bridges and iptables chains (after it stopped; also what a test checks is gone). */
+  removeNetworking(): void {
+    for (const bridge of this.bridges()) quiet(() => execFileSync('ip', ['link', 'del', bridge], { stdio: 'ignore' }));
+    quiet(() => {
+      const saved = execFileSync('iptables-save', [], { encoding: 'utf8' });
+      const text = removalText(saved, chainNames(this.bridge));
+      if (text.trim()) execFileSync('iptables-restore', ['-w', '--noflush'], { input: text, stdio: ['pipe', 'ignore', 'ignore'] });
+    });
   }
 
   get log(): string {
@@ -86,7 +133,7 @@ export class TestDaemon {
   async start(): Promise<void> {
     this.output = '';
     const argv = [process.execPath, BERTHD, '--data-root', this.dataRoot, '--exec-root', this.execRoot,
-      '-H', this.host, '--pidfile', join(this.root, 'berthd.pid'), '--cgroup-parent', this.cgroupParent, ...this.extraArgs];
+      '-H', this.host, '--pidfile', join(this.root, 'berthd.pid'), '--cgroup-parent', this.cgroupParent, ...this.networkArgs(), ...this.extraArgs];
     const [file, ...args] = [...(this.launch.wrapper ?? []), ...argv];
     const child = spawn(file!, args,
       { stdio: ['ignore', 'pipe', 'pipe', ...(this.launch.fds ?? [])], env: childEnv(this.launch.env) });
@@ -193,6 +240,7 @@ export class TestDaemon {
       }
     }
     for (const mountPoint of mountsUnder(this.root)) quiet(() => execFileSync('umount', ['-l', mountPoint], { stdio: 'ignore' }));
+    this.removeNetworking();
     // A container killed a moment ago may still be leaving its cgroup: retry for a while.
     for (let attempt = 0; attempt < 20 && cgroupDirs(this.cgroupParent).length > 0; attempt++) {
       removeCgroups(this.cgroupParent);
@@ -200,6 +248,35 @@ export class TestDaemon {
     }
     rmSync(this.root, { recursive: true, force: true });
   }
+}
+
+/**
+ * A bridge name, a /24 for the default bridge and a /20 pool for user networks, from a hash of
+ * the daemon's root, moved on while the host routes overlap them (several test daemons run at once).
+ */
+function testNetwork(root: string): { bridge: string; subnet: string; gateway: string; pool: string } {
+  const hash = createHash('sha256').update(root).digest();
+  const routes = quietOutput(() => execFileSync('ip', ['-4', 'route', 'show'], { encoding: 'utf8' })) ?? '';
+  // Blocks of 4096 addresses in 10.128.0.0/9: the first /24 for the bridge, the rest for user networks.
+  let block = hash.readUInt16BE(0) % 2048;
+  for (let attempt = 0; attempt < 2048; attempt++, block = (block + 1) % 2048) {
+    const second = 128 + Math.floor(block / 16);
+    const third = (block % 16) * 16;
+    const prefix = `10.${second}.`;
+    const taken = routes.split('\n').some((line) => {
+      const match = /^10\.(\d+)\.(\d+)\./.exec(line);
+      return !!match && `10.${match[1]}.` === prefix && Number(match[2]) >= third && Number(match[2]) < third + 16;
+    });
+    if (taken) continue;
+    return {
+      bridge: `bt${hash.toString('hex').slice(0, 8)}`, subnet: `10.${second}.${third}.0/24`, gateway: `10.${second}.${third}.1`, pool: `10.${second}.${third}.0/20`,
+    };
+  }
+  throw new Error('no free test subnet');
+}
+
+function quietOutput(action: () => string): string | undefined {
+  try { return action(); } catch { return undefined; }
 }
 
 function succeeded(result: CommandResult, what: string, daemonLog: string): string {

@@ -52,7 +52,9 @@ test('create then start; run -d prints the full ID; inspect shows the states', a
   assert.equal(await daemon.berthOk(['start', 'lc-create']), 'lc-create\n');
   const pid = Number(await inspectField(id, '{{.State.Pid}}'));
   assert.ok(pid > 1 && existsSync(`/proc/${pid}`), `pid ${pid}`);
-  assert.deepEqual(mountsUnder(daemon.root).filter((point) => point.includes(id)).length, 1);
+  // Its root filesystem (the other mount with its ID is its network namespace, <exec-root>/netns/<id>).
+  assert.deepEqual(mountsUnder(daemon.root).filter((point) => point.includes(id) && !point.includes('/netns/')).length, 1);
+  assert.ok(mountsUnder(daemon.root).some((point) => point.endsWith(`/netns/${id}`)));
   for (const dir of cgroupDirs(daemon.cgroupParent).filter((dir) => !dir.includes('systemd') && !dir.includes('unified'))) {
     assert.ok(existsSync(join(dir, id)), `${dir}/${id} missing while running`);
   }

@@ -48,8 +48,8 @@ test('after kill -9 of berthd a running container keeps running and is adopted w
 });
 
 test('an exit while berthd is away is recorded after restart: code, time, wait, cleanup; --rm removes; created survives', async () => {
-  const exitsId = (await docker('run', '-d', '--name', 'exits', 'busybox', 'sh', '-c', 'sleep 1; exit 3')).trim();
-  const removedId = (await docker('run', '-d', '--rm', '--name', 'removed', 'busybox', 'sh', '-c', 'sleep 1; exit 4')).trim();
+  const exitsId = (await docker('run', '-d', '--name', 'exits', 'busybox', 'sh', '-c', 'sleep 3; exit 3')).trim();
+  const removedId = (await docker('run', '-d', '--rm', '--name', 'removed', 'busybox', 'sh', '-c', 'sleep 3; exit 4')).trim();
   const createdId = (await docker('create', '--name', 'created', 'busybox', 'sh', '-c', 'echo started; sleep 1000')).trim();
   const pids = [await pidOf('exits'), await pidOf('removed')];
   await daemon.kill9();

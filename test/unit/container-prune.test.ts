@@ -72,9 +72,9 @@ describe('ContainerPruner', () => {
 describe('system prune warning', () => {
   it('lists what berth removes, as docker 28 words it', () => {
     assert.equal(systemPruneWarning({ all: false, volumes: false, filters: [] }),
-      'WARNING! This will remove:\n  - all stopped containers\n  - all dangling images\n\nAre you sure you want to continue?');
+      'WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n  - all dangling images\n\nAre you sure you want to continue?');
     assert.equal(systemPruneWarning({ all: true, volumes: true, filters: ['label=a'] }),
-      'WARNING! This will remove:\n  - all stopped containers\n  - all anonymous volumes not used by at least one container\n'
+      'WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n  - all anonymous volumes not used by at least one container\n'
       + '  - all images without at least one container associated to them\n\n  Items to be pruned will be filtered with:\n  - label=a\n\nAre you sure you want to continue?');
   });
 });

@@ -55,7 +55,9 @@ test('what the docker CLI sends for a plain run is accepted', () => {
   } as ContainerCreateRequest);
 });
 
-test('user-defined networks and endpoint settings are refused', () => {
-  assert.throws(() => refuseUnsupportedOptions({ Image: 'busybox', HostConfig: { NetworkMode: 'mynet' }, NetworkingConfig: { EndpointsConfig: { other: {} } } }), /user-defined networks/);
-  assert.throws(() => refuseUnsupportedOptions({ Image: 'busybox', NetworkingConfig: { EndpointsConfig: { bridge: { Aliases: ['x'] } } } }), /EndpointsConfig\.bridge/);
+test('ports, links, -P, --mac-address and endpoint settings pass (the network service checks them against the networks)', () => {
+  refuseUnsupportedOptions({
+    Image: 'busybox', HostConfig: { NetworkMode: 'mynet', PortBindings: { '80/tcp': [{ HostPort: '8080' }] }, PublishAllPorts: true, Links: ['a:b'] },
+    NetworkingConfig: { EndpointsConfig: { mynet: { Aliases: ['x'], IPAMConfig: { IPv4Address: '10.0.0.5' } } } }, ...{ MacAddress: '02:42:ac:11:00:02' },
+  } as ContainerCreateRequest);
 });

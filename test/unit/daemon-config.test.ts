@@ -63,8 +63,8 @@ test('SIGHUP reload: an invalid file throws (the daemon keeps its configuration)
 });
 
 test('daemon.json: a Docker setting berthd does not apply is refused, not ignored; wrong types are errors', () => {
-  assert.throws(() => mergeConfig({}, '{"log-driver": "syslog", "bip": "10.0.0.1/24", "debug": true}'),
-    (error: unknown) => error instanceof ConfigError && error.message === 'the following directives are not supported by berthd: log-driver, bip');
+  assert.throws(() => mergeConfig({}, '{"log-driver": "syslog", "userland-proxy": false, "debug": true}'),
+    (error: unknown) => error instanceof ConfigError && error.message === 'the following directives are not supported by berthd: log-driver, userland-proxy');
   assert.throws(() => mergeConfig({}, '{"debug": "yes"}'), /invalid value for debug/);
   assert.throws(() => mergeConfig({}, '{"hosts": "unix:///x"}'), /invalid value for hosts/);
   assert.throws(() => mergeConfig({}, '{"runtimes": {"x": {"path": 1}}}'), /invalid value for runtimes/);

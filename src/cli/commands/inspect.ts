@@ -13,6 +13,7 @@ type Finder = (client: EngineClient, ref: string, size: boolean) => Promise<unkn
 const findContainer: Finder = (client, ref, size) =>
   client.json<unknown>('GET', `/containers/${encodeURIComponent(ref)}/json`, { query: { size } });
 const findVolume: Finder = (client, ref) => client.json<unknown>('GET', `/volumes/${encodeURIComponent(ref)}`);
+const findNetwork: Finder = (client, ref) => client.networkInspect(ref);
 const findImage: Finder = (client, ref) => client.json<unknown>('GET', `/images/${ref.split('/').map(encodeURIComponent).join('/')}/json`);
 
 /** Go's json.Indent of the daemon's bytes: 4-space indent, HTML characters still escaped as Go's encoder sends them. */
@@ -98,15 +99,17 @@ export const inspectCommand: CommandSpec = {
       throw new StatusError(1, 'type is empty: must be one of "config", "container", "image", "network", "node", "plugin", "secret", "service", "task", "volume"');
     }
     let finders: Finder[];
-    if (type === '') finders = [findContainer, findImage];
+    if (type === '') finders = [findContainer, findImage, findNetwork];
     else if (type === 'container') finders = [findContainer];
     else if (type === 'image') finders = [findImage];
     else if (type === 'volume') finders = [findVolume];
-    else if (['config', 'network', 'node', 'plugin', 'secret', 'service', 'task'].includes(type)) finders = [];
+    else if (type === 'network') finders = [findNetwork];
+    else if (['config', 'node', 'plugin', 'secret', 'service', 'task'].includes(type)) finders = [];
     else {
       throw new StatusError(1, `"${type}" is not a valid value for --type`);
     }
-    return inspectObjects(invocation, finders, (ref) => `Error: No such object: ${ref}`);
+    // With --type, the daemon's own not-found error is shown, as docker's inspectAll returns it.
+    return inspectObjects(invocation, finders, (ref, err) => (type !== '' && err instanceof Error ? err.message : `Error: No such object: ${ref}`));
   },
 };
 
@@ -143,5 +146,21 @@ export const volumeInspectCommand: CommandSpec = {
   args: { min: 1 },
   run(invocation) {
     return inspectObjects(invocation, [findVolume], (ref, err) => (err instanceof Error ? err.message : `Error: No such volume: ${ref}`));
+  },
+};
+
+export const networkInspectCommand: CommandSpec = {
+  name: 'inspect',
+  usage: '[OPTIONS] NETWORK [NETWORK...]',
+  description: 'Display detailed information on one or more networks',
+  flags: [
+    { name: 'format', short: 'f', type: 'string', description: INSPECT_FORMAT_HELP },
+    { name: 'verbose', short: 'v', type: 'bool', description: 'Verbose output for diagnostics' },
+  ],
+  args: { min: 1 },
+  run(invocation) {
+    const verbose = boolFlag(invocation.flags, 'verbose');
+    const find: Finder = (client, ref) => client.networkInspect(ref, verbose);
+    return inspectObjects(invocation, [find], (ref, err) => (err instanceof Error ? err.message : `Error: No such network: ${ref}`));
   },
 };

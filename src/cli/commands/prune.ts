@@ -1,10 +1,11 @@
 // container prune and system prune, with docker's prompts and output; system prune runs the
-// container, volume and image prunes in docker's order and adds up what they reclaimed.
+// container, network, volume and image prunes in docker's order and adds up what they reclaimed.
 import { boolFlag, listFlag, type CommandSpec } from '../command.js';
 import { humanSize } from '../../util/units.js';
 import { confirm, deletedImagesSection } from './images.js';
 import { filtersQuery } from './ps.js';
 import { deletedSection } from './volumes.js';
+import { prunedNetworks } from './networks.js';
 
 const CONTAINER_PRUNE_WARNING = 'WARNING! This will remove all stopped containers.\nAre you sure you want to continue?';
 
@@ -25,9 +26,9 @@ export const containerPruneCommand: CommandSpec = {
   },
 };
 
-/** docker 28's system prune question, listing only what berth prunes (it has no networks or build cache). */
+/** docker 28's system prune question, listing only what berth prunes (it has no build cache). */
 export function systemPruneWarning(options: { all: boolean; volumes: boolean; filters: readonly string[] }): string {
-  const warnings = ['all stopped containers'];
+  const warnings = ['all stopped containers', 'all networks not used by at least one container'];
   if (options.volumes) warnings.push('all anonymous volumes not used by at least one container');
   warnings.push(options.all ? 'all images without at least one container associated to them' : 'all dangling images');
   let text = `WARNING! This will remove:\n${warnings.map((warning) => `  - ${warning}\n`).join('')}`;
@@ -56,6 +57,7 @@ export const systemPruneCommand: CommandSpec = {
     const containers = await client.containerPrune(filtersQuery(filters));
     reclaimed += containers.SpaceReclaimed;
     process.stdout.write(deletedSection('Containers', containers.ContainersDeleted));
+    process.stdout.write(prunedNetworks((await client.networkPrune(filtersQuery(filters))).NetworksDeleted));
     if (volumes) {
       const report = await client.volumePrune(filtersQuery(filters));
       reclaimed += report.SpaceReclaimed;

@@ -5,11 +5,14 @@
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { isIP } from 'node:net';
 import type { ContainerCreateRequest, HealthConfig, HostConfig, RestartPolicy } from '../../wire/types.js';
+import type { EndpointRequest } from '../../wire/network.js';
 import { FlagError, keyValueMap } from '../flags.js';
 import type { FlagSpec, FlagValues } from '../flags.js';
 import { parseBytes, parseCpus, parseGoDuration } from '../../util/units.js';
 import { parseMountFlag } from './mount-flag.js';
 import { sysctlNotWhitelisted } from '../../util/sysctl.js';
+import { CreateOptionsError } from './create-errors.js';
+import { networkingConfig } from './network-options.js';
 
 /** Flags shared by run and create (docker's addFlags plus createOptions). */
 export const CONTAINER_FLAGS: FlagSpec[] = [
@@ -38,17 +41,24 @@ export const CONTAINER_FLAGS: FlagSpec[] = [
   { name: 'hostname', short: 'h', type: 'string', description: 'Container host name' },
   { name: 'init', type: 'bool', description: 'Run an init inside the container that forwards signals and reaps processes' },
   { name: 'interactive', short: 'i', type: 'bool', description: 'Keep STDIN open even if not attached' },
+  { name: 'ip', type: 'string', description: 'IPv4 address (e.g., 172.30.100.104)' },
+  { name: 'ip6', type: 'string', description: 'IPv6 address (e.g., 2001:db8::33)' },
   { name: 'ipc', type: 'string', description: 'IPC mode to use' },
   { name: 'label', short: 'l', type: 'list', description: 'Set meta data on a container' },
+  { name: 'link', type: 'list', description: 'Add link to another container' },
+  { name: 'link-local-ip', type: 'list', description: 'Container IPv4/IPv6 link-local addresses' },
   { name: 'log-driver', type: 'string', description: 'Logging driver for the container' },
   { name: 'log-opt', type: 'list', description: 'Log driver options' },
+  { name: 'mac-address', type: 'string', description: 'Container MAC address (e.g., 92:d0:c6:0a:29:33)' },
   { name: 'memory', short: 'm', type: 'string', valueName: 'bytes', description: 'Memory limit' },
   { name: 'memory-reservation', type: 'string', valueName: 'bytes', description: 'Memory soft limit' },
   { name: 'memory-swap', type: 'string', valueName: 'bytes', description: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" },
   { name: 'mount', type: 'list', valueName: 'mount', description: 'Attach a filesystem mount to the container' },
   { name: 'name', type: 'string', description: 'Assign a name to the container' },
-  { name: 'network', type: 'string', description: 'Connect a container to a network' },
-  { name: 'net', type: 'string', description: 'Connect a container to a network', hidden: true },
+  { name: 'network', type: 'list', valueName: 'network', description: 'Connect a container to a network' },
+  { name: 'net', type: 'list', valueName: 'network', description: 'Connect a container to a network', hidden: true },
+  { name: 'network-alias', type: 'list', description: 'Add network-scoped alias for the container' },
+  { name: 'net-alias', type: 'list', description: 'Add network-scoped alias for the container', hidden: true },
   { name: 'health-cmd', type: 'string', description: 'Command to run to check health' },
   { name: 'health-interval', type: 'string', valueName: 'duration', default: '0s', description: 'Time between running the check (ms|s|m|h) (default 0s)' },
   { name: 'health-retries', type: 'int', description: 'Consecutive failures needed to report unhealthy' },
@@ -93,10 +103,7 @@ export const RUN_ONLY_FLAGS: FlagSpec[] = [
   { name: 'sig-proxy', type: 'bool', default: true, description: 'Proxy received signals to the process' },
 ];
 
-/** A problem found while converting flags (docker's parse()): reported as "berth: <msg>" with exit 125. */
-export class CreateOptionsError extends Error {
-  override name = 'CreateOptionsError';
-}
+export { CreateOptionsError } from './create-errors.js';
 
 export type PortBindingMap = Record<string, Array<{ HostIp: string; HostPort: string }>>;
 
@@ -177,7 +184,7 @@ export function parsePortSpec(raw: string): PortMapping[] {
   let proto: string;
   [proto, containerPort] = splitProtoPort(containerPort);
   if (ip.startsWith('[')) {
-    if (!ip.endsWith(']')) throw new CreateOptionsError(`invalid IP address ${ip}: missing ']' in address`);
+    if (!ip.endsWith(']')) throw new CreateOptionsError(`invalid IP address ${ip}: address ${ip}:: missing ']' in address`);
     ip = ip.slice(1, -1);
   }
   if (ip !== '' && isIP(ip) === 0) throw new CreateOptionsError(`invalid IP address: ${ip}`);
@@ -410,7 +417,11 @@ export interface CreatePlan {
   pull: string;
   quiet: boolean;
   autoRemove: boolean;
-  request: ContainerCreateRequest & { HostConfig: HostConfig & { PublishAllPorts?: boolean } };
+  request: ContainerCreateRequest & {
+    MacAddress?: string;
+    HostConfig: HostConfig & { PublishAllPorts?: boolean; Links: string[] | null };
+    NetworkingConfig: { EndpointsConfig: Record<string, EndpointRequest> };
+  };
 }
 
 /**
@@ -555,7 +566,15 @@ export function buildCreateRequest(flags: FlagValues, positional: string[], envi
     throw new CreateOptionsError(`invalid logging opts for driver ${logDriver}`);
   }
 
-  const network = str(flags, 'network') || str(flags, 'net') || 'default';
+  const networking = networkingConfig({
+    networks: [...list(flags, 'network'), ...list(flags, 'net')],
+    aliases: [...list(flags, 'network-alias'), ...list(flags, 'net-alias')],
+    links: list(flags, 'link'),
+    ipv4Address: str(flags, 'ip') ?? '',
+    ipv6Address: str(flags, 'ip6') ?? '',
+    linkLocalIps: list(flags, 'link-local-ip'),
+    macAddress: str(flags, 'mac-address') ?? '',
+  });
 
   let entrypoint: string[] | undefined;
   const entrypointFlag = str(flags, 'entrypoint');
@@ -563,9 +582,10 @@ export function buildCreateRequest(flags: FlagValues, positional: string[], envi
   else if (changed.has('entrypoint') || entrypointFlag === '') entrypoint = [''];
 
   const tty = bool(flags, 'tty');
-  const hostConfig: HostConfig & { PublishAllPorts?: boolean } = {
+  const hostConfig: CreatePlan['request']['HostConfig'] = {
     Binds: binds.length > 0 ? binds : null,
-    NetworkMode: network,
+    NetworkMode: networking.networkMode,
+    Links: networking.links.length > 0 ? networking.links : null,
     PortBindings: bindings,
     RestartPolicy: restartPolicy ?? { Name: '' },
     AutoRemove: autoRemove,
@@ -637,7 +657,9 @@ export function buildCreateRequest(flags: FlagValues, positional: string[], envi
     Entrypoint: entrypoint ?? null,
     Labels: labels,
     HostConfig: hostConfig,
+    NetworkingConfig: { EndpointsConfig: networking.endpoints },
   };
+  if (networking.macAddress) request.MacAddress = networking.macAddress;
   const stopSignal = str(flags, 'stop-signal');
   if (stopSignal) request.StopSignal = stopSignal;
   const stopTimeout = int(flags, 'stop-timeout');

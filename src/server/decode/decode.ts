@@ -21,7 +21,7 @@ interface ValidateFunction {
   errors?: Array<{ instancePath: string }> | null;
 }
 
-export type BodyName = 'containerCreate' | 'containerUpdate' | 'execCreate' | 'execStart' | 'auth' | 'volumeCreate';
+export type BodyName = 'containerCreate' | 'containerUpdate' | 'execCreate' | 'execStart' | 'auth' | 'volumeCreate' | 'networkCreate' | 'networkConnect' | 'networkDisconnect';
 
 const validators = generated as unknown as Record<BodyName, ValidateFunction>;
 const bodyShapes = generated.bodyShapes as unknown as Record<BodyName, Shape>;

@@ -66,9 +66,7 @@ export function systemRoutes(facts: SystemFacts, backend: SystemBackend): RouteT
       });
     }],
     ['GET', /^\/events$/, (context) => streamEvents(backend.events, context)],
-    // berthd has no user networks and no build cache: their prunes (which `docker system prune`
-    // calls after the container prune) have nothing to remove.
-    ['POST', /^\/networks\/prune$/, (context) => sendJson(context, 200, { NetworksDeleted: null })],
+    // berthd has no build cache: its prune (which `docker system prune` calls) has nothing to remove.
     ['POST', /^\/build\/prune$/, (context) => sendJson(context, 200, { CachesDeleted: null, SpaceReclaimed: 0 })],
   ];
 }

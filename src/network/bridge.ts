@@ -1,0 +1,111 @@
+// The bridge driver's host side, through iproute2 with as few processes as possible (`ip
+// -batch`): bridges, a network namespace per container (a bind-mounted nsfs file under the
+// exec root, which outlives berthd), and a veth pair per endpoint. Everything here tolerates
+// finding nothing to undo.
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { run } from '../util/exec.js';
+
+/** One endpoint of a sandbox: the container side's name and address, the host side's name and bridge. */
+export interface EndpointLink {
+  ifname: string;
+  hostVeth: string;
+  bridge: string;
+  mac: string;
+  address: string;
+  prefixLength: number;
+  /** the default route goes through this endpoint's gateway */
+  gateway?: string;
+  mtu: number;
+}
+
+const ownNetns = `/proc/${process.pid}/ns/net`;
+
+export function interfaceExists(name: string): boolean {
+  return existsSync(`/sys/class/net/${name}`);
+}
+
+/** The bridge with its gateway address, up (made if missing, its address set if it lost it). */
+export async function ensureBridge(name: string, gatewayCidr: string, mtu: number): Promise<void> {
+  const lines = [];
+  if (!interfaceExists(name)) lines.push(`link add ${name} mtu ${mtu} type bridge`);
+  lines.push(`addr replace ${gatewayCidr} dev ${name}`, `link set ${name} up`);
+  await run('ip', ['-batch', '-'], { input: lines.join('\n') + '\n' });
+}
+
+export async function deleteBridge(name: string): Promise<void> {
+  if (!interfaceExists(name)) return;
+  await run('ip', ['link', 'del', name]).catch(() => undefined);
+}
+
+/** The host-side interfaces plugged into a bridge (sysfs: no process). */
+export async function bridgePorts(bridge: string): Promise<string[]> {
+  try {
+    return await readdir(`/sys/class/net/${bridge}/brif`);
+  } catch {
+    return [];
+  }
+}
+
+export async function deleteLinks(names: readonly string[]): Promise<void> {
+  const present = names.filter(interfaceExists);
+  if (present.length === 0) return;
+  await run('ip', ['-force', '-batch', '-'], { input: present.map((name) => `link del ${name}`).join('\n') + '\n' }).catch(() => undefined);
+}
+
+/** Commands, run inside the namespace, that make an endpoint's container side (and its host-side peer, in berthd's namespace). */
+function containerSide(link: EndpointLink): string[] {
+  return [
+    `link add ${link.ifname} mtu ${link.mtu} address ${link.mac} type veth peer name ${link.hostVeth} mtu ${link.mtu} netns ${ownNetns}`,
+    `addr add ${link.address}/${link.prefixLength} dev ${link.ifname}`,
+    `link set ${link.ifname} up`,
+    ...(link.gateway ? [`route replace default via ${link.gateway} dev ${link.ifname}`] : []),
+  ];
+}
+
+/** Plugs the host sides into their bridges. */
+async function hostSide(links: readonly EndpointLink[]): Promise<void> {
+  if (links.length === 0) return;
+  await run('ip', ['-batch', '-'], { input: links.map((link) => `link set ${link.hostVeth} master ${link.bridge} up`).join('\n') + '\n' });
+}
+
+/**
+ * A new network namespace bound at `path` with loopback up and the endpoints made: one process
+ * for the namespace and its side, one for the host side. On failure nothing is left.
+ */
+export async function createSandbox(path: string, links: readonly EndpointLink[]): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, '');
+  try {
+    await run('unshare', [`--net=${path}`, 'ip', '-batch', '-'], { input: ['link set lo up', ...links.flatMap(containerSide)].join('\n') + '\n' });
+    await hostSide(links);
+  } catch (error) {
+    await removeSandbox(path, links.map((link) => link.hostVeth));
+    throw error;
+  }
+}
+
+/** Adds an endpoint to a namespace that exists (network connect on a running container). */
+export async function addEndpoint(path: string, link: EndpointLink): Promise<void> {
+  try {
+    await run('nsenter', [`--net=${path}`, 'ip', '-batch', '-'], { input: containerSide(link).join('\n') + '\n' });
+    await hostSide([link]);
+  } catch (error) {
+    await deleteLinks([link.hostVeth]);
+    throw error;
+  }
+}
+
+/** The namespace unbound and its file removed: its veths go with it (their host sides are deleted too, not to wait for the kernel). */
+export async function removeSandbox(path: string, hostVeths: readonly string[] = []): Promise<void> {
+  await deleteLinks(hostVeths);
+  if (existsSync(path)) {
+    await run('umount', ['-l', path]).catch(() => undefined);
+    await rm(path, { force: true });
+  }
+}
+
+export async function setSysctl(path: string, value: string): Promise<void> {
+  await writeFile(path, value).catch(() => undefined);
+}
