@@ -6,13 +6,12 @@ import {
   buildCreateRequest,
   CONTAINER_FLAGS,
   CreateOptionsError,
-  parsePortSpec,
-  parsePublish,
   parseRestartPolicy,
   parseUlimit,
   parseEnvFile,
   RUN_ONLY_FLAGS,
 } from '../../src/cli/commands/run-options.js';
+import { parsePortSpec, parsePublish } from '../../src/cli/commands/publish-options.js';
 
 function plan(argv: string[], env: Record<string, string> = {}, files: Record<string, string> = {}) {
   const parsed = parseFlags(argv, [...CONTAINER_FLAGS, ...RUN_ONLY_FLAGS], { interspersed: false });
