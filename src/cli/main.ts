@@ -1,6 +1,7 @@
 // Entry point of the `berth` CLI: global flags, the command table and dispatch. Command
 // modules are loaded with dynamic import() only when they run, so startup stays cheap.
 
+import { performance } from 'node:perf_hooks';
 import type { CommandSpec, CliContext } from './command.js';
 import type { EngineClient } from '../client/engine-client.js';
 import { FlagError, formatFlagHelp, parseFlags } from './flags.js';
@@ -8,6 +9,15 @@ import type { FlagSpec } from './flags.js';
 import { BERTH_GIT_COMMIT, BERTH_VERSION } from './version-info.js';
 
 type Loader = () => Promise<CommandSpec>;
+
+/** Loads command code; with BERTH_TRACE=1 the time goes to the trace's cli.modules.load. */
+async function loadModule<T>(load: () => Promise<T>): Promise<T> {
+  if (process.env.BERTH_TRACE !== '1') return load();
+  const started = performance.now();
+  const loaded = await load();
+  (await import('../util/trace.js')).traceRecord('cli.modules.load', performance.now() - started);
+  return loaded;
+}
 
 interface TopCommand {
   summary: string;
@@ -272,9 +282,9 @@ async function dispatch(argv: string[]): Promise<number> {
   // Commands find the client config directory (credentials) through the environment, as docker's DOCKER_CONFIG.
   if (typeof flags.config === 'string' && flags.config !== '') process.env.BERTH_CONFIG = flags.config;
   let client: EngineClient | undefined;
-  const [{ EngineClient: ClientClass }, { resolveConnection }, { ClientConfig, configDir }] = await Promise.all([
+  const [{ EngineClient: ClientClass }, { resolveConnection }, { ClientConfig, configDir }] = await loadModule(() => Promise.all([
     import('../client/engine-client.js'), import('./contexts.js'), import('./credentials.js'),
-  ]);
+  ]));
   const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
   const connectionOptions = {
     context: text(flags.context), hosts, tls: flags.tls === true,
@@ -311,20 +321,33 @@ async function dispatch(argv: string[]): Promise<number> {
     if (!sub) {
       throw new ExitError(1, `berth: unknown command: berth ${name} ${subName}\n\nUsage:  berth ${name}\n\nRun 'berth ${name} --help' for more information`);
     }
-    spec = await sub.load();
+    spec = await loadModule(sub.load);
     commandPath = `berth ${name} ${subName}`;
     args = subArgs;
   } else {
-    spec = await top.load!();
+    spec = await loadModule(top.load!);
   }
-  const { executeCommand } = await import('./command.js');
+  const { executeCommand } = await loadModule(() => import('./command.js'));
   return executeCommand(spec, ctx, args, commandPath);
+}
+
+/** With BERTH_TRACE=1: one trace line for the command (node's start, module loads, each API round trip). */
+async function tracedDispatch(argv: string[]): Promise<number> {
+  if (process.env.BERTH_TRACE !== '1') return dispatch(argv);
+  const mainLoaded = performance.now();
+  const trace = await import('../util/trace.js');
+  return trace.traceOperation(`cli ${argv.filter((arg) => !arg.startsWith('-'))[0] ?? ''}`, async () => {
+    // From the process's start (performance's time origin): node ready, then our bundle parsed and run.
+    trace.traceRecord('node.bootstrap', performance.nodeTiming.bootstrapComplete);
+    trace.traceRecord('cli.main.load', mainLoaded - performance.nodeTiming.bootstrapComplete);
+    return dispatch(argv);
+  }, true);
 }
 
 async function main(): Promise<void> {
   let code: number;
   try {
-    code = await dispatch(process.argv.slice(2));
+    code = await tracedDispatch(process.argv.slice(2));
   } catch (err) {
     const exitCode = typeof (err as { exitCode?: unknown }).exitCode === 'number' ? (err as { exitCode: number }).exitCode : 1;
     const message = err instanceof Error ? err.message : String(err);

@@ -5,6 +5,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { HostFormatError, parseDockerHost } from '../util/docker-host.js';
+import { traced, traceNow, traceRecord, tracing } from '../util/trace.js';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Readable } from 'node:stream';
@@ -289,7 +290,7 @@ export class EngineClient {
       }
     }
     if (Buffer.isBuffer(payload)) headers['Content-Length'] = String(payload.length);
-    return new Promise<IncomingMessage>((resolve, reject) => {
+    return traced(`api.${method}_${routeOf(path)}`, () => new Promise<IncomingMessage>((resolve, reject) => {
       const req = this.send(this.requestOptions(method, path, options.query, headers), (res) => {
         const status = res.statusCode ?? 0;
         if (status >= 400) {
@@ -299,13 +300,14 @@ export class EngineClient {
         resolve(res);
       });
       req.on('error', (err) => reject(this.connectionError(err)));
+      traceConnection(req);
       if (payload === undefined) req.end();
       else if (Buffer.isBuffer(payload)) req.end(payload);
       else {
         payload.on('error', (err) => req.destroy(err));
         payload.pipe(req);
       }
-    });
+    }));
   }
 
   /** A request whose response body is JSON (or empty: then undefined). */
@@ -343,8 +345,9 @@ export class EngineClient {
     }
     // A hijacked socket must not come back to the pool.
     const options = { ...this.requestOptions('POST', path, query, headers), agent: false as const };
-    return new Promise<Duplex>((resolve, reject) => {
+    return traced(`api.hijack_${routeOf(path)}`, () => new Promise<Duplex>((resolve, reject) => {
       const req = this.send(options);
+      traceConnection(req);
       req.on('upgrade', (_res, socket, head) => {
         if (head.length > 0) socket.unshift(head);
         resolve(socket);
@@ -360,7 +363,7 @@ export class EngineClient {
       });
       req.on('error', (err) => reject(this.connectionError(err)));
       req.end(payload);
-    });
+    }));
   }
 
   // ---- system ----
@@ -652,4 +655,18 @@ function decodePathStatHeader(res: IncomingMessage): import('../wire/types.js').
 /** Image names keep their "/" and ":" in the path as Docker's client sends them. */
 function encodeImageName(name: string): string {
   return name.split('/').map(encodeURIComponent).join('/').replace(/%3A/gi, ':').replace(/%40/g, '@');
+}
+
+/** The API path with its names and IDs as {}: one trace phase per route. */
+function routeOf(path: string): string {
+  return path.replace(/^\/(containers|exec|images|volumes|networks|plugins|distribution)\/(?!(?:json|create|prune|load|get|search)(?:$|\/))[^/]+/, '/$1/{}');
+}
+
+/** With tracing: how long opening a new connection took (a kept-alive one costs nothing). */
+function traceConnection(req: http.ClientRequest): void {
+  if (!tracing()) return;
+  const asked = traceNow();
+  req.once('socket', (socket) => {
+    if (socket.connecting) socket.once('connect', () => traceRecord('api.connect', traceNow() - asked));
+  });
 }

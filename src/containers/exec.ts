@@ -31,6 +31,7 @@ import type { ContainerService } from './service.js';
 import { DEFAULT_PATH_ENV, replaceOrAppendEnv } from './spec.js';
 import { readContainerFile, resolveUser } from './user.js';
 import { settlesWithin } from '../util/promises.js';
+import { traced, traceNow, traceRecord } from '../util/trace.js';
 
 export { replaceOrAppendEnv };
 
@@ -96,6 +97,8 @@ interface ExecRecord {
   detachKeys: number[];
   state: 'created' | 'starting' | 'running' | 'exited';
   exitCode: number | null;
+  /** performance.now() when the exit was recorded (for the trace's output drain). */
+  exitedAt?: number;
   pid: number;
   canRemove: boolean;
   sessionDir: string;
@@ -262,6 +265,7 @@ export class ExecService {
       finish: (ending) => {
         if (finished) return;
         finished = true;
+        if (exec.exitedAt !== undefined) traceRecord('exec.drain', traceNow() - exec.exitedAt);
         if (ending === 'detached') this.publish(exec, 'exec_detach', { execID: exec.id });
         relay?.end();
         reading.done();
@@ -276,16 +280,18 @@ export class ExecService {
     exec.state = 'starting';
     this.publish(exec, `exec_start: ${commandText(exec)}`, { execID: exec.id });
     try {
-      const user = await this.resolveExecUser(record, exec.user);
-      const base = await readBundleProcess(this.containers.paths(record).bundle);
+      const user = await traced('exec.user', () => this.resolveExecUser(record, exec.user));
+      const base = await traced('exec.bundle.read', () => readBundleProcess(this.containers.paths(record).bundle));
       const spec = buildExecProcess({
         base, args: [exec.entrypoint, ...exec.args], env: exec.env, home: user.home, cwd: exec.workingDir, tty: exec.tty,
         consoleSize: startConsoleSize ?? exec.consoleSize, user: ociUser(user), privileged: exec.privileged,
         hostCapabilities: this.options.hostCapabilities,
       });
-      await mkdir(join(exec.sessionDir, 'exits'), { recursive: true });
       const processSpecPath = join(exec.sessionDir, 'process.json');
-      await writeJsonAtomic(processSpecPath, spec);
+      await traced('exec.process.write', async () => {
+        await mkdir(join(exec.sessionDir, 'exits'), { recursive: true });
+        await writeJsonAtomic(processSpecPath, spec);
+      });
       const shimProcess = await execWithShim({
         containerId: record.id, execId: exec.id, containerName: record.name.slice(1), runtime: this.containers.runtimeOf(record),
         sessionDir: exec.sessionDir, socketDir: exec.socketDir, processSpecPath,
@@ -297,7 +303,11 @@ export class ExecService {
       exec.pid = shimProcess.pid;
       exec.state = 'running';
       exec.started.resolve();
-      void shimProcess.exited.then((code) => this.recordExit(exec, record, code));
+      const running = traceNow();
+      void shimProcess.exited.then((code) => {
+        traceRecord('exec.running', traceNow() - running);
+        this.recordExit(exec, record, code);
+      });
       return shimProcess;
     } catch (error) {
       const failure = startFailure(error);
@@ -311,6 +321,7 @@ export class ExecService {
   }
 
   private recordExit(exec: ExecRecord, record: ContainerRecord, exitCode: number): void {
+    exec.exitedAt = traceNow();
     exec.exitCode = exitCode;
     exec.state = 'exited';
     this.containers.publishEvent(record, 'exec_die', { execID: exec.id, exitCode: String(exitCode) });

@@ -5,6 +5,7 @@ import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ZERO_TIME, type ContainerConfig, type ContainerState, type HostConfig, type NetworkSettings } from '../wire/types.js';
 import { writeJsonAtomic } from '../util/atomic.js';
+import { traced } from '../util/trace.js';
 import type { ContainerMountPoint } from '../volumes/mounts.js';
 
 export interface ContainerRecord {
@@ -72,7 +73,7 @@ export class ContainerRecordStore {
   }
 
   save(record: ContainerRecord): Promise<void> {
-    return writeJsonAtomic(join(this.root, record.id, 'config.json'), record);
+    return traced('record.save', () => writeJsonAtomic(join(this.root, record.id, 'config.json'), record));
   }
 
   async remove(id: string): Promise<void> {
