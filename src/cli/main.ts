@@ -331,12 +331,22 @@ async function dispatch(argv: string[]): Promise<number> {
   return executeCommand(spec, ctx, args, commandPath);
 }
 
+/** The command's name for the trace: the first word that is neither a global flag nor its value. */
+function commandName(argv: string[]): string {
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index]!;
+    if (['-H', '--host', '-c', '--context', '--config', '-l', '--log-level', '--tlscacert', '--tlscert', '--tlskey'].includes(arg)) index++;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return '';
+}
+
 /** With BERTH_TRACE=1: one trace line for the command (node's start, module loads, each API round trip). */
 async function tracedDispatch(argv: string[]): Promise<number> {
   if (process.env.BERTH_TRACE !== '1') return dispatch(argv);
   const mainLoaded = performance.now();
   const trace = await import('../util/trace.js');
-  return trace.traceOperation(`cli ${argv.filter((arg) => !arg.startsWith('-'))[0] ?? ''}`, async () => {
+  return trace.traceOperation(`cli ${commandName(argv)}`, async () => {
     // From the process's start (performance's time origin): node ready, then our bundle parsed and run.
     trace.traceRecord('node.bootstrap', performance.nodeTiming.bootstrapComplete);
     trace.traceRecord('cli.main.load', mainLoaded - performance.nodeTiming.bootstrapComplete);

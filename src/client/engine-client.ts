@@ -254,7 +254,9 @@ export class EngineClient {
   private requestOptions(method: string, path: string, query: Query | undefined, headers: Record<string, string>): http.RequestOptions {
     const fullPath = `/v${this.apiVersion}${path}${encodeQuery(query)}`;
     const base: http.RequestOptions = { method, path: fullPath, headers: { ...headers }, agent: this.agent };
-    if ('socketPath' in this.endpoint) return { ...base, socketPath: this.endpoint.socketPath, host: 'localhost' };
+    // An empty servername spares the agent its check whether the host is an IP address: the
+    // first use of net.isIPv6 compiles a large regular expression, 10-30 ms of a CLI's start.
+    if ('socketPath' in this.endpoint) return { ...base, socketPath: this.endpoint.socketPath, host: 'localhost', servername: '' } as http.RequestOptions;
     return { ...base, host: this.endpoint.host, port: this.endpoint.port };
   }
 
