@@ -1,7 +1,6 @@
 // Entry point of the `berth` CLI: global flags, the command table and dispatch. Command
 // modules are loaded with dynamic import() only when they run, so startup stays cheap.
 
-import { performance } from 'node:perf_hooks';
 import type { CommandSpec, CliContext } from './command.js';
 import type { EngineClient } from '../client/engine-client.js';
 import { FlagError, formatFlagHelp, parseFlags } from './flags.js';
@@ -13,6 +12,7 @@ type Loader = () => Promise<CommandSpec>;
 /** Loads command code; with BERTH_TRACE=1 the time goes to the trace's cli.modules.load. */
 async function loadModule<T>(load: () => Promise<T>): Promise<T> {
   if (process.env.BERTH_TRACE !== '1') return load();
+  const { performance } = globalThis as unknown as { performance: import('node:perf_hooks').Performance };
   const started = performance.now();
   const loaded = await load();
   (await import('../util/trace.js')).traceRecord('cli.modules.load', performance.now() - started);
@@ -344,6 +344,8 @@ function commandName(argv: string[]): string {
 /** With BERTH_TRACE=1: one trace line for the command (node's start, module loads, each API round trip). */
 async function tracedDispatch(argv: string[]): Promise<number> {
   if (process.env.BERTH_TRACE !== '1') return dispatch(argv);
+  // The global performance (no import: node:perf_hooks would cost every command's start).
+  const { performance } = globalThis as unknown as { performance: import('node:perf_hooks').Performance };
   const mainLoaded = performance.now();
   const trace = await import('../util/trace.js');
   return trace.traceOperation(`cli ${commandName(argv)}`, async () => {
