@@ -367,6 +367,10 @@ async function main(): Promise<void> {
     if (process.env.BERTH_DEBUG_STACK && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     code = exitCode === 0 ? 1 : exitCode;
   }
+  // process.exit drops what a pipe has not taken yet (ps -a of 1,000 containers into `wc -l`
+  // lost everything past 64 KiB; run -i's output likewise): let it go out first.
+  const { flushStdout } = await import('./output.js');
+  await flushStdout();
   process.exit(code);
 }
 
