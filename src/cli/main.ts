@@ -369,6 +369,8 @@ async function main(): Promise<void> {
   }
   // process.exit drops what a pipe has not taken yet (ps -a of 1,000 containers into `wc -l`
   // lost everything past 64 KiB; run -i's output likewise): let it go out first.
+  // A reader that went away (| head) is no error of ours: the write's callback still comes.
+  process.stdout.on('error', () => undefined);
   const { flushStdout } = await import('./output.js');
   await flushStdout();
   process.exit(code);
