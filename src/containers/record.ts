@@ -1,7 +1,8 @@
 // A container's persistent record (containers/<id>/config.json) and the store that keeps them.
 // The record is the single source of truth: inspect and ps derive from it; every change is
 // written atomically before it is reported, so a crash of the daemon loses nothing.
-import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ZERO_TIME, type ContainerConfig, type ContainerState, type HostConfig, type NetworkSettings } from '../wire/types.js';
 import { writeJsonAtomic } from '../util/atomic.js';
@@ -60,10 +61,11 @@ export class ContainerRecordStore {
 
   async loadAll(): Promise<ContainerRecord[]> {
     const records: ContainerRecord[] = [];
-    // All at once: the reads queue in libuv's thread pool instead of waiting for each other.
+    // Read synchronously: this runs once, before anything is served, and a thousand small
+    // files read in one go take milliseconds where four thread-pool trips each took ~0.5 s.
     await Promise.all((await readdir(this.root)).map(async (id) => {
       try {
-        records.push(JSON.parse(await readFile(join(this.root, id, 'config.json'), 'utf8')) as ContainerRecord);
+        records.push(JSON.parse(readFileSync(join(this.root, id, 'config.json'), 'utf8')) as ContainerRecord);
       } catch {
         // A directory without a record is a create that never finished (or a removal): nothing
         // refers to it. One with a mount left in it is removed by the start-up sweep, after the unmount.
