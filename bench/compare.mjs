@@ -36,6 +36,9 @@ const CASES = {
     { label: `run --rm ${networkArgs.join(' ')} busybox true`.replace(/\s+/g, ' '), args: ['run', '--rm', ...networkArgs, 'busybox', 'true'] },
     { label: 'version', args: ['version'] },
     { label: 'exec (running container) true', args: ['exec', 'berth-bench-exec', 'true'] },
+    // The daemons' own parts: the same Go client against both.
+    { label: 'exec true, the docker CLI against each daemon', args: ['exec', 'berth-bench-exec', 'true'], dockerClient: true },
+    { label: 'ps, the docker CLI against each daemon', args: ['ps'], dockerClient: true },
   ],
   // bench/network.sh: each side has its default bridge and a user network named berth-bench-net.
   network: [
@@ -63,6 +66,12 @@ for (const side of options.cases === 'engine' ? sides : []) {
 process.on('exit', () => {
   for (const side of sides) spawnSync(side.cli[0], [...side.cli.slice(1), 'rm', '-f', 'berth-bench-exec'], { stdio: 'ignore' });
 });
+
+/** The docker CLI aimed at a side's daemon (its -H). */
+function dockerClientFor(side) {
+  const host = side.cli.indexOf('-H');
+  return ['docker', ...(host >= 0 ? side.cli.slice(host, host + 2) : [])];
+}
 
 function splitCommand(text) {
   return text.split(' ').filter((word) => word.length > 0);
@@ -97,7 +106,7 @@ for (const benchCase of cases) {
   for (let i = 0; i < warmup + runs; i++) {
     for (const side of sides) {
       if (failures.has(side.name)) continue;
-      const outcome = timeOnce([...side.cli, ...benchCase.args]);
+      const outcome = timeOnce([...(benchCase.dockerClient ? dockerClientFor(side) : side.cli), ...benchCase.args]);
       if (!outcome.ok) {
         failures.set(side.name, outcome.message);
         console.error(`${side.name} ${benchCase.label}: ${outcome.message}`);
@@ -139,6 +148,23 @@ console.log(`\n${runs} runs each after ${warmup} warm-up runs, interleaved; wall
 console.log(render(lines[0]));
 console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
 for (const cells of lines.slice(1)) console.log(render(cells));
+
+// berth's CLI start against bare node's, interleaved the same way.
+const berthSide = sides.find((side) => side.name === 'berth');
+if (berthSide && options.cases === 'engine') {
+  const times = { version: [], node: [] };
+  for (let i = 0; i < warmup + runs; i++) {
+    const version = timeOnce([...berthSide.cli, 'version']);
+    const node = timeOnce([process.execPath, '-e', '0']);
+    if (i >= warmup && version.ok && node.ok) {
+      times.version.push(version.ms);
+      times.node.push(node.ms);
+    }
+  }
+  const versionMedian = median(times.version.sort((a, b) => a - b));
+  const nodeMedian = median(times.node.sort((a, b) => a - b));
+  console.log(`\nberth version ${formatMs(versionMedian)}, bare node -e 0 ${formatMs(nodeMedian)}: ${(versionMedian / nodeMedian).toFixed(2)}× (goal <= 1.1×)`);
+}
 
 const anyFailed = rows.some((row) => sides.some((side) => !row.stats[side.name]));
 process.exitCode = anyFailed ? 1 : 0;

@@ -9,6 +9,16 @@ import { BERTH_GIT_COMMIT, BERTH_VERSION } from './version-info.js';
 
 type Loader = () => Promise<CommandSpec>;
 
+/** Loads command code; with BERTH_TRACE=1 the time goes to the trace's cli.modules.load. */
+async function loadModule<T>(load: () => Promise<T>): Promise<T> {
+  if (process.env.BERTH_TRACE !== '1') return load();
+  const { performance } = globalThis as unknown as { performance: import('node:perf_hooks').Performance };
+  const started = performance.now();
+  const loaded = await load();
+  (await import('../util/trace.js')).traceRecord('cli.modules.load', performance.now() - started);
+  return loaded;
+}
+
 interface TopCommand {
   summary: string;
   category: 'common' | 'management' | 'other';
@@ -293,9 +303,9 @@ async function dispatch(argv: string[]): Promise<number> {
   // Commands find the client config directory (credentials) through the environment, as docker's DOCKER_CONFIG.
   if (typeof flags.config === 'string' && flags.config !== '') process.env.BERTH_CONFIG = flags.config;
   let client: EngineClient | undefined;
-  const [{ EngineClient: ClientClass }, { resolveConnection }, { ClientConfig, configDir }] = await Promise.all([
+  const [{ EngineClient: ClientClass }, { resolveConnection }, { ClientConfig, configDir }] = await loadModule(() => Promise.all([
     import('../client/engine-client.js'), import('./contexts.js'), import('./credentials.js'),
-  ]);
+  ]));
   const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
   const connectionOptions = {
     context: text(flags.context), hosts, tls: flags.tls === true,
@@ -332,20 +342,45 @@ async function dispatch(argv: string[]): Promise<number> {
     if (!sub) {
       throw new ExitError(1, `berth: unknown command: berth ${name} ${subName}\n\nUsage:  berth ${name}\n\nRun 'berth ${name} --help' for more information`);
     }
-    spec = await sub.load();
+    spec = await loadModule(sub.load);
     commandPath = `berth ${name} ${subName}`;
     args = subArgs;
   } else {
-    spec = await top.load!();
+    spec = await loadModule(top.load!);
   }
-  const { executeCommand } = await import('./command.js');
+  const { executeCommand } = await loadModule(() => import('./command.js'));
   return executeCommand(spec, ctx, args, commandPath);
+}
+
+/** The command's name for the trace: the first word that is neither a global flag nor its value. */
+function commandName(argv: string[]): string {
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index]!;
+    if (['-H', '--host', '-c', '--context', '--config', '-l', '--log-level', '--tlscacert', '--tlscert', '--tlskey'].includes(arg)) index++;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return '';
+}
+
+/** With BERTH_TRACE=1: one trace line for the command (node's start, module loads, each API round trip). */
+async function tracedDispatch(argv: string[]): Promise<number> {
+  if (process.env.BERTH_TRACE !== '1') return dispatch(argv);
+  // The global performance (no import: node:perf_hooks would cost every command's start).
+  const { performance } = globalThis as unknown as { performance: import('node:perf_hooks').Performance };
+  const mainLoaded = performance.now();
+  const trace = await import('../util/trace.js');
+  return trace.traceOperation(`cli ${commandName(argv)}`, async () => {
+    // From the process's start (performance's time origin): node ready, then our bundle parsed and run.
+    trace.traceRecord('node.bootstrap', performance.nodeTiming.bootstrapComplete);
+    trace.traceRecord('cli.main.load', mainLoaded - performance.nodeTiming.bootstrapComplete);
+    return dispatch(argv);
+  }, true);
 }
 
 async function main(): Promise<void> {
   let code: number;
   try {
-    code = await dispatch(process.argv.slice(2));
+    code = await tracedDispatch(process.argv.slice(2));
   } catch (err) {
     const exitCode = typeof (err as { exitCode?: unknown }).exitCode === 'number' ? (err as { exitCode: number }).exitCode : 1;
     const message = err instanceof Error ? err.message : String(err);
@@ -353,6 +388,12 @@ async function main(): Promise<void> {
     if (process.env.BERTH_DEBUG_STACK && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     code = exitCode === 0 ? 1 : exitCode;
   }
+  // process.exit drops what a pipe has not taken yet (ps -a of 1,000 containers into `wc -l`
+  // lost everything past 64 KiB; run -i's output likewise): let it go out first.
+  // A reader that went away (| head) is no error of ours: the write's callback still comes.
+  process.stdout.on('error', () => undefined);
+  const { flushStdout } = await import('./output.js');
+  await flushStdout();
   process.exit(code);
 }
 

@@ -13,7 +13,7 @@
 //             Cleanup); container removal forgets them all
 //   GC     -> ended execs are forgotten after two GC rounds (5 minutes apart), as in Docker
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readFile, readdir, readlink, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { ContainerConfig, ExecCreateRequest, ExecInspectResponse } from '../wire/types.js';
@@ -22,15 +22,16 @@ import { resizeTerminal } from '../runtime/console.js';
 import { execAttachSocket, execWithShim, removeExecSessionFiles, type ExecShimProcess } from '../runtime/exec-shim.js';
 import { ShimError } from '../runtime/shim.js';
 import { openStdinRelay } from '../runtime/stdin-relay.js';
-import { writeJsonAtomic } from '../util/atomic.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../util/detach-keys.js';
 import { readLog, type LogEntry } from './logs.js';
 import type { OciProcess, OciUser } from '../runtime/oci-types.js';
 import type { ContainerRecord } from './record.js';
 import type { ContainerService } from './service.js';
 import { DEFAULT_PATH_ENV, replaceOrAppendEnv } from './spec.js';
-import { readContainerFile, resolveUser } from './user.js';
+import { resolveUser } from './user.js';
+import { FileCache } from '../util/file-cache.js';
 import { settlesWithin } from '../util/promises.js';
+import { traced, traceNow, traceRecord } from '../util/trace.js';
 
 export { replaceOrAppendEnv };
 
@@ -96,6 +97,8 @@ interface ExecRecord {
   detachKeys: number[];
   state: 'created' | 'starting' | 'running' | 'exited';
   exitCode: number | null;
+  /** performance.now() when the exit was recorded (for the trace's output drain). */
+  exitedAt?: number;
   pid: number;
   canRemove: boolean;
   sessionDir: string;
@@ -120,6 +123,10 @@ function deferred(): Deferred {
 export class ExecService {
   private readonly execs = new Map<string, ExecRecord>();
   private gcTimer: NodeJS.Timeout | undefined;
+  /** The containers' /etc/passwd and /etc/group, as text, while they stay the same. */
+  private readonly containerFiles = new FileCache<string>((text) => text);
+  /** The containers' bundle processes, parsed, while config.json stays the same (it is written at each start). */
+  private readonly bundleProcesses = new FileCache<OciProcess>((text) => (JSON.parse(text) as { process: OciProcess }).process);
 
   constructor(private readonly options: ExecServiceOptions) {}
 
@@ -262,6 +269,7 @@ export class ExecService {
       finish: (ending) => {
         if (finished) return;
         finished = true;
+        if (exec.exitedAt !== undefined) traceRecord('exec.drain', traceNow() - exec.exitedAt);
         if (ending === 'detached') this.publish(exec, 'exec_detach', { execID: exec.id });
         relay?.end();
         reading.done();
@@ -276,16 +284,20 @@ export class ExecService {
     exec.state = 'starting';
     this.publish(exec, `exec_start: ${commandText(exec)}`, { execID: exec.id });
     try {
-      const user = await this.resolveExecUser(record, exec.user);
-      const base = await readBundleProcess(this.containers.paths(record).bundle);
+      const processSpecPath = join(exec.sessionDir, 'process.json');
+      // Independent of each other: the user's look-up, the container's process, the session's directory.
+      const [user, base] = await Promise.all([
+        traced('exec.user', () => this.resolveExecUser(record, exec.user)),
+        traced('exec.bundle.read', () => this.readBundleProcess(record)),
+        traced('exec.session.mkdir', () => mkdir(join(exec.sessionDir, 'exits'), { recursive: true })),
+      ]);
       const spec = buildExecProcess({
         base, args: [exec.entrypoint, ...exec.args], env: exec.env, home: user.home, cwd: exec.workingDir, tty: exec.tty,
         consoleSize: startConsoleSize ?? exec.consoleSize, user: ociUser(user), privileged: exec.privileged,
         hostCapabilities: this.options.hostCapabilities,
       });
-      await mkdir(join(exec.sessionDir, 'exits'), { recursive: true });
-      const processSpecPath = join(exec.sessionDir, 'process.json');
-      await writeJsonAtomic(processSpecPath, spec);
+      // Not atomic, not synced: conmon reads it once, now, and a crash ends the session anyway.
+      await traced('exec.process.write', () => writeFile(processSpecPath, JSON.stringify(spec)));
       const shimProcess = await execWithShim({
         containerId: record.id, execId: exec.id, containerName: record.name.slice(1), runtime: this.containers.runtimeOf(record),
         sessionDir: exec.sessionDir, socketDir: exec.socketDir, processSpecPath,
@@ -297,7 +309,11 @@ export class ExecService {
       exec.pid = shimProcess.pid;
       exec.state = 'running';
       exec.started.resolve();
-      void shimProcess.exited.then((code) => this.recordExit(exec, record, code));
+      const running = traceNow();
+      void shimProcess.exited.then((code) => {
+        traceRecord('exec.running', traceNow() - running);
+        this.recordExit(exec, record, code);
+      });
       return shimProcess;
     } catch (error) {
       const failure = startFailure(error);
@@ -311,6 +327,7 @@ export class ExecService {
   }
 
   private recordExit(exec: ExecRecord, record: ContainerRecord, exitCode: number): void {
+    exec.exitedAt = traceNow();
     exec.exitCode = exitCode;
     exec.state = 'exited';
     this.containers.publishEvent(record, 'exec_die', { execID: exec.id, exitCode: String(exitCode) });
@@ -406,6 +423,8 @@ export class ExecService {
   }
 
   private async containerRemoved(containerId: string): Promise<void> {
+    this.containerFiles.forgetPathsWith(containerId);
+    this.bundleProcesses.forgetPathsWith(containerId);
     for (const exec of [...this.execs.values()]) {
       if (exec.containerId !== containerId) continue;
       this.execs.delete(exec.id);
@@ -448,7 +467,15 @@ export class ExecService {
 
   private async resolveExecUser(record: ContainerRecord, user: string) {
     const rootfs = this.containers.paths(record).rootfs;
-    return resolveUser(user, await readContainerFile(rootfs, 'etc/passwd'), await readContainerFile(rootfs, 'etc/group'), record.hostConfig.GroupAdd ?? []);
+    const [passwd, group] = await Promise.all([this.containerFiles.read(join(rootfs, 'etc/passwd')), this.containerFiles.read(join(rootfs, 'etc/group'))]);
+    return resolveUser(user, passwd, group, record.hostConfig.GroupAdd ?? []);
+  }
+
+  /** The container's own OCI process (bundle config.json): what an exec inherits. */
+  private async readBundleProcess(record: ContainerRecord): Promise<OciProcess> {
+    const base = await this.bundleProcesses.read(join(this.containers.paths(record).bundle, 'config.json'));
+    if (!base) throw serverError(`container ${record.id} has no bundle: is it running?`);
+    return base;
   }
 
   private publish(exec: ExecRecord, action: string, attributes: Record<string, string>): void {
@@ -571,10 +598,6 @@ const notRunning = (id: string) => conflict(`container ${id} is not running`);
 const paused = (reference: string) => conflict(`Container ${reference} is paused, unpause the container before exec`);
 const restarting = (id: string) => conflict(`Container ${id} is restarting, wait until the container is running`);
 
-async function readBundleProcess(bundle: string): Promise<OciProcess> {
-  const spec = JSON.parse(await readFile(join(bundle, 'config.json'), 'utf8')) as { process: OciProcess };
-  return spec.process;
-}
 
 function killProcess(pid: number): void {
   if (pid <= 0) return;

@@ -5,6 +5,7 @@
 import type { OciSpec } from '../runtime/oci-types.js';
 import type { ContainerRecord } from './record.js';
 import type { ContainerMount } from './spec.js';
+import { traced } from '../util/trace.js';
 
 /** Where a container's files live on the host. */
 export interface ContainerPaths {
@@ -82,7 +83,8 @@ export class LifecycleHooks {
   async prepare(context: PrepareContext): Promise<void> {
     for (let index = 0; index < this.hooks.length; index++) {
       try {
-        await this.hooks[index]!.prepare?.(context);
+        const hook = this.hooks[index]!;
+        await traced(`hook.${hook.name}.prepare`, async () => hook.prepare?.(context));
       } catch (error) {
         await this.releaseFrom(index - 1, { record: context.record, paths: context.paths, reason: 'start-failed' });
         throw error;
@@ -105,7 +107,7 @@ export class LifecycleHooks {
   private async releaseFrom(last: number, context: ReleaseContext): Promise<void> {
     for (let index = last; index >= 0; index--) {
       const hook = this.hooks[index]!;
-      await this.logFailure(hook, 'releasing', context, () => hook.release?.(context));
+      await traced(`hook.${hook.name}.release`, () => this.logFailure(hook, 'releasing', context, () => hook.release?.(context)));
     }
   }
 

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { badParameter, conflict, isEngineError, isNotModified, notModified, serverError } from '../errdefs/errors.js';
 import { createWithShim, ShimError } from '../runtime/shim.js';
 import { writeJsonAtomic } from '../util/atomic.js';
+import { traced } from '../util/trace.js';
 import { settlesWithin } from '../util/promises.js';
 import { parseSignal } from '../util/signals.js';
 import { ZERO_TIME } from '../wire/types.js';
@@ -95,7 +96,7 @@ export class ContainerLifecycle {
       });
       for (const edit of spec.edits) edit(ociSpec);
       await mkdir(paths.bundle, { recursive: true });
-      await writeJsonAtomic(join(paths.bundle, 'config.json'), runtime.adaptSpec(ociSpec));
+      await traced('bundle.write', () => writeJsonAtomic(join(paths.bundle, 'config.json'), runtime.adaptSpec(ociSpec)));
       await rm(shimDir, SHIM_DIR_REMOVAL);
       await mkdir(shimDir, { recursive: true });
       const logOffset = await logSize(logPath);

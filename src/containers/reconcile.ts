@@ -15,7 +15,7 @@
 //     entries) is stopped and removed. Everything is found through this daemon's own roots
 //     (conmon's command line names the exec root), never through what daemons may share.
 import { readFile, readdir, readlink, rm, rmdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { OciRuntime, RuntimeState } from '../runtime/oci-runtime.js';
 import { unmount } from '../layers/overlay.js';
 import { containerCgroupsPath } from './cgroups.js';
@@ -105,12 +105,18 @@ export async function sweepOrphans(options: OrphanSweepOptions): Promise<void> {
   // Cgroups are not searched for IDs: another daemon (other roots) may share the cgroup parent.
   // A container of ours has its directory under containersRoot until it is removed, which finds its cgroups.
   const mounts = await mountsUnder(options.containersRoot);
+  // Each directory the checks look into is read once for the whole sweep, not once per
+  // container: with a thousand containers that is the difference between milliseconds and
+  // seconds of start-up. What the sweep removes for one ID is never looked for again.
+  const list = snapshotLister();
   for (const id of ids) {
     if (!CONTAINER_ID.test(id)) continue;
     await options.locked(id, async () => {
       if (options.claimed(id)) return;
+      const idShims = shims.filter((shim) => shim.containerId === id);
+      // A live shim may still make the runtime's container after the snapshot: look afresh then.
       const leftovers = await removeContainerLeftovers(id, {
-        ...options, shims: shims.filter((shim) => shim.containerId === id),
+        ...options, list: idShims.length > 0 ? undefined : list, shims: idShims,
         mounts: mounts.filter((mount) => mount.startsWith(join(options.containersRoot, id) + '/')),
       });
       if (leftovers.length > 0) options.log(`removed what an unfinished run of container ${id} left: ${leftovers.join(', ')}`);
@@ -122,7 +128,8 @@ export async function sweepOrphans(options: OrphanSweepOptions): Promise<void> {
  * Everything one container's run may have left, gone: its shims, the runtime's container,
  * mounts, cgroups and exec-root entries. Returns what it found, for the log.
  */
-export async function removeContainerLeftovers(id: string, options: OrphanSweepOptions & { shims: ShimProcess[]; mounts: string[] }): Promise<string[]> {
+export async function removeContainerLeftovers(id: string, options: OrphanSweepOptions & { shims: ShimProcess[]; mounts: string[]; list?: DirectoryLister }): Promise<string[]> {
+  const list = options.list ?? freshLister;
   const found: string[] = [];
   // The shims first: a conmon still running `runtime create` would otherwise make the runtime's container after we looked.
   for (const shim of options.shims) {
@@ -131,7 +138,7 @@ export async function removeContainerLeftovers(id: string, options: OrphanSweepO
   }
   if (options.shims.length > 0) await waitGone(options.shims.map((shim) => shim.pid), 2000);
   for (const runtime of options.runtimes) {
-    if (!(await listDirectory(runtime.stateRoot)).includes(id)) continue;
+    if (!(await list(runtime.stateRoot)).has(id)) continue;
     found.push(`${runtime.name} state`);
     await runtime.kill(id, 9, true).catch(() => undefined);
     await runtime.delete(id, true).catch((error: unknown) => options.log(`${runtime.name} delete ${id}: ${String(error)}`));
@@ -140,20 +147,20 @@ export async function removeContainerLeftovers(id: string, options: OrphanSweepO
     found.push(`mount ${mount}`);
     await unmount(mount).catch((error: unknown) => options.log(String(error)));
   }
-  if (!options.known(id) && (await listDirectory(options.containersRoot)).includes(id)) {
+  if (!options.known(id) && (await list(options.containersRoot)).has(id)) {
     found.push(`containers/${id}`);
     await rm(join(options.containersRoot, id), { recursive: true, force: true });
   }
   const parents = new Set([options.cgroupParent, options.cgroupParentOf(id) ?? options.cgroupParent]);
   for (const parent of parents) {
-    for (const dir of await cgroupDirectories(containerCgroupsPath(parent, id))) {
+    for (const dir of await cgroupDirectories(containerCgroupsPath(parent, id), list)) {
       found.push(`cgroup ${dir}`);
       await removeCgroup(dir);
     }
   }
   for (const [name, recursive] of [['shims', true], ['exits', false], ['sockets', false]] as const) {
     const path = join(options.execRoot, name, id);
-    if (!(await listDirectory(join(options.execRoot, name))).includes(id)) continue;
+    if (!(await list(join(options.execRoot, name))).has(id)) continue;
     // An exit file of a container with a record is the exit watcher's; only a stray one goes here.
     if (name === 'exits' && options.known(id)) continue;
     // An exec session's link (into shims/<container>/execs/) is the exec service's to collect.
@@ -162,6 +169,24 @@ export async function removeContainerLeftovers(id: string, options: OrphanSweepO
     await rm(path, { recursive, force: true, maxRetries: 5, retryDelay: 50 });
   }
   return found;
+}
+
+/** A directory's entries (none when it cannot be read). */
+type DirectoryLister = (path: string) => Promise<Set<string>>;
+
+const freshLister: DirectoryLister = async (path) => new Set(await listDirectory(path));
+
+/** Reads each directory once; later calls answer that first reading. */
+function snapshotLister(): DirectoryLister {
+  const listings = new Map<string, Promise<Set<string>>>();
+  return (path) => {
+    let listing = listings.get(path);
+    if (!listing) {
+      listing = freshLister(path);
+      listings.set(path, listing);
+    }
+    return listing;
+  };
 }
 
 async function listDirectory(path: string): Promise<string[]> {
@@ -182,11 +207,13 @@ async function mountsUnder(root: string): Promise<string[]> {
 }
 
 /** Every hierarchy's directory for a cgroupfs path (v1: one per mounted controller set; v2: one). */
-async function cgroupDirectories(cgroupsPath: string): Promise<string[]> {
+async function cgroupDirectories(cgroupsPath: string, list: DirectoryLister): Promise<string[]> {
   const dirs: string[] = [];
   const root = '/sys/fs/cgroup';
-  const candidates = [join(root, cgroupsPath), ...(await listDirectory(root)).map((hierarchy) => join(root, hierarchy, cgroupsPath))];
+  const candidates = [join(root, cgroupsPath), ...[...(await list(root))].map((hierarchy) => join(root, hierarchy, cgroupsPath))];
   for (const dir of new Set(candidates)) {
+    // The parent's listing (shared by every container under the same parent) says whether to look.
+    if (!(await list(dirname(dir))).has(basename(dir))) continue;
     if ((await listDirectory(dir)).length > 0) dirs.push(dir);
   }
   return dirs;

@@ -1,10 +1,12 @@
 // A container's persistent record (containers/<id>/config.json) and the store that keeps them.
 // The record is the single source of truth: inspect and ps derive from it; every change is
 // written atomically before it is reported, so a crash of the daemon loses nothing.
-import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ZERO_TIME, type ContainerConfig, type ContainerState, type HostConfig, type NetworkSettings } from '../wire/types.js';
 import { writeJsonAtomic } from '../util/atomic.js';
+import { traced } from '../util/trace.js';
 import type { ContainerMountPoint } from '../volumes/mounts.js';
 import type { EndpointConfig } from '../network/service.js';
 
@@ -62,20 +64,22 @@ export class ContainerRecordStore {
 
   async loadAll(): Promise<ContainerRecord[]> {
     const records: ContainerRecord[] = [];
-    for (const id of await readdir(this.root)) {
+    // Read synchronously: this runs once, before anything is served, and a thousand small
+    // files read in one go take milliseconds where four thread-pool trips each took ~0.5 s.
+    await Promise.all((await readdir(this.root)).map(async (id) => {
       try {
-        records.push(JSON.parse(await readFile(join(this.root, id, 'config.json'), 'utf8')) as ContainerRecord);
+        records.push(JSON.parse(readFileSync(join(this.root, id, 'config.json'), 'utf8')) as ContainerRecord);
       } catch {
         // A directory without a record is a create that never finished (or a removal): nothing
         // refers to it. One with a mount left in it is removed by the start-up sweep, after the unmount.
         await rm(join(this.root, id), { recursive: true, force: true }).catch(() => undefined);
       }
-    }
+    }));
     return records;
   }
 
   save(record: ContainerRecord): Promise<void> {
-    return writeJsonAtomic(join(this.root, record.id, 'config.json'), record);
+    return traced('record.save', () => writeJsonAtomic(join(this.root, record.id, 'config.json'), record));
   }
 
   async remove(id: string): Promise<void> {

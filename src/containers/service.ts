@@ -25,7 +25,7 @@ import type { Filters } from '../util/filters.js';
 import { type IdMappings, toHostId } from '../util/id-mappings.js';
 import { ContainerPruner } from './prune.js';
 import { badParameter, conflict, forbidden, noSuchContainer, notFound } from '../errdefs/errors.js';
-import type { OciRuntime } from '../runtime/oci-runtime.js';
+import type { OciRuntime, RuntimeState } from '../runtime/oci-runtime.js';
 import { ContainerStreams, type AttachOutputOptions } from './attach.js';
 import { ContainerCore, type ContainerServiceOptions } from './core.js';
 import { ContainerLifecycle } from './lifecycle.js';
@@ -103,6 +103,7 @@ export class ContainerService {
     }
     // The watcher's first scan records the exits that happened while the daemon was away, before anything is served.
     await core.exitWatcher.start();
+    const runtimeStates = await this.runtimeStates();
     for (const record of core.records.values()) {
       if (!record.state.Running) continue;
       if (record.state.Restarting) {
@@ -113,7 +114,7 @@ export class ContainerService {
       monitor.armExit(record.id);
       if (await core.hasExitFile(record.id)) continue;
       const runtime = core.runtimeOf(record);
-      const state = await runtime.state(record.id);
+      const state = runtimeStates.get(runtime)?.get(record.id) ?? await runtime.state(record.id);
       if (state && (state.status === 'running' || state.status === 'paused' || state.status === 'created')) {
         // The freezer is the truth about pause (a crash may fall between it and the record).
         const paused = state.status === 'paused';
@@ -133,6 +134,20 @@ export class ContainerService {
       record.restartCount = 0;
       await this.starter.startLocked(record);
     }).catch(() => undefined)));
+  }
+
+  /**
+   * Each runtime's containers, listed once: asking for each container's state would be one
+   * process per running container at start-up. A runtime that cannot list is asked per container.
+   */
+  private async runtimeStates(): Promise<Map<OciRuntime, Map<string, RuntimeState>>> {
+    const used = new Set([...this.core.records.values()].filter((record) => record.state.Running).map((record) => this.core.runtimeOf(record)));
+    const states = new Map<OciRuntime, Map<string, RuntimeState>>();
+    await Promise.all([...used].map(async (runtime) => {
+      const listed = await runtime.states().catch(() => undefined);
+      if (listed) states.set(runtime, listed);
+    }));
+    return states;
   }
 
   /**

@@ -18,7 +18,8 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { OciRuntime } from './oci-runtime.js';
-import { CONMON_BINARY, ShimError, cleanRuntimeMessage, conmonArgs } from './shim.js';
+import { CONMON_BINARY, ShimError, cleanRuntimeMessage, conmonArgs, traceSpawn } from './shim.js';
+import { traced } from '../util/trace.js';
 
 export interface ExecShimOptions {
   containerId: string;
@@ -58,6 +59,10 @@ export async function removeExecSessionFiles(sessionDir: string, socketDir: stri
 
 /** Starts the process; resolves once it runs, rejects with the runtime's message when it cannot start. */
 export function execWithShim(options: ExecShimOptions): Promise<ExecShimProcess> {
+  return traced('conmon.exec', () => spawnExecShim(options));
+}
+
+function spawnExecShim(options: ExecShimOptions): Promise<ExecShimProcess> {
   const { sessionDir } = options;
   const args = [
     ...conmonArgs({
@@ -75,6 +80,7 @@ export function execWithShim(options: ExecShimOptions): Promise<ExecShimProcess>
       cwd: sessionDir,
       env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', _OCI_SYNCPIPE: '3' },
     });
+    traceSpawn(child);
     const syncPipe = child.stdio[3] as Readable;
     let pending = '';
     let stderr = '';

@@ -4,6 +4,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { traceOperation, traceRecord } from '../util/trace.js';
 
 const CONTAINER_ID = /^[0-9a-f]{64}$/;
 
@@ -53,7 +54,12 @@ export class ExitWatcher {
     const code = await this.readExitCode(id);
     if (code === undefined || this.handled.has(id)) return;
     this.handled.add(id);
-    const exitedAt = await stat(join(this.directory, id)).then((info) => info.mtime, () => new Date());
-    await this.onExit(id, code, exitedAt);
+    await traceOperation('exit', async () => {
+      const info = await stat(join(this.directory, id), { bigint: true }).catch(() => undefined);
+      const exitedAt = info ? info.mtime : new Date();
+      // From conmon's write of the exit file to the daemon acting on it.
+      if (info) traceRecord('exit.notify', Number(BigInt(Date.now()) * 1_000_000n - info.mtimeNs) / 1e6);
+      await this.onExit(id, code, exitedAt);
+    });
   }
 }

@@ -7,9 +7,10 @@
 // Synchronisation: conmon reports the container's pid (or the runtime's error) as one JSON
 // message on the pipe named by _OCI_SYNCPIPE once `create` has finished; only then may the
 // caller run `<runtime> start`.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import type { OciRuntime } from './oci-runtime.js';
+import { traced, traceNow, traceRecord } from '../util/trace.js';
 
 export const CONMON_BINARY = process.env.BERTH_CONMON ?? '/usr/bin/conmon';
 
@@ -71,6 +72,10 @@ export function conmonArgs(input: ConmonArgsInput): string[] {
 
 /** Spawns conmon, which creates (not starts) the container. Resolves with the container's pid. */
 export function createWithShim(options: ShimCreateOptions): Promise<{ pid: number }> {
+  return traced('conmon.create', () => spawnCreateShim(options));
+}
+
+function spawnCreateShim(options: ShimCreateOptions): Promise<{ pid: number }> {
   const args = conmonArgs({
     containerId: options.id, uuid: options.id, name: options.name, runtime: options.runtime, bundle: options.bundle,
     stateDir: options.shimDir, exitDir: options.exitDir, socketDir: options.socketDir, logSpec: `k8s-file:${options.logPath}`,
@@ -84,6 +89,7 @@ export function createWithShim(options: ShimCreateOptions): Promise<{ pid: numbe
       cwd: options.shimDir,
       env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', _OCI_SYNCPIPE: '3' },
     });
+    traceSpawn(child);
     const syncPipe = child.stdio[3] as Readable;
     let syncText = '';
     let stderr = '';
@@ -110,6 +116,12 @@ export function createWithShim(options: ShimCreateOptions): Promise<{ pid: numbe
     });
     syncPipe.on('end', () => finish(new ShimError(cleanRuntimeMessage(stderr || 'conmon exited before the container was created'))));
   });
+}
+
+/** Records how long spawning conmon took (fork and exec, until Node's 'spawn' event). */
+export function traceSpawn(child: ChildProcess): void {
+  const spawning = traceNow();
+  child.once('spawn', () => traceRecord('conmon.spawn', traceNow() - spawning));
 }
 
 /** Strips runc's log decoration so that the message reads like Docker's. */

@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import { chmod, chown, rm } from 'node:fs/promises';
 import { badParameter, isEngineError, isNotModified, notFound } from '../errdefs/errors.js';
 import { MethodNotAllowed, statusOf } from './http-status.js';
+import { TRACE_ENABLED, traceOperation } from '../util/trace.js';
 
 export const API_VERSION = '1.43';
 export const MIN_API_VERSION = '1.24';
@@ -324,7 +325,8 @@ export class ApiServer {
         throw badParameter(`client version ${version} is too new. Maximum supported API version is ${API_VERSION}`);
       }
       const route = this.match(context.method, path, context);
-      await route(context);
+      if (TRACE_ENABLED) await traceOperation(`${context.method} ${routeName(path, context.params)}`, async () => { await route(context); });
+      else await route(context);
     } catch (error) {
       this.fail(context, hijacked ?? upgraded, hijacked !== undefined, error);
     } finally {
@@ -403,4 +405,14 @@ export function compareVersions(a: string, b: string): number {
   const [aMajor, aMinor] = a.split('.').map(Number);
   const [bMajor, bMinor] = b.split('.').map(Number);
   return aMajor !== bMajor ? aMajor - bMajor : aMinor - bMinor;
+}
+
+/** The request's path with its parameters as {} (`/containers/{}/start`): one trace operation per route. */
+function routeName(path: string, params: string[]): string {
+  let name = path;
+  for (const param of params) {
+    if (param === '') continue;
+    name = name.replace(param, '{}').replace(encodeURIComponent(param), '{}');
+  }
+  return name;
 }

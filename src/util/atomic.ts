@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { traced } from './trace.js';
 
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
   const dir = dirname(path);
@@ -12,7 +13,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     const handle = await open(temp, 'w', mode);
     try {
       await handle.writeFile(data);
-      await handle.sync();
+      await traced('fsync', () => handle.sync());
     } finally {
       await handle.close();
     }
@@ -28,7 +29,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
 export async function syncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
   try {
-    await handle.sync();
+    await traced('fsync', () => handle.sync());
   } finally {
     await handle.close();
   }

@@ -1,5 +1,7 @@
 // Runs a host program (runc, mount, ip, ...) and returns its output, or throws with its stderr.
 import { execFile } from 'node:child_process';
+import { basename } from 'node:path';
+import { traced } from './trace.js';
 
 export class CommandError extends Error {
   constructor(readonly command: string, readonly code: number | null, readonly stderr: string) {
@@ -8,6 +10,10 @@ export class CommandError extends Error {
 }
 
 export function run(file: string, args: string[], options: { cwd?: string; input?: string; timeoutMs?: number } = {}): Promise<string> {
+  return traced(`run.${basename(file)}`, () => runCommand(file, args, options));
+}
+
+function runCommand(file: string, args: string[], options: { cwd?: string; input?: string; timeoutMs?: number }): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(file, args, { cwd: options.cwd, timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error) {
