@@ -88,7 +88,8 @@ test('bad network settings in create bodies: Docker\'s status and words, nothing
     /user specified IP address is supported on user defined networks only/);
   await refused({ Image: 'busybox', HostConfig: { PortBindings: { 'x/tcp': [{ HostPort: '1' }] } } }, 400, /invalid port specification: "x(\/tcp)?"/);
   await refused({ Image: 'busybox', HostConfig: { PortBindings: { '80/tcp': [{ HostPort: '70000' }] } } }, 400, /invalid port specification: "70000"/);
-  await refused({ Image: 'busybox', HostConfig: { Links: ['nosuchcontainer:alias'] } }, 404, /could not get container for nosuchcontainer/);
+  // moby answers 400 here (moby#39823): a 404 would make the docker CLI take it for a missing image and pull.
+  await refused({ Image: 'busybox', HostConfig: { Links: ['nosuchcontainer:alias'] } }, 400, /could not get container for nosuchcontainer: No such container: nosuchcontainer/);
   const network = await daemon.api('POST', '/networks/create', { Name: 'badinput' });
   assert.equal(network.status, 201, network.body);
   try {

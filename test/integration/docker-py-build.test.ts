@@ -1,52 +1,6 @@
-// docker-py (Debian's python3-docker, run with /usr/bin/python3) against berthd: the script
-// test/integration/py/build_api.py drives build and commit the way docker-py's own tests do
-// (tests/integration/api_build_test.py and the commit cases of api_container_test.py of
-// docker/docker-py). Each of its cases runs in a python process of its own and is reported
-// here as a test of its own; a case after which berthd no longer answers fails for that, and
-// the next case gets a fresh berthd.
-import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { test } from 'node:test';
-import { REPO_ROOT, runCommand, useDaemon } from './harness.js';
+// docker-py's build and commit tests against berthd: test/integration/py/build_api.py drives
+// build and commit the way docker-py's own tests do (tests/integration/api_build_test.py and the
+// commit cases of api_container_test.py of docker/docker-py).
+import { dockerPyCases } from './docker-py-cases.js';
 
-const daemon = useDaemon();
-const PYTHON = '/usr/bin/python3';
-const SCRIPT = join(REPO_ROOT, 'test', 'integration', 'py', 'build_api.py');
-
-async function answers(): Promise<boolean> {
-  try {
-    return (await daemon.api('GET', '/_ping')).status === 200;
-  } catch {
-    return false;
-  }
-}
-
-/** The traceback unittest printed (on stderr) for a case. */
-function traceback(stderr: string, name: string): string {
-  const start = Math.max(stderr.indexOf(`FAIL: ${name} `), stderr.indexOf(`ERROR: ${name} `));
-  return start < 0 ? stderr.slice(-3000) : stderr.slice(start);
-}
-
-const cases = existsSync(PYTHON)
-  ? execFileSync(PYTHON, [SCRIPT, '--list'], { encoding: 'utf8' }).split('\n').filter((name) => name.startsWith('test_'))
-  : [];
-
-test('docker-py is installed and the script lists its cases', () => {
-  assert.ok(existsSync(PYTHON), `${PYTHON} is missing (scripts/setup.sh --test)`);
-  assert.ok(cases.length >= 20, cases.join(', '));
-});
-
-for (const name of cases) {
-  test(`docker-py: ${name}`, async () => {
-    if (!(await answers())) await daemon.start();
-    const result = await runCommand(PYTHON, [SCRIPT, name], {
-      timeoutMs: 120_000,
-      env: { DOCKER_HOST: daemon.host, DOCKER_CONFIG: daemon.dockerConfig, BUSYBOX: 'busybox:latest', PYTHONDONTWRITEBYTECODE: '1', PYTHONWARNINGS: 'ignore' },
-    });
-    const alive = await answers();
-    assert.ok(alive, `berthd stopped answering during ${name}:\n${daemon.log.slice(-3000)}`);
-    assert.match(result.stdout, new RegExp(`^RESULT ${name} ok$`, 'm'), `${name} (exit ${result.code}):\n${traceback(result.stderr, name)}`);
-  });
-}
+dockerPyCases({ script: 'build_api.py', label: 'docker-py', minimumCases: 20, timeoutMs: 120_000 });

@@ -18,6 +18,7 @@ import uuid
 
 import docker
 from docker.utils.proxy import ProxyConfig
+from cases import main
 
 BUSYBOX = os.environ.get('BUSYBOX', 'busybox:latest')
 
@@ -284,31 +285,5 @@ class BuildTest(unittest.TestCase):
         self.assertEqual(img['Config']['Cmd'], ['bash'])
 
 
-class ReportingResult(unittest.TextTestResult):
-    """unittest's verbose output, plus a line per case on stdout: "RESULT <name> <ok|FAIL|ERROR>"."""
-
-    def report(self, test, outcome):
-        print(f'RESULT {test._testMethodName} {outcome}', flush=True)
-
-    def addSuccess(self, test):
-        super().addSuccess(test)
-        self.report(test, 'ok')
-
-    def addFailure(self, test, err):
-        super().addFailure(test, err)
-        self.report(test, 'FAIL')
-
-    def addError(self, test, err):
-        super().addError(test, err)
-        self.report(test, 'ERROR')
-
-
 if __name__ == '__main__':
-    names = [name for name in vars(BuildTest) if name.startswith('test_')]
-    if sys.argv[1:] == ['--list']:
-        print('\n'.join(names))
-        sys.exit(0)
-    names = sys.argv[1:] or names
-    suite = unittest.TestSuite(BuildTest(name) for name in names)
-    runner = unittest.TextTestRunner(verbosity=2, resultclass=ReportingResult)
-    sys.exit(0 if runner.run(suite).wasSuccessful() else 1)
+    main(BuildTest)

@@ -18,6 +18,7 @@ import unittest
 
 import docker
 from docker.utils.socket import next_frame_header, read_exactly
+from cases import main
 
 BUSYBOX = os.environ.get('BUSYBOX', 'busybox:latest')
 # The slow loop between the two writes keeps stdout's and stderr's frames apart.
@@ -226,33 +227,5 @@ class ExecTest(unittest.TestCase):
             self.client.exec_inspect(created)
 
 
-class ReportingResult(unittest.TextTestResult):
-    """unittest's verbose output, plus a line per case on stdout: "RESULT <name> <ok|FAIL|ERROR>"."""
-
-    def report(self, test, outcome):
-        print(f'RESULT {test._testMethodName} {outcome}', flush=True)
-
-    def addSuccess(self, test):
-        super().addSuccess(test)
-        self.report(test, 'ok')
-
-    def addFailure(self, test, err):
-        super().addFailure(test, err)
-        self.report(test, 'FAIL')
-
-    def addError(self, test, err):
-        super().addError(test, err)
-        self.report(test, 'ERROR')
-
-
 if __name__ == '__main__':
-    # `--list` prints the cases in the order they are written; names as arguments run those
-    # cases alone (the node test runs each in a process of its own); none runs them all.
-    names = [name for name in vars(ExecTest) if name.startswith('test_')]
-    if sys.argv[1:] == ['--list']:
-        print('\n'.join(names))
-        sys.exit(0)
-    names = sys.argv[1:] or names
-    suite = unittest.TestSuite(ExecTest(name) for name in names)
-    runner = unittest.TextTestRunner(verbosity=2, resultclass=ReportingResult)
-    sys.exit(0 if runner.run(suite).wasSuccessful() else 1)
+    main(ExecTest)

@@ -22,6 +22,7 @@ import uuid
 
 import docker
 from docker.types import IPAMConfig, IPAMPool
+from cases import main
 
 BUSYBOX = os.environ.get('BUSYBOX', 'busybox:latest')
 POOL = ipaddress.ip_network(os.environ.get('POOL', '10.200.0.0/20'))
@@ -384,39 +385,5 @@ class TestNetworkModels(NetworkTestBase):
         assert self.docker.networks.get(network.id).containers == []
 
 
-class ReportingResult(unittest.TextTestResult):
-    """unittest's verbose output, plus a line per case on stdout: "RESULT <name> <ok|FAIL|ERROR|skip>"."""
-
-    def report(self, test, outcome):
-        print(f'RESULT {test._testMethodName} {outcome}', flush=True)
-
-    def addSuccess(self, test):
-        super().addSuccess(test)
-        self.report(test, 'ok')
-
-    def addFailure(self, test, err):
-        super().addFailure(test, err)
-        self.report(test, 'FAIL')
-
-    def addError(self, test, err):
-        super().addError(test, err)
-        self.report(test, 'ERROR')
-
-    def addSkip(self, test, reason):
-        super().addSkip(test, reason)
-        self.report(test, 'skip')
-
-
-CASES = [TestNetworks, TestNetworkModels]
-
 if __name__ == '__main__':
-    # `--list` prints the cases in the order they are written; names as arguments run those
-    # cases alone (the node test runs each in a process of its own); none runs them all.
-    by_name = {name: case for case in CASES for name in vars(case) if name.startswith('test_')}
-    if sys.argv[1:] == ['--list']:
-        print('\n'.join(by_name))
-        sys.exit(0)
-    names = sys.argv[1:] or list(by_name)
-    suite = unittest.TestSuite(by_name[name](name) for name in names)
-    runner = unittest.TextTestRunner(verbosity=2, resultclass=ReportingResult)
-    sys.exit(0 if runner.run(suite).wasSuccessful() else 1)
+    main(TestNetworks, TestNetworkModels)
