@@ -9,6 +9,7 @@ import { traced, traceNow, traceRecord, tracing } from '../util/trace.js';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Readable } from 'node:stream';
+import { encodeFilters, encodeQuery, readJsonLines, type Query } from './encoding.js';
 import type {
   AuthConfig,
   AuthResponse,
@@ -23,6 +24,9 @@ import type {
   VersionResponse,
   WaitResponse,
 } from '../wire/types.js';
+
+// The encodings are part of this module's interface, as they were before they moved.
+export { encodeFilters, encodeQuery, readJsonLines, type Query, type QueryValue } from './encoding.js';
 
 export const DEFAULT_HOST = 'unix:///run/berth/berth.sock';
 export const API_VERSION = '1.43';
@@ -63,44 +67,6 @@ export function parseHost(host: string, options: { tls?: boolean } = {}): Endpoi
   if (parsed.proto === 'unix') return { socketPath: parsed.path };
   if (parsed.proto === 'fd') throw new HostFormatError(`invalid bind address (${host}): fd:// is for the daemon`);
   return { host: parsed.host, port: parsed.port };
-}
-
-export type QueryValue = string | number | boolean | string[] | null | undefined;
-export type Query = Record<string, QueryValue>;
-
-/**
- * Like the Go client: `true` becomes "1", `false`/undefined/null are left out, arrays repeat
- * the key. Pass "0"/"false" as a string when the daemon needs an explicit false.
- */
-export function encodeQuery(query: Query | undefined): string {
-  if (!query) return '';
-  const params = new URLSearchParams();
-  for (const [key, value] of Object.entries(query)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (value === true) params.append(key, '1');
-    else if (Array.isArray(value)) for (const item of value) params.append(key, item);
-    else params.append(key, String(value));
-  }
-  const text = params.toString();
-  return text ? `?${text}` : '';
-}
-
-/** Docker's filter flags ("key=value", repeatable) as the API's filters JSON. */
-export function encodeFilters(filters: string[] | Record<string, string[]>): string | undefined {
-  let map: Record<string, string[]>;
-  if (Array.isArray(filters)) {
-    map = {};
-    for (const filter of filters) {
-      const eq = filter.indexOf('=');
-      if (eq === -1) throw new Error(`bad format of filter (expected name=value)`);
-      const key = filter.slice(0, eq).trim().toLowerCase();
-      const value = filter.slice(eq + 1).trim();
-      (map[key] ??= []).push(value);
-    }
-  } else {
-    map = filters;
-  }
-  return Object.keys(map).length > 0 ? JSON.stringify(map) : undefined;
 }
 
 export interface RequestOptions {
@@ -174,54 +140,6 @@ function errorFromBody(status: number, body: Buffer): ClientError {
   }
   if (!message) message = http.STATUS_CODES[status] ?? `status ${status}`;
   return new ClientError(status, message);
-}
-
-/** Newline-delimited JSON values from a stream (events, progress messages). */
-export async function* readJsonLines<T>(stream: Readable): AsyncGenerator<{ value: T; raw: string }> {
-  let pending = '';
-  for await (const chunk of stream) {
-    pending += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString();
-    // The daemon may send several values per line or split one across chunks; decode what is complete.
-    for (;;) {
-      const end = findJsonEnd(pending);
-      if (end === -1) break;
-      const raw = pending.slice(0, end).trim();
-      pending = pending.slice(end);
-      if (raw) yield { value: JSON.parse(raw) as T, raw };
-    }
-  }
-  const rest = pending.trim();
-  if (rest) yield { value: JSON.parse(rest) as T, raw: rest };
-}
-
-/** Index just past the first complete top-level JSON value in text, or -1. */
-function findJsonEnd(text: string): number {
-  let depth = 0;
-  let inString = false;
-  let started = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (inString) {
-      if (c === '\\') i++;
-      else if (c === '"') inString = false;
-      continue;
-    }
-    if (c === '"') {
-      inString = true;
-      started = true;
-    } else if (c === '{' || c === '[') {
-      depth++;
-      started = true;
-    } else if (c === '}' || c === ']') {
-      depth--;
-      if (depth === 0) return i + 1;
-    } else if (!started && c !== undefined && !/\s/.test(c)) {
-      started = true;
-    } else if (started && depth === 0 && /\s/.test(c!)) {
-      return i;
-    }
-  }
-  return -1;
 }
 
 export class EngineClient {

@@ -5,6 +5,7 @@
 // After the run the sandbox goes and its addresses and ports are freed, as Docker frees them on stop.
 import { conflict, notFound } from '../errdefs/errors.js';
 import type { NetworkContainer, NetworkService } from '../network/service.js';
+import type { OciSpec } from '../runtime/oci-types.js';
 import type { LifecycleHook, PrepareContext, ReleaseContext } from './hooks.js';
 import type { ContainerRecord } from './record.js';
 
@@ -36,11 +37,13 @@ export class NetworkHook implements LifecycleHook {
       if (!other) throw notFound(`No such container: ${target}`);
       if (!other.state.Running || !other.state.Pid) throw conflict(`cannot join network of a non running container: ${other.id}`);
       spec.networkNamespacePath = `/proc/${other.state.Pid}/ns/net`;
+      spec.edits.push((oci) => foreignNetworkNamespaceUnderUserNamespace(oci, record.hostConfig.Sysctls ?? {}));
       return;
     }
     const container = networkContainer(record);
     const sandbox = await this.networks.attach(container);
     spec.networkNamespacePath = sandbox.path;
+    spec.edits.push((oci) => foreignNetworkNamespaceUnderUserNamespace(oci, record.hostConfig.Sysctls ?? {}));
     spec.network = { ...spec.network, address: sandbox.address, hostsEntries: sandbox.hostsEntries, nameserver: sandbox.nameserver };
     if (sandbox.env.length > 0) {
       // Docker's order: the link variables before the container's own, which win.
@@ -54,4 +57,22 @@ export class NetworkHook implements LifecycleHook {
   async release({ record }: ReleaseContext): Promise<void> {
     await this.networks.detach(record.id);
   }
+}
+
+/** Docker's defaults for a container's own network namespace (containers/spec.ts). */
+const DEFAULT_NETWORK_SYSCTLS = ['net.ipv4.ping_group_range', 'net.ipv4.ip_unprivileged_port_start'];
+
+/**
+ * A container with a user namespace of its own (--userns-remap) may neither mount sysfs nor write
+ * net.* sysctls for a network namespace that another user namespace owns (the sandbox is made in
+ * the host's): it gets the host's /sys read-only, as moby does for a network namespace it does not
+ * own, and Docker's default net.* sysctls are left out (ones the user asked for stay, and fail).
+ */
+export function foreignNetworkNamespaceUnderUserNamespace(oci: OciSpec, requested: Record<string, string>): void {
+  if (!oci.linux?.namespaces?.some((namespace) => namespace.type === 'user' && !namespace.path)) return;
+  oci.mounts = oci.mounts?.map((mount) => (mount.type === 'sysfs'
+    ? { destination: mount.destination, type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] }
+    : mount));
+  const sysctls = oci.linux.sysctl;
+  if (sysctls) for (const key of DEFAULT_NETWORK_SYSCTLS) if (!(key in requested)) delete sysctls[key];
 }

@@ -257,7 +257,14 @@ export class NetworkService {
   }
 
   private findByName(name: string): NetworkRecord | undefined {
-    return [...this.networks.values()].find((network) => network.Name === name);
+    const matches = [...this.networks.values()].filter((network) => network.Name === name);
+    // Two networks share a name only when one was created with CheckDuplicate=false (API < 1.44).
+    if (matches.length > 1) throw badParameter(`network ${name} is ambiguous (${matches.length} matches found on name)`);
+    return matches[0];
+  }
+
+  private nameTaken(name: string): boolean {
+    return [...this.networks.values()].some((network) => network.Name === name);
   }
 
   // ---- lookup -------------------------------------------------------------------------------
@@ -342,7 +349,10 @@ export class NetworkService {
     const name = request.Name ?? '';
     if (!name) throw badParameter('network name is required');
     if (BUILT_IN.includes(name)) throw forbidden(`${name} is a pre-defined network and cannot be created`);
-    if (this.findByName(name)) throw conflict(`network with name ${name} already exists`);
+    // API 1.43: a duplicate name is refused only when the client asks (the docker CLI and compose
+    // do); otherwise it is created with a warning, as moby 24 does.
+    const refuseDuplicate = request.CheckDuplicate === true;
+    if (refuseDuplicate && this.nameTaken(name)) throw conflict(`network with name ${name} already exists`);
     const driver = request.Driver || 'bridge';
     if (driver !== 'bridge') {
       if (driver === 'host' || driver === 'null') throw forbidden(`only one instance of "${driver}" network is allowed`);
@@ -355,7 +365,9 @@ export class NetworkService {
     const configs = request.IPAM?.Config ?? [];
     if (configs.length > 1) throw badParameter('berthd supports one IPv4 subnet per network');
     return this.serialised(async () => {
-      if (this.findByName(name)) throw conflict(`network with name ${name} already exists`);
+      const existing = [...this.networks.values()].find((network) => network.Name === name);
+      if (existing && refuseDuplicate) throw conflict(`network with name ${name} already exists`);
+      const warning = existing ? `Network with name ${name} (id : ${existing.Id}) already exists` : '';
       const taken = this.subnetsInUse();
       let config: IpamConfig;
       if (configs[0]?.Subnet) {
@@ -397,7 +409,7 @@ export class NetworkService {
         throw serverError(`failed to create network ${name}: ${(error as Error).message}`);
       }
       this.options.publish('network', 'create', id, { name, type: 'bridge' });
-      return { Id: id, Warning: '' };
+      return { Id: id, Warning: warning };
     });
   }
 

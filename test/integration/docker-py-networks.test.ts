@@ -12,6 +12,5 @@ dockerPyCases({
     test_create_with_ipv6_address: 'IPv6 networks are not supported by berthd yet',
     test_connect_with_ipv6_address: 'IPv6 networks are not supported by berthd yet',
     test_create_network_ipv6_enabled: 'IPv6 networks are not supported by berthd yet',
-    test_create_check_duplicate: 'CheckDuplicate=false (API 1.43) does not allow a second network of the same name',
   },
 });
