@@ -6,6 +6,7 @@
 import { conflict, notFound } from '../errdefs/errors.js';
 import type { NetworkContainer, NetworkService } from '../network/service.js';
 import type { OciSpec } from '../runtime/oci-types.js';
+import type { IdMappings } from '../util/id-mappings.js';
 import type { LifecycleHook, PrepareContext, ReleaseContext } from './hooks.js';
 import type { ContainerRecord } from './record.js';
 
@@ -25,7 +26,12 @@ export function networkContainer(record: Readonly<ContainerRecord>): NetworkCont
 export class NetworkHook implements LifecycleHook {
   readonly name = 'network';
 
-  constructor(private readonly networks: NetworkService, private readonly lookup: (reference: string) => Readonly<ContainerRecord> | undefined) {}
+  constructor(
+    private readonly networks: NetworkService,
+    private readonly lookup: (reference: string) => Readonly<ContainerRecord> | undefined,
+    /** --userns-remap's mappings: a remapped container's sandbox is owned by a user namespace it joins */
+    private readonly idMappings?: IdMappings,
+  ) {}
 
   async prepare({ record, spec }: PrepareContext): Promise<void> {
     const mode = record.hostConfig.NetworkMode || 'default';
@@ -37,13 +43,16 @@ export class NetworkHook implements LifecycleHook {
       if (!other) throw notFound(`No such container: ${target}`);
       if (!other.state.Running || !other.state.Pid) throw conflict(`cannot join network of a non running container: ${other.id}`);
       spec.networkNamespacePath = `/proc/${other.state.Pid}/ns/net`;
-      spec.edits.push((oci) => foreignNetworkNamespaceUnderUserNamespace(oci, record.hostConfig.Sysctls ?? {}));
+      // The other's network namespace belongs to its user namespace: a remapped container joins that too.
+      spec.edits.push((oci) => joinUserNamespace(oci, `/proc/${other.state.Pid}/ns/user`));
       return;
     }
-    const container = networkContainer(record);
+    const remapped = this.idMappings && record.hostConfig.UsernsMode !== 'host';
+    const container = { ...networkContainer(record), idMappings: remapped ? this.idMappings : undefined };
     const sandbox = await this.networks.attach(container);
     spec.networkNamespacePath = sandbox.path;
-    spec.edits.push((oci) => foreignNetworkNamespaceUnderUserNamespace(oci, record.hostConfig.Sysctls ?? {}));
+    const userNamespacePath = sandbox.userNamespacePath;
+    if (userNamespacePath) spec.edits.push((oci) => joinUserNamespace(oci, userNamespacePath));
     spec.network = { ...spec.network, address: sandbox.address, hostsEntries: sandbox.hostsEntries, nameserver: sandbox.nameserver };
     if (sandbox.env.length > 0) {
       // Docker's order: the link variables before the container's own, which win.
@@ -59,20 +68,8 @@ export class NetworkHook implements LifecycleHook {
   }
 }
 
-/** Docker's defaults for a container's own network namespace (containers/spec.ts). */
-const DEFAULT_NETWORK_SYSCTLS = ['net.ipv4.ping_group_range', 'net.ipv4.ip_unprivileged_port_start'];
-
-/**
- * A container with a user namespace of its own (--userns-remap) may neither mount sysfs nor write
- * net.* sysctls for a network namespace that another user namespace owns (the sandbox is made in
- * the host's): it gets the host's /sys read-only, as moby does for a network namespace it does not
- * own, and Docker's default net.* sysctls are left out (ones the user asked for stay, and fail).
- */
-export function foreignNetworkNamespaceUnderUserNamespace(oci: OciSpec, requested: Record<string, string>): void {
-  if (!oci.linux?.namespaces?.some((namespace) => namespace.type === 'user' && !namespace.path)) return;
-  oci.mounts = oci.mounts?.map((mount) => (mount.type === 'sysfs'
-    ? { destination: mount.destination, type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] }
-    : mount));
-  const sysctls = oci.linux.sysctl;
-  if (sysctls) for (const key of DEFAULT_NETWORK_SYSCTLS) if (!(key in requested)) delete sysctls[key];
+/** A container that would make a user namespace of its own joins `path` instead (its mappings stay in the spec for runc's chowns). */
+export function joinUserNamespace(oci: OciSpec, path: string): void {
+  const userNamespace = oci.linux?.namespaces?.find((namespace) => namespace.type === 'user' && !namespace.path);
+  if (userNamespace) userNamespace.path = path;
 }

@@ -260,7 +260,7 @@ async function main(): Promise<void> {
     }),
   });
   // The network hook comes before the /etc files: they need the container's address and the links.
-  const hooks = new LifecycleHooks().register(rootfs).register(new NetworkHook(networks, (reference) => containersRef?.find(reference)))
+  const hooks = new LifecycleHooks().register(rootfs).register(new NetworkHook(networks, (reference) => containersRef?.find(reference), remap?.mappings))
     .register(new EtcFilesHook()).register(new ShmHook()).register(new VolumesHook(containerVolumes));
   const containers = new ContainerService({
     dataRoot: config.dataRoot, execRoot: config.execRoot, images, runtimes, defaultRuntime: config.defaultRuntime,

@@ -3,8 +3,10 @@
 // exec root, which outlives berthd), and a veth pair per endpoint. Everything here tolerates
 // finding nothing to undo.
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { spawn } from 'node:child_process';
+import { mkdir, readdir, readlink, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { IdMappings } from '../util/id-mappings.js';
 import { run } from '../util/exec.js';
 
 /** One endpoint of a sandbox: the container side's name and address, the host side's name and bridge. */
@@ -71,18 +73,67 @@ async function hostSide(links: readonly EndpointLink[]): Promise<void> {
 }
 
 /**
+ * Where the user namespace that owns a remapped container's sandbox is bound: beside the
+ * network namespaces, in `userns/` (never in `netns/`, whose names are container IDs).
+ */
+export function userNamespacePath(netnsPath: string): string {
+  return join(dirname(dirname(netnsPath)), 'userns', basename(netnsPath));
+}
+
+/**
  * A new network namespace bound at `path` with loopback up and the endpoints made: one process
  * for the namespace and its side, one for the host side. On failure nothing is left.
+ *
+ * With `idMappings` (a --userns-remap container) the namespace is made inside a new user
+ * namespace with those mappings, bound too, which the container then joins: a network namespace
+ * its own user namespace owns is one it may mount sysfs for, write net.* sysctls in, and that
+ * `runc exec` may enter, as with Docker, whose runtime makes both.
  */
-export async function createSandbox(path: string, links: readonly EndpointLink[]): Promise<void> {
+export async function createSandbox(path: string, links: readonly EndpointLink[], idMappings?: IdMappings): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, '');
+  const commands = ['link set lo up', ...links.flatMap(containerSide)].join('\n') + '\n';
   try {
-    await run('unshare', [`--net=${path}`, 'ip', '-batch', '-'], { input: ['link set lo up', ...links.flatMap(containerSide)].join('\n') + '\n' });
+    if (idMappings) {
+      const userPath = userNamespacePath(path);
+      await mkdir(dirname(userPath), { recursive: true });
+      await writeFile(userPath, '');
+      await bindUserAndNetworkNamespaces(userPath, path, idMappings);
+      // As the host's root (not in the new user namespace): the veth's peer goes to berthd's namespace.
+      await run('nsenter', [`--net=${path}`, 'ip', '-batch', '-'], { input: commands });
+    } else {
+      await run('unshare', [`--net=${path}`, 'ip', '-batch', '-'], { input: commands });
+    }
     await hostSide(links);
   } catch (error) {
     await removeSandbox(path, links.map((link) => link.hostVeth));
     throw error;
+  }
+}
+
+/**
+ * A user namespace with these mappings and a network namespace it owns, bound at the two paths.
+ * A process holds them while berthd writes its maps (as the host's root may, without newuidmap)
+ * and binds them; then it goes.
+ */
+async function bindUserAndNetworkNamespaces(userPath: string, netPath: string, { uidMappings, gidMappings }: IdMappings): Promise<void> {
+  const holder = spawn('unshare', ['--user', '--net', 'sleep', '60'], { stdio: 'ignore' });
+  try {
+    await new Promise<void>((resolve, reject) => { holder.once('spawn', resolve); holder.once('error', reject); });
+    const pid = holder.pid!;
+    // unshare execs sleep once the namespaces exist: wait until the process is in a user namespace of its own.
+    const own = await readlink('/proc/self/ns/user');
+    for (let tries = 0; (await readlink(`/proc/${pid}/ns/user`)) === own; tries++) {
+      if (tries > 200) throw new Error('unshare did not make a user namespace');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const lines = (mappings: IdMappings['uidMappings']) => mappings.map((m) => `${m.containerID} ${m.hostID} ${m.size}`).join('\n') + '\n';
+    await writeFile(`/proc/${pid}/uid_map`, lines(uidMappings));
+    await writeFile(`/proc/${pid}/gid_map`, lines(gidMappings));
+    await run('mount', ['--bind', `/proc/${pid}/ns/user`, userPath]);
+    await run('mount', ['--bind', `/proc/${pid}/ns/net`, netPath]);
+  } finally {
+    holder.kill('SIGKILL');
   }
 }
 
@@ -100,9 +151,10 @@ export async function addEndpoint(path: string, link: EndpointLink): Promise<voi
 /** The namespace unbound and its file removed: its veths go with it (their host sides are deleted too, not to wait for the kernel). */
 export async function removeSandbox(path: string, hostVeths: readonly string[] = []): Promise<void> {
   await deleteLinks(hostVeths);
-  if (existsSync(path)) {
-    await run('umount', ['-l', path]).catch(() => undefined);
-    await rm(path, { force: true });
+  for (const bound of [path, userNamespacePath(path)]) {
+    if (!existsSync(bound)) continue;
+    await run('umount', ['-l', bound]).catch(() => undefined);
+    await rm(bound, { force: true });
   }
 }
 

@@ -15,7 +15,8 @@ import { badParameter, conflict, forbidden, notFound, serverError } from '../err
 import type { Publish } from '../events/bus.js';
 import { run } from '../util/exec.js';
 import { assertFilterKeys, createdBefore, matchLabelList, parseUntilFilter, type Filters } from '../util/filters.js';
-import { addEndpoint, bridgePorts, createSandbox, deleteBridge, deleteLinks, ensureBridge, removeSandbox, setSysctl, type EndpointLink } from './bridge.js';
+import { addEndpoint, bridgePorts, createSandbox, deleteBridge, deleteLinks, ensureBridge, removeSandbox, setSysctl, userNamespacePath, type EndpointLink } from './bridge.js';
+import type { IdMappings } from '../util/id-mappings.js';
 import { holdHostPorts, holdMappings, type HeldPort } from './host-ports.js';
 import {
   allocateAddress, DEFAULT_ADDRESS_POOLS, formatIpv4, formatSubnet, macFromIpv4, nextFreeSubnet, parseAddressSpace, parseCidrAddress,
@@ -27,6 +28,7 @@ import { chainNames, missingJumps, restoreText, type ChainNames, type RuleLink }
 import { isDefaultBridge, NetworkRecordStore, type EndpointRecord, type IpamConfig, type NetworkRecord } from './store.js';
 import { containerNetworkSettings, containerSummaryPorts, dnsLookup, ruleSetOf } from './views.js';
 import { checkConnect, endpointsForCreate } from './endpoint-checks.js';
+import { defaultBridgeRecord, hostRoutes, predefinedNetwork } from './default-bridge.js';
 
 export type { EndpointRecord, NetworkRecord };
 export type { DnsLookup } from './views.js';
@@ -61,6 +63,8 @@ export interface NetworkContainer {
   exposedPorts: Record<string, unknown> | null | undefined;
   /** --mac-address (Config.MacAddress) */
   macAddress?: string;
+  /** a --userns-remap container's mappings: its sandbox is made in a user namespace of its own */
+  idMappings?: IdMappings;
 }
 
 export interface ContainerDirectory {
@@ -71,6 +75,8 @@ export interface ContainerDirectory {
 /** What a container's start gets: the namespace to join and what the /etc files and the environment need. */
 export interface Sandbox {
   path: string;
+  /** the user namespace that owns the sandbox, for a container with idMappings: it joins this one */
+  userNamespacePath?: string;
   /** the container's own address (first network), for its /etc/hosts */
   address?: string;
   /** extra /etc/hosts lines (links) */
@@ -131,10 +137,10 @@ export class NetworkService {
   /** Loads the records, makes the predefined networks, brings the bridges up. Before the containers' start-up. */
   async init(): Promise<void> {
     for (const record of await this.store.loadAll()) this.networks.set(record.Id, record);
-    if (!this.findByName('none')) await this.saveNew(this.predefined('none', 'null'));
-    if (!this.findByName('host')) await this.saveNew(this.predefined('host', 'host'));
+    if (!this.findByName('none')) await this.saveNew(predefinedNetwork('none', 'null'));
+    if (!this.findByName('host')) await this.saveNew(predefinedNetwork('host', 'host'));
     const bridge = this.findByName('bridge');
-    const wanted = await this.defaultBridgeConfig(bridge);
+    const wanted = await defaultBridgeRecord(this.options, bridge, () => this.subnetsInUse());
     if (!bridge) await this.saveNew(wanted);
     else if (JSON.stringify(bridge.IPAM.Config) !== JSON.stringify(wanted.IPAM.Config) || bridge.bridge !== wanted.bridge) {
       // --bip, --fixed-cidr or --bridge changed: the default bridge follows the flags.
@@ -167,7 +173,9 @@ export class NetworkService {
       await deleteLinks(strays);
     }
     const netnsDir = join(this.options.execRoot, 'netns');
-    for (const id of await readdir(netnsDir).catch(() => [] as string[])) {
+    const userDir = join(this.options.execRoot, 'userns');
+    const bound = new Set([...await readdir(netnsDir).catch(() => [] as string[]), ...await readdir(userDir).catch(() => [] as string[])]);
+    for (const id of bound) {
       if (!running.has(id)) await removeSandbox(join(netnsDir, id));
     }
     for (const network of this.networks.values()) {
@@ -178,46 +186,6 @@ export class NetworkService {
       }
     }
     await this.applyRules();
-  }
-
-  private predefined(name: string, driver: string): NetworkRecord {
-    return {
-      Name: name, Id: randomBytes(32).toString('hex'), Created: new Date().toISOString(), Scope: 'local', Driver: driver, EnableIPv6: false,
-      IPAM: { Driver: 'default', Options: null, Config: [] }, Internal: false, Attachable: false, Ingress: false,
-      ConfigFrom: { Network: '' }, ConfigOnly: false, Options: {}, Labels: {}, endpoints: {},
-    };
-  }
-
-  private async defaultBridgeConfig(existing: NetworkRecord | undefined): Promise<NetworkRecord> {
-    const { options } = this;
-    let subnet: string;
-    let gateway: string;
-    if (options.bip) {
-      const parsed = parseCidrAddress(options.bip);
-      if (!parsed) throw badParameter(`invalid --bip ${options.bip}`);
-      subnet = formatSubnet(parseSubnet(options.bip)!);
-      gateway = formatIpv4(parsed.address);
-    } else if (existing?.IPAM.Config[0] && existing.bridge === options.bridge) {
-      ({ Subnet: subnet, Gateway: gateway = '' } = existing.IPAM.Config[0]);
-    } else {
-      const taken = [...await hostRoutes(), ...this.subnetsInUse()];
-      const free = nextFreeSubnet(DEFAULT_ADDRESS_POOLS, taken);
-      if (!free) throw serverError('could not find an available, non-overlapping IPv4 address pool for the default bridge');
-      subnet = formatSubnet(free);
-      gateway = formatIpv4(free.base + 1);
-    }
-    const record = existing ? { ...existing } : this.predefined('bridge', 'bridge');
-    record.IPAM = { Driver: 'default', Options: null, Config: [{ Subnet: subnet, Gateway: gateway, ...(options.fixedCidr ? { IPRange: options.fixedCidr } : {}) }] };
-    record.bridge = options.bridge;
-    record.Options = {
-      'com.docker.network.bridge.default_bridge': 'true',
-      'com.docker.network.bridge.enable_icc': String(options.icc),
-      'com.docker.network.bridge.enable_ip_masquerade': String(options.ipMasq),
-      'com.docker.network.bridge.host_binding_ipv4': '0.0.0.0',
-      'com.docker.network.bridge.name': options.bridge,
-      'com.docker.network.driver.mtu': String(options.mtu),
-    };
-    return record;
   }
 
   private async bringUp(network: NetworkRecord): Promise<void> {
@@ -397,7 +365,7 @@ export class NetworkService {
       if (bridge.length > 15) throw badParameter(`bridge name ${bridge} is longer than 15 characters`);
       if (this.bridgeNetworks().some((network) => network.bridge === bridge)) throw forbidden(`bridge name ${bridge} is already in use`);
       const record: NetworkRecord = {
-        ...this.predefined(name, 'bridge'), Id: id, Internal: !!request.Internal, Attachable: !!request.Attachable,
+        ...predefinedNetwork(name, 'bridge'), Id: id, Internal: !!request.Internal, Attachable: !!request.Attachable,
         IPAM: { Driver: 'default', Options: request.IPAM?.Options ?? null, Config: [config] }, Options: options, Labels: request.Labels ?? {}, bridge,
       };
       await this.saveNew(record);
@@ -495,7 +463,7 @@ export class NetworkService {
         }
         // Records first: the addresses are taken before the interfaces exist.
         for (const { network } of endpoints) await this.store.save(network);
-        await createSandbox(path, endpoints.map(({ network, endpoint }) => this.endpointLink(network, endpoint, endpoint === first?.endpoint)));
+        await createSandbox(path, endpoints.map(({ network, endpoint }) => this.endpointLink(network, endpoint, endpoint === first?.endpoint)), container.idMappings);
         if (held.length > 0) this.held.set(container.id, held);
         if (endpoints.some(({ endpoint }) => endpoint.ports.length > 0 || endpoint.linkRules.length > 0)) await this.applyRules();
         for (const { network } of endpoints) this.publishEndpoint('connect', network, container.id);
@@ -515,7 +483,9 @@ export class NetworkService {
 
   private sandboxOf(container: NetworkContainer, path: string, endpoints: Array<{ network: NetworkRecord; endpoint: EndpointRecord }>): Sandbox {
     const first = endpoints[0];
-    const sandbox: Sandbox = { path, address: first?.endpoint.ip, hostsEntries: [], env: [] };
+    const sandbox: Sandbox = {
+      path, address: first?.endpoint.ip, hostsEntries: [], env: [], userNamespacePath: container.idMappings ? userNamespacePath(path) : undefined,
+    };
     if (first && this.isDefaultBridge(first.network)) {
       for (const link of container.links) {
         const { name, alias } = parseLink(link);
@@ -700,12 +670,4 @@ export class NetworkService {
     for (const server of this.dns.values()) await server.close().catch(() => undefined);
     this.dns.clear();
   }
-}
-
-
-/** The host's IPv4 routes (their destinations), so that a new network avoids them. */
-async function hostRoutes(): Promise<Subnet[]> {
-  const text = await run('ip', ['-4', 'route', 'show']).catch(() => '');
-  return text.split('\n').map((line) => line.split(' ')[0] ?? '').filter((destination) => destination && destination !== 'default')
-    .map((destination) => parseSubnet(destination.includes('/') ? destination : `${destination}/32`)).filter((subnet): subnet is Subnet => !!subnet);
 }
