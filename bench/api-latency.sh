@@ -17,11 +17,7 @@ if [ -z "${BERTH_LATENCY_BENCH_HOOK:-}" ]; then
 fi
 
 # From here on we run inside bench/run.sh, with BERTH_CLI and DOCKER_CLI ("... -H unix://SOCKET") set.
-socket_of() {
-  local cli=$1
-  [ -n "$cli" ] || return 0
-  sed -E 's|.*-H unix://([^ ]+).*|\1|' <<<"$cli"
-}
+source bench/lib.sh   # socket_of
 network=${BENCH_NETWORK-none}
 node bench/api-latency.mjs --berth "$(socket_of "${BERTH_CLI:-}")" --docker "$(socket_of "${DOCKER_CLI:-}")" \
   --clients "${BENCH_CLIENTS:-1,10,100}" --cycles "${BENCH_CYCLES:-10}" --warmup "$BENCH_WARMUP" --network "$network"

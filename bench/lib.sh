@@ -43,3 +43,11 @@ bench_teardown() {
   done
   return 0
 }
+
+# socket_of CLI: the socket path of a bench CLI command line ("... -H unix://SOCKET"), or
+# nothing for an empty one (a side not benched).
+socket_of() {
+  local cli=$1
+  [ -n "$cli" ] || return 0
+  sed -E 's|.*-H unix://([^ ]+).*|\1|' <<<"$cli"
+}

@@ -18,11 +18,7 @@ if [ -z "${BERTH_SCALE_BENCH_HOOK:-}" ]; then
   exec bash bench/run.sh
 fi
 
-socket_of() {
-  local cli=$1
-  [ -n "$cli" ] || return 0
-  sed -E 's|.*-H unix://([^ ]+).*|\1|' <<<"$cli"
-}
+source bench/lib.sh   # socket_of
 network=${BENCH_NETWORK-none}
 node bench/scale.mjs --berth "$(socket_of "${BERTH_CLI:-}")" --docker "$(socket_of "${DOCKER_CLI:-}")" \
   --total "${BENCH_TOTAL:-1000}" --running "${BENCH_RUNNING:-50}" --exited "${BENCH_EXITED:-150}" \
