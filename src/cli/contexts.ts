@@ -13,7 +13,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import type { ClientTls } from '../client/engine-client.js';
 import { DEFAULT_UNIX_SOCKET, formatDockerHost, HostFormatError, parseDockerHost } from '../util/docker-host.js';
-import { StatusError } from './output.js';
+import { StatusError } from './status-error.js';
 
 export const DEFAULT_CONTEXT = 'default';
 const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.+-]+$/;

@@ -1,8 +1,12 @@
 // Entry point of the `berth` CLI: global flags, the command table and dispatch. Command
-// modules are loaded with dynamic import() only when they run, so startup stays cheap.
+// modules are loaded with dynamic import() only when they run, so startup stays cheap; what every
+// command needs (the client, the context store, credentials, the command runner) is in the entry
+// file itself: each module file node loads costs a few ms, more than its code.
 
-import type { CommandSpec, CliContext } from './command.js';
-import type { EngineClient } from '../client/engine-client.js';
+import { executeCommand, type CommandSpec, type CliContext } from './command.js';
+import { EngineClient } from '../client/engine-client.js';
+import { resolveConnection } from './contexts.js';
+import { ClientConfig, configDir } from './credentials.js';
 import { FlagError, formatFlagHelp, parseFlags } from './flags.js';
 import type { FlagSpec } from './flags.js';
 import { BERTH_GIT_COMMIT, BERTH_VERSION } from './version-info.js';
@@ -303,9 +307,6 @@ async function dispatch(argv: string[]): Promise<number> {
   // Commands find the client config directory (credentials) through the environment, as docker's DOCKER_CONFIG.
   if (typeof flags.config === 'string' && flags.config !== '') process.env.BERTH_CONFIG = flags.config;
   let client: EngineClient | undefined;
-  const [{ EngineClient: ClientClass }, { resolveConnection }, { ClientConfig, configDir }] = await loadModule(() => Promise.all([
-    import('../client/engine-client.js'), import('./contexts.js'), import('./credentials.js'),
-  ]));
   const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
   const connectionOptions = {
     context: text(flags.context), hosts, tls: flags.tls === true,
@@ -324,7 +325,7 @@ async function dispatch(argv: string[]): Promise<number> {
     debug,
     connectionOptions,
     contextName,
-    client: () => (client ??= new ClientClass({ host, tls })),
+    client: () => (client ??= new EngineClient({ host, tls })),
   };
 
   const top = COMMANDS[name];
@@ -348,7 +349,6 @@ async function dispatch(argv: string[]): Promise<number> {
   } else {
     spec = await loadModule(top.load!);
   }
-  const { executeCommand } = await loadModule(() => import('./command.js'));
   return executeCommand(spec, ctx, args, commandPath);
 }
 

@@ -10,16 +10,9 @@ import { formatTable } from './table.js';
 import { formatGoG } from '../util/units.js';
 import { compileTemplate, HEADER_FUNCTIONS, isTableFormat, prepareFormat } from './template.js';
 
-/** Ends the command with this exit status; `message` (if any) goes to stderr. */
-export class StatusError extends Error {
-  override name = 'StatusError';
-  constructor(
-    readonly exitCode: number,
-    message = '',
-  ) {
-    super(message);
-  }
-}
+import { StatusError } from './status-error.js';
+
+export { StatusError };
 
 export { FlagError };
 

@@ -3,7 +3,8 @@
 // exposes the raw pieces (streams, hijacked sockets) that attach/logs/events need.
 
 import http from 'node:http';
-import https from 'node:https';
+import type * as Https from 'node:https';
+import { createRequire } from 'node:module';
 import { HostFormatError, parseDockerHost } from '../util/docker-host.js';
 import { traced, traceNow, traceRecord, tracing } from '../util/trace.js';
 import type { IncomingMessage } from 'node:http';
@@ -142,13 +143,17 @@ function errorFromBody(status: number, body: Buffer): ClientError {
   return new ClientError(status, message);
 }
 
+/** node:https, loaded only for a daemon reached over TLS: loading TLS would add ~10 ms to the start of every other command. */
+const loadHttps = (): typeof Https => createRequire(import.meta.url)('node:https') as typeof Https;
+
 export class EngineClient {
   readonly host: string;
   readonly apiVersion: string;
   private readonly endpoint: Endpoint;
   private readonly agent: http.Agent;
   /** TLS options for each request (https only, never for a unix socket). */
-  private readonly tls: Pick<https.RequestOptions, 'ca' | 'cert' | 'key' | 'rejectUnauthorized'> | undefined;
+  private readonly tls: Pick<Https.RequestOptions, 'ca' | 'cert' | 'key' | 'rejectUnauthorized'> | undefined;
+  private readonly https: typeof Https | undefined;
 
   constructor(options: EngineClientOptions = {}) {
     this.host = options.host ?? DEFAULT_HOST;
@@ -156,12 +161,13 @@ export class EngineClient {
     this.endpoint = parseHost(this.host, { tls: options.tls !== undefined });
     const tls = options.tls && !('socketPath' in this.endpoint) ? options.tls : undefined;
     this.tls = tls && { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: tls.verify };
-    this.agent = this.tls ? new https.Agent({ keepAlive: true, ...this.tls }) : new http.Agent({ keepAlive: true });
+    this.https = this.tls ? loadHttps() : undefined;
+    this.agent = this.https ? new this.https.Agent({ keepAlive: true, ...this.tls }) : new http.Agent({ keepAlive: true });
   }
 
   /** http.request or https.request, whichever this daemon speaks. */
   private send(options: http.RequestOptions, callback?: (res: IncomingMessage) => void): http.ClientRequest {
-    return this.tls ? https.request({ ...this.tls, ...options }, callback) : http.request(options, callback);
+    return this.https ? this.https.request({ ...this.tls, ...options }, callback) : http.request(options, callback);
   }
 
   /** Close idle keep-alive connections (tests call this; the CLI just exits). */
