@@ -224,15 +224,15 @@ export class NetworkService {
     this.networks.set(record.Id, record);
   }
 
+  private named(name: string): NetworkRecord[] {
+    return [...this.networks.values()].filter((network) => network.Name === name);
+  }
+
   private findByName(name: string): NetworkRecord | undefined {
-    const matches = [...this.networks.values()].filter((network) => network.Name === name);
+    const matches = this.named(name);
     // Two networks share a name only when one was created with CheckDuplicate=false (API < 1.44).
     if (matches.length > 1) throw badParameter(`network ${name} is ambiguous (${matches.length} matches found on name)`);
     return matches[0];
-  }
-
-  private nameTaken(name: string): boolean {
-    return [...this.networks.values()].some((network) => network.Name === name);
   }
 
   // ---- lookup -------------------------------------------------------------------------------
@@ -320,7 +320,6 @@ export class NetworkService {
     // API 1.43: a duplicate name is refused only when the client asks (the docker CLI and compose
     // do); otherwise it is created with a warning, as moby 24 does.
     const refuseDuplicate = request.CheckDuplicate === true;
-    if (refuseDuplicate && this.nameTaken(name)) throw conflict(`network with name ${name} already exists`);
     const driver = request.Driver || 'bridge';
     if (driver !== 'bridge') {
       if (driver === 'host' || driver === 'null') throw forbidden(`only one instance of "${driver}" network is allowed`);
@@ -333,7 +332,7 @@ export class NetworkService {
     const configs = request.IPAM?.Config ?? [];
     if (configs.length > 1) throw badParameter('berthd supports one IPv4 subnet per network');
     return this.serialised(async () => {
-      const existing = [...this.networks.values()].find((network) => network.Name === name);
+      const [existing] = this.named(name);
       if (existing && refuseDuplicate) throw conflict(`network with name ${name} already exists`);
       const warning = existing ? `Network with name ${name} (id : ${existing.Id}) already exists` : '';
       const taken = this.subnetsInUse();
