@@ -21,3 +21,11 @@ await build({ ...common, entryPoints: { berth: 'src/cli/main.ts' }, outdir: 'dis
 await build({ ...common, entryPoints: ['src/daemon/main.ts'], outfile: 'dist/berthd.js' });
 for (const out of ['dist/berth.js', 'dist/berthd.js']) chmodSync(out, 0o755);
 copyFileSync('src/containers/seccomp-default.json', 'dist/seccomp-default.json');
+// crun on a hybrid cgroup host runs through this launcher (src/runtime/oci-runtime.ts); without
+// a C compiler the daemon falls back to the same steps done by unshare and sh.
+try {
+  execFileSync('cc', ['-O2', '-Wall', '-o', 'dist/berth-runtime-launcher', 'native/runtime-launcher.c'], { stdio: 'inherit' });
+} catch (error) {
+  rmSync('dist/berth-runtime-launcher', { force: true });
+  console.warn(`build: native/runtime-launcher.c not compiled (${error.message}); crun will use the slower unshare+sh launcher`);
+}

@@ -27,6 +27,8 @@ import { sharedNamespaces, type NamespaceDonor } from './security-checks.js';
 import { buildOciSpec } from './spec.js';
 import { readContainerFile, resolveUser } from './user.js';
 
+const EPHEMERAL = { durable: false } as const;
+
 export class ContainerLifecycle {
   constructor(
     private readonly core: ContainerCore,
@@ -74,9 +76,11 @@ export class ContainerLifecycle {
     const logPath = core.logPath(record);
     let prepared = false;
     try {
-      await core.exitWatcher.clear(record.id);
+      await Promise.all([core.exitWatcher.clear(record.id), core.runtimeDeleted(record.id)]);
       record.starting = new Date().toISOString();
-      await core.store.save(record);
+      // The start's records and bundle describe a run, which a power loss ends anyway: they are
+      // written atomically (a kill -9 of berthd finds them whole) but not synced.
+      await core.store.save(record, EPHEMERAL);
       const spec = emptySpecContributions();
       await core.hooks.prepare({ record, paths, spec });
       prepared = true;
@@ -96,7 +100,7 @@ export class ContainerLifecycle {
       });
       for (const edit of spec.edits) edit(ociSpec);
       await mkdir(paths.bundle, { recursive: true });
-      await traced('bundle.write', () => writeJsonAtomic(join(paths.bundle, 'config.json'), runtime.adaptSpec(ociSpec)));
+      await traced('bundle.write', () => writeJsonAtomic(join(paths.bundle, 'config.json'), runtime.adaptSpec(ociSpec), EPHEMERAL));
       await rm(shimDir, SHIM_DIR_REMOVAL);
       await mkdir(shimDir, { recursive: true });
       const logOffset = await logSize(logPath);
@@ -107,6 +111,7 @@ export class ContainerLifecycle {
         leaveStdinOpen: !!record.config.Tty || !record.config.StdinOnce,
       });
       this.monitor.armExit(record.id);
+      await runtime.learnFromCreate(record.id, ociSpec);
       try {
         await runtime.start(record.id);
       } catch (error) {
@@ -119,7 +124,7 @@ export class ContainerLifecycle {
       };
       record.stoppedByUser = false;
       delete record.starting;
-      await core.store.save(record);
+      await core.store.save(record, EPHEMERAL);
       core.publish(record, 'start');
       core.lifecycle.emit('started', record.id, logOffset);
     } catch (error) {

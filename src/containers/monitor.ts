@@ -68,10 +68,9 @@ export class ExitMonitor {
     let decision: RestartDecision = { restart: false, delayMs: 0 };
     await core.lock.run(id, async () => {
       if (!record.state.Running || record.state.Restarting) return;
-      const runtime = core.runtimeOf(record);
       const shimDir = core.shimDir(id);
       const oomKilled = await exists(join(shimDir, 'oom'));
-      await runtime.delete(id, true).catch(() => undefined);
+      core.deleteRuntimeContainer(record);
       await core.hooks.release({ ...core.hookContext(record), reason: 'exited' });
       decision = core.restarts.onExit(record, exitCode, exitedAt);
       if (decision.restart) {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ZERO_TIME, type ContainerConfig, type ContainerState, type HostConfig, type NetworkSettings } from '../wire/types.js';
-import { writeJsonAtomic } from '../util/atomic.js';
+import { writeJsonAtomic, type AtomicWriteOptions } from '../util/atomic.js';
 import { traced } from '../util/trace.js';
 import type { ContainerMountPoint } from '../volumes/mounts.js';
 import type { EndpointConfig } from '../network/service.js';
@@ -78,8 +78,8 @@ export class ContainerRecordStore {
     return records;
   }
 
-  save(record: ContainerRecord): Promise<void> {
-    return traced('record.save', () => writeJsonAtomic(join(this.root, record.id, 'config.json'), record));
+  save(record: ContainerRecord, options: AtomicWriteOptions = {}): Promise<void> {
+    return traced('record.save', () => writeJsonAtomic(join(this.root, record.id, 'config.json'), record, options));
   }
 
   async remove(id: string): Promise<void> {

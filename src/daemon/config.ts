@@ -51,7 +51,7 @@ export const DEFAULT_CONFIG: DaemonConfig = {
   execRoot: '/run/berth',
   pidfile: '/run/berth/berthd.pid',
   configFile: '/etc/berth/daemon.json',
-  defaultRuntime: 'runc',
+  defaultRuntime: 'crun',
   runtimes: { runc: { path: '/usr/sbin/runc' }, crun: { path: '/usr/bin/crun' } },
   cgroupParent: 'berth',
   debug: false,
@@ -268,7 +268,7 @@ Options:
       --config-file string       Daemon configuration file (default "/etc/berth/daemon.json")
       --data-root string         Root directory of persistent state (default "/var/lib/berth")
   -D, --debug                    Enable debug mode
-      --default-runtime string   Default OCI runtime for containers (default "runc")
+      --default-runtime string   Default OCI runtime for containers (default "crun")
       --exec-root string         Root directory for execution state files (default "/run/berth")
   -G, --group string             Group for the unix socket (default "berth")
   -H, --host list                Daemon socket(s) to connect to (default unix:///run/berth/berth.sock);

@@ -6,14 +6,24 @@ import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { traced } from './trace.js';
 
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+export interface AtomicWriteOptions {
+  /**
+   * false: atomic (a reader sees the old or the new content, also after a kill -9 of the
+   * writer) but not synced, so a power loss may bring the previous content back. For state
+   * that a power loss makes moot anyway, such as a container being running.
+   */
+  durable?: boolean;
+}
+
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644, options: AtomicWriteOptions = {}): Promise<void> {
+  const durable = options.durable ?? true;
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     const handle = await open(temp, 'w', mode);
     try {
       await handle.writeFile(data);
-      await traced('fsync', () => handle.sync());
+      if (durable) await traced('fsync', () => handle.sync());
     } finally {
       await handle.close();
     }
@@ -22,7 +32,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     await rm(temp, { force: true });
     throw error;
   }
-  await syncDirectory(dir);
+  if (durable) await syncDirectory(dir);
 }
 
 /** Makes renames and creations inside `dir` durable. */
@@ -36,6 +46,6 @@ export async function syncDirectory(dir: string): Promise<void> {
 }
 
 /** Writes `value` as indented JSON, atomically. */
-export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  await writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n');
+export async function writeJsonAtomic(path: string, value: unknown, options: AtomicWriteOptions = {}): Promise<void> {
+  await writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n', 0o644, options);
 }

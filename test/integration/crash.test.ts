@@ -159,8 +159,10 @@ test('kill -9 of berthd at random moments during create, start, run -d, rm -f, l
   assert.deepEqual(mountsUnder(daemon.dataRoot), [], 'no mount under the data root');
   const cgroups = cgroupDirs(daemon.cgroupParent).flatMap((dir) => readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => join(dir, entry.name)));
   assert.deepEqual(cgroups, [], 'no cgroup under the cgroup parent');
-  const runtimeRoot = join(daemon.execRoot, 'runtime', 'runc');
-  assert.deepEqual(existsSync(runtimeRoot) ? readdirSync(runtimeRoot) : [], [], 'no runtime state');
+  for (const runtime of ['runc', 'crun']) {
+    const runtimeRoot = join(daemon.execRoot, 'runtime', runtime);
+    assert.deepEqual(existsSync(runtimeRoot) ? readdirSync(runtimeRoot) : [], [], `no ${runtime} state`);
+  }
   assert.deepEqual(readdirSync(join(daemon.execRoot, 'shims')), [], 'no shim directory');
   assert.deepEqual(readdirSync(join(daemon.dataRoot, 'containers')), [], 'no container directory');
 });

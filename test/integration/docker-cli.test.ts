@@ -27,7 +27,7 @@ test('docker version and docker info show our engine', async () => {
   assert.equal((await docker('version', '--format', '{{.Server.APIVersion}}')).trim(), '1.43');
   const info = await docker('info');
   assert.match(info, /^ Storage Driver: overlay2$/m);
-  assert.match(info, /^ Default Runtime: runc$/m);
+  assert.match(info, /^ Default Runtime: crun$/m);
   assert.match(info, /^ Live Restore Enabled: true$/m);
   assert.doesNotMatch(info, /WARNING|ERROR|error/i, info);
   assert.equal((await docker('info', '--format', '{{.DockerRootDir}}')).trim(), daemon.dataRoot);

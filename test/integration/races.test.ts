@@ -60,8 +60,10 @@ async function assertNothingLeft(): Promise<void> {
   const cgroups = cgroupDirs(daemon.cgroupParent).flatMap((dir) => readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => join(dir, entry.name)));
   assert.deepEqual(cgroups, [], 'no cgroup');
   assert.equal(shimCount(), 0, 'no conmon');
-  const runtimeRoot = join(daemon.execRoot, 'runtime', 'runc');
-  assert.deepEqual(existsSync(runtimeRoot) ? readdirSync(runtimeRoot) : [], [], 'no runtime state');
+  for (const runtime of ['runc', 'crun']) {
+    const runtimeRoot = join(daemon.execRoot, 'runtime', runtime);
+    assert.deepEqual(existsSync(runtimeRoot) ? readdirSync(runtimeRoot) : [], [], `no ${runtime} state`);
+  }
 }
 
 test('50 parallel run -d all run; 50 parallel rm -f leave nothing', { timeout: 240_000 }, async () => {

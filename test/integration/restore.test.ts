@@ -23,7 +23,7 @@ function mergedDir(id: string): string {
   return join(daemon.dataRoot, 'containers', id, 'fs', 'merged');
 }
 
-function runtimeStateDir(id: string, runtime = 'runc'): string {
+function runtimeStateDir(id: string, runtime = 'crun'): string {
   return join(daemon.execRoot, 'runtime', runtime, id);
 }
 

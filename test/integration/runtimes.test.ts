@@ -18,8 +18,8 @@ function containerCgroups(): string[] {
   return cgroupDirs(daemon.cgroupParent).flatMap((dir) => readdirSync(dir).filter((name) => /^[0-9a-f]{64}$/.test(name)).map((name) => join(dir, name)));
 }
 
-test('docker info lists both runtimes, runc the default', async () => {
-  assert.equal(await docker('info', '--format', '{{.DefaultRuntime}}'), 'runc\n');
+test('docker info lists both runtimes, crun the default', async () => {
+  assert.equal(await docker('info', '--format', '{{.DefaultRuntime}}'), noCrun ? 'runc\n' : 'crun\n');
   const runtimes = JSON.parse(await docker('info', '--format', '{{json .Runtimes}}')) as Record<string, { path: string }>;
   assert.ok('runc' in runtimes, JSON.stringify(runtimes));
   if (!noCrun) assert.equal(runtimes.crun?.path, '/usr/bin/crun');
