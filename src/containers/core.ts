@@ -62,8 +62,6 @@ export class ContainerCore {
   readonly restarts = new RestartManager();
   readonly shimRoot: string;
   readonly socketRoot: string;
-  /** Runtime deletes of exited containers still under way (see deleteRuntimeContainer). */
-  private readonly runtimeDeletes = new Map<string, Promise<void>>();
 
   constructor(readonly options: ContainerServiceOptions, onExit: (id: string, exitCode: number, exitedAt: Date) => void | Promise<void>) {
     this.store = new ContainerRecordStore(join(options.dataRoot, 'containers'));
@@ -83,33 +81,6 @@ export class ContainerCore {
 
   hookContext(record: Readonly<ContainerRecord>): HookContext {
     return { record, paths: this.containerPaths(record) };
-  }
-
-  /**
-   * Deletes an exited container's runtime record and cgroup without holding up the exit: the
-   * runtime's `delete` is a process of its own (20-40 ms here) that nothing in the exit's
-   * outcome depends on. What needs it gone first (the next start of the container, its
-   * removal) waits for it with runtimeDeleted(). A daemon killed meanwhile leaves a runtime
-   * container no running record claims, which the start-up sweep (reconcile.ts) deletes.
-   */
-  deleteRuntimeContainer(record: Readonly<ContainerRecord>): void {
-    const { id } = record;
-    const previous = this.runtimeDeletes.get(id) ?? Promise.resolve();
-    const deleted = previous.then(() => this.runtimeOf(record).delete(id, true)).catch(() => undefined);
-    this.runtimeDeletes.set(id, deleted);
-    void deleted.then(() => {
-      if (this.runtimeDeletes.get(id) === deleted) this.runtimeDeletes.delete(id);
-    });
-  }
-
-  /** Resolves once no runtime delete of this container is under way. */
-  async runtimeDeleted(id: string): Promise<void> {
-    await this.runtimeDeletes.get(id);
-  }
-
-  /** Resolves once every runtime delete under way now has ended. */
-  async runtimeDeletesSettled(): Promise<void> {
-    await Promise.all(this.runtimeDeletes.values());
   }
 
   shimDir(id: string): string {

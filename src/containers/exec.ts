@@ -305,6 +305,7 @@ export class ExecService {
         terminal: exec.tty, stdin: exec.openStdin,
         // With a TTY, closing stdin would hang up the terminal: Docker never closes it there.
         leaveStdinOpen: exec.tty,
+        command: spec.args[0],
       });
       exec.pid = shimProcess.pid;
       exec.state = 'running';

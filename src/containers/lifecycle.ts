@@ -76,7 +76,7 @@ export class ContainerLifecycle {
     const logPath = core.logPath(record);
     let prepared = false;
     try {
-      await Promise.all([core.exitWatcher.clear(record.id), core.runtimeDeleted(record.id)]);
+      await core.exitWatcher.clear(record.id);
       record.starting = new Date().toISOString();
       // The start's records and bundle describe a run, which a power loss ends anyway: they are
       // written atomically (a kill -9 of berthd finds them whole) but not synced.
@@ -109,6 +109,7 @@ export class ContainerLifecycle {
         exitDir: core.exitWatcher.directory, shimDir, socketDir: core.socketRoot,
         terminal: !!record.config.Tty, stdin: !!record.config.OpenStdin,
         leaveStdinOpen: !!record.config.Tty || !record.config.StdinOnce,
+        command: ociSpec.process.args[0],
       });
       this.monitor.armExit(record.id);
       await runtime.learnFromCreate(record.id, ociSpec);

@@ -70,8 +70,11 @@ export class ExitMonitor {
       if (!record.state.Running || record.state.Restarting) return;
       const shimDir = core.shimDir(id);
       const oomKilled = await exists(join(shimDir, 'oom'));
-      core.deleteRuntimeContainer(record);
-      await core.hooks.release({ ...core.hookContext(record), reason: 'exited' });
+      // The runtime's delete (its record and cgroup) and the hooks' release (unmounts, interfaces) need nothing of each other.
+      await Promise.all([
+        core.runtimeOf(record).delete(id, true).catch(() => undefined),
+        core.hooks.release({ ...core.hookContext(record), reason: 'exited' }),
+      ]);
       decision = core.restarts.onExit(record, exitCode, exitedAt);
       if (decision.restart) {
         record.restartCount++;

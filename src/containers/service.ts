@@ -127,8 +127,6 @@ export class ContainerService {
       // Neither running nor an exit file: the shim died with the container (or the host rebooted).
       await monitor.handleExit(record.id, 255);
     }
-    // The exits found above delete their runtime containers in the background; the sweep would race them.
-    await core.runtimeDeletesSettled();
     await sweepOrphans(this.sweepOptions([]));
     // As dockerd at boot: stopped containers whose restart policy wants them running are started.
     await Promise.all(this.all().filter(startsAtDaemonStart).map((record) => core.lock.run(record.id, async () => {
@@ -448,7 +446,7 @@ export class ContainerService {
     await core.lock.run(record.id, async () => {
       if (!core.records.has(record.id)) return;
       if (record.state.Running) throw conflict(`You cannot remove a running container ${record.id}. Stop the container before attempting removal or force remove`);
-      await Promise.all([core.hooks.remove(core.hookContext(record)), core.runtimeDeleted(record.id)]);
+      await core.hooks.remove(core.hookContext(record));
       await core.store.remove(record.id);
       // conmon's link from the socket directory to the bundle outlives conmon.
       await rm(join(core.socketRoot, record.id), { force: true });

@@ -99,7 +99,10 @@ export function resolveUser(
     }
   }
 
-  return { uid, gid, additionalGids: [...additionalGids, ...resolveAdditionalGroups(groupAdd, group)], home };
+  // Each group once, the primary one not again: the process gets [gid, ...additionalGids] (runc
+  // drops repeats, crun passes them to setgroups as they are).
+  const supplementary = [...new Set([...additionalGids, ...resolveAdditionalGroups(groupAdd, group)])].filter((id) => id !== gid);
+  return { uid, gid, additionalGids: supplementary, home };
 }
 
 /** HostConfig.GroupAdd: names must exist in /etc/group, numbers may be used as they are. */

@@ -260,8 +260,14 @@ async function main(): Promise<void> {
     }),
   });
   // The network hook comes before the /etc files: they need the container's address and the links.
-  const hooks = new LifecycleHooks().register(rootfs).register(new NetworkHook(networks, (reference) => containersRef?.find(reference), remap?.mappings))
-    .register(new EtcFilesHook()).register(new ShmHook()).register(new VolumesHook(containerVolumes));
+  // The overlay mount, the network sandbox and /dev/shm need nothing of each other and are made
+  // at once; the /etc files need the network's addresses, and a volume's copy-up the image's files.
+  const hooks = new LifecycleHooks()
+    .register(rootfs, { after: [] })
+    .register(new NetworkHook(networks, (reference) => containersRef?.find(reference), remap?.mappings), { after: [] })
+    .register(new EtcFilesHook(), { after: ['network'] })
+    .register(new ShmHook(), { after: [] })
+    .register(new VolumesHook(containerVolumes), { after: ['rootfs'] });
   const containers = new ContainerService({
     dataRoot: config.dataRoot, execRoot: config.execRoot, images, runtimes, defaultRuntime: config.defaultRuntime,
     cgroupParent: config.cgroupParent, hostCapabilities: await hostCapabilities(), seccompProfile, publish: events.publish,

@@ -36,6 +36,8 @@ export interface ExecShimOptions {
   terminal: boolean;
   stdin: boolean;
   leaveStdinOpen: boolean;
+  /** The process's argv[0], for the runtime's error messages. */
+  command?: string;
 }
 
 export interface ExecShimProcess {
@@ -98,7 +100,7 @@ function spawnExecShim(options: ExecShimOptions): Promise<ExecShimProcess> {
       if (pid !== undefined) return;
       finished = true;
       syncPipe.destroy();
-      reject(new ShimError(cleanRuntimeMessage(message)));
+      reject(new ShimError(cleanRuntimeMessage(message, options.command)));
     };
     child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
     child.on('error', (error) => fail(`conmon: ${error.message}`));

@@ -29,6 +29,8 @@ export interface ShimCreateOptions {
   stdin: boolean;
   /** Keep the container's stdin open when an attached client disconnects (all but StdinOnce without a TTY). */
   leaveStdinOpen: boolean;
+  /** The process's argv[0], for the runtime's error messages. */
+  command?: string;
 }
 
 export class ShimError extends Error {}
@@ -112,9 +114,9 @@ function spawnCreateShim(options: ShimCreateOptions): Promise<{ pid: number }> {
       let message: { data: number; message?: string };
       try { message = JSON.parse(candidate) as { data: number; message?: string }; } catch { return; }
       if (message.data > 0) finish(null, message.data);
-      else finish(new ShimError(cleanRuntimeMessage(message.message ?? (stderr || 'container create failed'))));
+      else finish(new ShimError(cleanRuntimeMessage(message.message ?? (stderr || 'container create failed'), options.command)));
     });
-    syncPipe.on('end', () => finish(new ShimError(cleanRuntimeMessage(stderr || 'conmon exited before the container was created'))));
+    syncPipe.on('end', () => finish(new ShimError(cleanRuntimeMessage(stderr || 'conmon exited before the container was created', options.command))));
   });
 }
 
@@ -124,8 +126,14 @@ export function traceSpawn(child: ChildProcess): void {
   child.once('spawn', () => traceRecord('conmon.spawn', traceNow() - spawning));
 }
 
-/** Strips runc's log decoration so that the message reads like Docker's. */
-export function cleanRuntimeMessage(message: string): string {
+/**
+ * The runtime's message as Docker words it: runc's log decoration stripped, and crun's wording
+ * of the failures clients act on put the way runc (and so Docker) says them, since the docker
+ * CLI derives `run`'s exit code from these words (127: "executable file not found", "no such
+ * file or directory"; 126: "permission denied"). `command` is the process's argv[0], which
+ * some of crun's messages leave out.
+ */
+export function cleanRuntimeMessage(message: string, command?: string): string {
   const lines = message.trim().split('\n').map((line) => {
     const jsonMsg = /"msg":"((?:[^"\\]|\\.)*)"/.exec(line);
     if (jsonMsg) return JSON.parse(`"${jsonMsg[1]}"`) as string;
@@ -133,5 +141,21 @@ export function cleanRuntimeMessage(message: string): string {
     if (logfmt) return JSON.parse(`"${logfmt[1]}"`) as string;
     return line.replace(/^\[conmon:\w\]: /, '');
   }).filter((line) => line !== '');
-  return lines.join('\n');
+  return lines.map((line) => asRuncWords(line, command)).join('\n');
+}
+
+/** crun's strerror texts are capitalised (C's); Go's, which Docker's clients match, are not. */
+const ERRNO_TEXTS = ['No such file or directory', 'Permission denied', 'Not a directory', 'Is a directory', 'Operation not permitted'];
+
+function asRuncWords(line: string, command: string | undefined): string {
+  const notFound = /^executable file `(.+)` not found in \$PATH: No such file or directory$/.exec(line);
+  if (notFound) {
+    const name = notFound[1]!;
+    return name.includes('/') ? `exec: "${name}": stat ${name}: no such file or directory` : `exec: "${name}": executable file not found in $PATH`;
+  }
+  // A directory or a file without the execute bit.
+  if (/^open executable: (Permission denied|Operation not permitted)$/.test(line)) return `exec: "${command ?? 'executable'}": permission denied`;
+  let worded = line;
+  for (const text of ERRNO_TEXTS) worded = worded.replace(`: ${text}`, `: ${text.toLowerCase()}`);
+  return worded;
 }

@@ -304,7 +304,7 @@ test('ExecService.run (health probes): exit code, output kept to 4 KiB, timeout 
       shimDir: join(daemon.execRoot, 'shims', id), socketRoot: join(daemon.execRoot, 'sockets'),
     }),
     publishEvent: (_record: unknown, action: string) => { published.push(action); },
-    runtimeOf: () => new OciRuntime('runc', '/usr/sbin/runc', join(daemon.execRoot, 'runtime', 'runc')),
+    runtimeOf: () => new OciRuntime('crun', '/usr/bin/crun', join(daemon.execRoot, 'runtime', 'crun')),
   } as unknown as ContainerService;
   const execs = new ExecService({ containers, hostCapabilities: [] });
 

@@ -1,4 +1,4 @@
-// --runtime: crun next to the default runc (on this cgroup v1 + hybrid v2 host crun needs the
+// --runtime: runc next to the default crun (on this cgroup v1 + hybrid v2 host crun needs the
 // launcher in src/runtime/oci-runtime.ts), and an unknown runtime refused with Docker's 400.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,41 +25,45 @@ test('docker info lists both runtimes, crun the default', async () => {
   if (!noCrun) assert.equal(runtimes.crun?.path, '/usr/bin/crun');
 });
 
-test('--runtime crun: attached run prints output, returns the exit code, applies limits, leaves nothing', { skip: noCrun }, async () => {
-  const result = await daemon.docker(['run', '--rm', '--runtime', 'crun', '-m', '32m', '--pids-limit', '20', 'busybox', 'sh', '-c',
-    'echo out; echo err >&2; cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes; exit 5'], { timeoutMs: 20_000 });
-  assert.equal(result.stdout, 'out\n20\n33554432\n', JSON.stringify(result) + daemon.log);
-  assert.equal(result.stderr, 'err\n');
-  assert.equal(result.code, 5);
-  // Without --pids-limit (Docker sends "unlimited"), crun must still start the container.
-  assert.equal(await docker('run', '--rm', '--runtime', 'crun', 'busybox', 'cat', '/sys/fs/cgroup/pids/pids.max'), 'max\n');
-  assert.equal(await docker('ps', '-aq'), '');
-  assert.deepEqual(containerCgroups(), []);
-  assert.deepEqual(mountsUnder(daemon.root), []);
-});
+for (const runtime of ['crun', 'runc']) {
+  const name = `${runtime}ner`;
 
-test('--runtime crun: run -d, stop, start, kill, rm; state under the crun root; host cgroup limits', { skip: noCrun }, async () => {
-  const id = (await docker('run', '-d', '--runtime', 'crun', '--name', 'crunner', '--pids-limit', '40', 'busybox', 'sleep', '1000')).trim();
-  assert.equal(await docker('inspect', '-f', '{{.HostConfig.Runtime}} {{.State.Status}}', 'crunner'), 'crun running\n');
-  const stateDir = join(daemon.execRoot, 'runtime', 'crun', id);
-  assert.ok(existsSync(stateDir), 'crun keeps its state under the daemon\'s exec root');
-  assert.equal(readFileSync(join('/sys/fs/cgroup/pids', daemon.cgroupParent, id, 'pids.max'), 'utf8').trim(), '40');
+  test(`--runtime ${runtime}: attached run prints output, returns the exit code, applies limits, leaves nothing`, { skip: runtime === 'crun' && noCrun }, async () => {
+    const result = await daemon.docker(['run', '--rm', '--runtime', runtime, '-m', '32m', '--pids-limit', '20', 'busybox', 'sh', '-c',
+      'echo out; echo err >&2; cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes; exit 5'], { timeoutMs: 20_000 });
+    assert.equal(result.stdout, 'out\n20\n33554432\n', JSON.stringify(result) + daemon.log);
+    assert.equal(result.stderr, 'err\n');
+    assert.equal(result.code, 5);
+    // Without --pids-limit (Docker sends "unlimited"), the runtime must still start the container.
+    assert.equal(await docker('run', '--rm', '--runtime', runtime, 'busybox', 'cat', '/sys/fs/cgroup/pids/pids.max'), 'max\n');
+    assert.equal(await docker('ps', '-aq'), '');
+    assert.deepEqual(containerCgroups(), []);
+    assert.deepEqual(mountsUnder(daemon.root), []);
+  });
 
-  await docker('stop', '-t', '1', 'crunner');
-  assert.equal(await docker('inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'crunner'), 'exited 137\n');
-  assert.equal(existsSync(stateDir), false, 'crun delete ran');
-  assert.deepEqual(containerCgroups(), []);
+  test(`--runtime ${runtime}: run -d, stop, start, kill, rm; state under the ${runtime} root; host cgroup limits`, { skip: runtime === 'crun' && noCrun }, async () => {
+    const id = (await docker('run', '-d', '--runtime', runtime, '--name', name, '--pids-limit', '40', 'busybox', 'sleep', '1000')).trim();
+    assert.equal(await docker('inspect', '-f', '{{.HostConfig.Runtime}} {{.State.Status}}', name), `${runtime} running\n`);
+    const stateDir = join(daemon.execRoot, 'runtime', runtime, id);
+    assert.ok(existsSync(stateDir), `${runtime} keeps its state under the daemon's exec root`);
+    assert.equal(readFileSync(join('/sys/fs/cgroup/pids', daemon.cgroupParent, id, 'pids.max'), 'utf8').trim(), '40');
 
-  await docker('start', 'crunner');
-  const pid = Number((await docker('inspect', '-f', '{{.State.Pid}}', 'crunner')).trim());
-  assert.ok(processAlive(pid));
-  await docker('kill', 'crunner');
-  assert.equal(processAlive(pid), false);
-  assert.equal(await docker('rm', 'crunner'), 'crunner\n');
-  assert.equal(existsSync(stateDir), false);
-  assert.deepEqual(containerCgroups(), []);
-  assert.deepEqual(mountsUnder(daemon.root), []);
-});
+    await docker('stop', '-t', '1', name);
+    assert.equal(await docker('inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', name), 'exited 137\n');
+    assert.equal(existsSync(stateDir), false, `${runtime} delete ran`);
+    assert.deepEqual(containerCgroups(), []);
+
+    await docker('start', name);
+    const pid = Number((await docker('inspect', '-f', '{{.State.Pid}}', name)).trim());
+    assert.ok(processAlive(pid));
+    await docker('kill', name);
+    assert.equal(processAlive(pid), false);
+    assert.equal(await docker('rm', name), `${name}\n`);
+    assert.equal(existsSync(stateDir), false);
+    assert.deepEqual(containerCgroups(), []);
+    assert.deepEqual(mountsUnder(daemon.root), []);
+  });
+}
 
 test('--runtime crun: a crun container outlives kill -9 of berthd and is adopted', { skip: noCrun }, async () => {
   await docker('run', '-d', '--runtime', 'crun', '--name', 'crun-survivor', 'busybox', 'sleep', '1000');

@@ -54,6 +54,15 @@ test('runtime errors read like Docker\'s, and map to the CLI exit codes', () => 
   assert.equal(exitCodeForStartError('something else'), 128);
 });
 
+test("crun's messages are worded as runc's, which the docker CLI maps to exit codes 127 and 126", () => {
+  assert.equal(cleanRuntimeMessage('executable file `nope` not found in $PATH: No such file or directory'), 'exec: "nope": executable file not found in $PATH');
+  assert.equal(cleanRuntimeMessage('executable file `/nope` not found in $PATH: No such file or directory'), 'exec: "/nope": stat /nope: no such file or directory');
+  assert.equal(cleanRuntimeMessage('open executable: Operation not permitted', '/etc'), 'exec: "/etc": permission denied');
+  assert.equal(cleanRuntimeMessage('open executable: Permission denied', '/etc/passwd'), 'exec: "/etc/passwd": permission denied');
+  assert.equal(cleanRuntimeMessage('chdir `/etc/passwd`: Not a directory'), 'chdir `/etc/passwd`: not a directory');
+  assert.equal(exitCodeForStartError(cleanRuntimeMessage('executable file `/nope` not found in $PATH: No such file or directory')), 127);
+});
+
 test('events keep their order within one millisecond', async () => {
   const { EventBus } = await import('../../src/events/bus.js');
   const bus = new EventBus();

@@ -1,4 +1,4 @@
-// The lifecycle hook registry: prepare in registration order, release and remove in reverse,
+// The lifecycle hook registry: prepare in registration (or declared) order, release and remove in reverse,
 // and a start that fails in hook k releases hooks k-1..0 only.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -83,4 +83,67 @@ test('hooks without a phase are skipped, and a name is registered once', async (
   assert.deepEqual(prepared.spec.mounts, [{ type: 'tmpfs', destination: '/run/x' }]);
   assert.deepEqual(calls, ['prepare b', 'release b (exited)']);
   assert.throws(() => hooks.register(recorder('b', calls)), /registered twice/);
+});
+
+/** A hook whose prepare waits for `gate` and pushes a mount; it records when it starts and ends. */
+function gated(name: string, calls: string[], gate: Promise<void>, fail = false): LifecycleHook {
+  return {
+    name,
+    prepare: async ({ spec }) => {
+      calls.push(`start ${name}`);
+      await gate;
+      spec.mounts.push({ type: 'tmpfs', destination: `/${name}` });
+      calls.push(`end ${name}`);
+      if (fail) throw new Error(`${name} failed to prepare`);
+    },
+    release: async () => { calls.push(`release ${name}`); },
+  };
+}
+
+test('hooks with no order between them prepare at once; mounts join in registration order whatever finishes first', async () => {
+  const calls: string[] = [];
+  let openSlow!: () => void;
+  const slow = new Promise<void>((resolve) => { openSlow = resolve; });
+  const hooks = new LifecycleHooks()
+    .register(gated('slow', calls, slow), { after: [] })
+    .register(gated('fast', calls, Promise.resolve()), { after: [] })
+    .register(gated('needs-slow', calls, Promise.resolve()), { after: ['slow'] });
+  const prepared = context();
+  const preparing = hooks.prepare(prepared);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(calls, ['start slow', 'start fast', 'end fast'], 'fast ran while slow was still preparing; needs-slow waits');
+  openSlow();
+  await preparing;
+  assert.deepEqual(calls.slice(3), ['end slow', 'start needs-slow', 'end needs-slow']);
+  assert.deepEqual(prepared.spec.mounts.map((mount) => mount.destination), ['/slow', '/fast', '/needs-slow']);
+  calls.length = 0;
+  await hooks.release({ ...prepared, reason: 'exited' });
+  assert.ok(calls.indexOf('release needs-slow') < calls.indexOf('release slow'), `a hook is released after those that come after it: ${calls.join(', ')}`);
+  assert.equal(calls.length, 3);
+});
+
+test('single-valued contributions are shared: a hook sees what the hooks it comes after set', async () => {
+  let seen: string | undefined;
+  const hooks = new LifecycleHooks()
+    .register({ name: 'net', prepare: async ({ spec }) => { spec.networkNamespacePath = '/run/netns/x'; } }, { after: [] })
+    .register({ name: 'reader', prepare: async ({ spec }) => { seen = spec.networkNamespacePath; } }, { after: ['net'] });
+  const prepared = context();
+  await hooks.prepare(prepared);
+  assert.equal(seen, '/run/netns/x');
+  assert.equal(prepared.spec.networkNamespacePath, '/run/netns/x');
+});
+
+test('a failure while a sibling prepares: the sibling finishes and is released, dependents never run, the failure is thrown', async () => {
+  const calls: string[] = [];
+  const hooks = new LifecycleHooks()
+    .register(gated('ok', calls, Promise.resolve()), { after: [] })
+    .register(gated('broken', calls, Promise.resolve(), true), { after: [] })
+    .register(gated('after-broken', calls, Promise.resolve()), { after: ['broken'] });
+  await assert.rejects(hooks.prepare(context()), /broken failed to prepare/);
+  assert.ok(calls.includes('release ok'));
+  assert.ok(!calls.includes('release broken') && !calls.includes('start after-broken'), calls.join(', '));
+});
+
+test('a hook can only come after hooks registered before it', () => {
+  assert.throws(() => new LifecycleHooks().register({ name: 'a' }, { after: ['b'] }), /comes after b, which is not registered before it/);
 });
