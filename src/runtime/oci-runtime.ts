@@ -36,7 +36,7 @@ export class OciRuntime {
   private readonly compiledSeccomp = new Map<string, string>();
 
   constructor(readonly name: string, readonly binary: string, readonly stateRoot: string) {
-    const launcher = needsHybridCgroupLauncher(binary) ? hybridCgroupLauncher(binary) : undefined;
+    const launcher = basename(binary).startsWith('crun') ? crunLauncher(binary, isHybridCgroupHost()) : undefined;
     this.executable = launcher?.executable ?? binary;
     this.launcherArgs = launcher?.args ?? [];
   }
@@ -160,8 +160,7 @@ const UNIFIED_MOUNT = '/sys/fs/cgroup/unified';
  * cgroupv2"). Hiding the cgroup2 mount makes crun see a plain v1 host, where it works and
  * applies limits through the v1 controllers, as runc does.
  */
-function needsHybridCgroupLauncher(binary: string): boolean {
-  if (!basename(binary).startsWith('crun')) return false;
+function isHybridCgroupHost(): boolean {
   try {
     if (existsSync('/sys/fs/cgroup/cgroup.controllers')) return false;
     return readFileSync(`${UNIFIED_MOUNT}/cgroup.controllers`, 'utf8').trim() !== '';
@@ -171,12 +170,28 @@ function needsHybridCgroupLauncher(binary: string): boolean {
 }
 
 /**
- * native/runtime-launcher.c, compiled by scripts/build.mjs next to the daemon's bundle: the
- * steps of the shell launcher below in one process instead of three (unshare, sh, umount).
+ * native/runtime-launcher.c, compiled by scripts/build.mjs next to the daemon's bundle: runs
+ * crun from a sealed in-memory copy (crun then skips re-executing itself from a bind mount of
+ * its own binary, its guard against CVE-2019-5736) and, on a hybrid host, with the cgroup2
+ * mount hidden, in one process.
  */
 function compiledLauncher(moduleUrl: string = import.meta.url): string | undefined {
   const candidates = ['./berth-runtime-launcher', '../../../berth-runtime-launcher'].map((relative) => fileURLToPath(new URL(relative, moduleUrl)));
   return candidates.find((path) => existsSync(path));
+}
+
+/** How crun is executed: through the compiled launcher, or without it through unshare and sh where the host is hybrid. */
+function crunLauncher(binary: string, hybrid: boolean): { executable: string; args: string[] } | undefined {
+  const compiled = compiledLauncher();
+  if (compiled) return { executable: compiled, args: [...(hybrid ? ['--hide-cgroup2'] : []), binary] };
+  if (!hybrid) return undefined;
+  // The launcher's steps in three processes: a mount namespace of its own (changes there never
+  // reach the host) in which the cgroup2 mount is detached; `sh -c` then execs the runtime with
+  // the arguments that follow, so pids, exit codes and stdio stay the runtime's own.
+  return {
+    executable: '/usr/bin/unshare',
+    args: ['--mount', '--propagation', 'slave', '--', '/bin/sh', '-c', `umount -l ${UNIFIED_MOUNT} 2>/dev/null; exec "$0" "$@"`, binary],
+  };
 }
 
 /** crun's `start`, done in-process; false when the fifo is not there to be released. */
@@ -197,16 +212,3 @@ async function releaseCrunExecFifo(fifoPath: string): Promise<boolean> {
   }
 }
 
-/**
- * Runs the runtime in a mount namespace of its own (changes there never reach the host) in
- * which the cgroup2 mount is detached; `sh -c` then execs the runtime with the arguments that
- * follow, so pids, exit codes and stdio stay the runtime's own.
- */
-function hybridCgroupLauncher(binary: string): { executable: string; args: string[] } {
-  const compiled = compiledLauncher();
-  if (compiled) return { executable: compiled, args: [binary] };
-  return {
-    executable: '/usr/bin/unshare',
-    args: ['--mount', '--propagation', 'slave', '--', '/bin/sh', '-c', `umount -l ${UNIFIED_MOUNT} 2>/dev/null; exec "$0" "$@"`, binary],
-  };
-}
