@@ -70,6 +70,12 @@ export class RootfsHook implements LifecycleHook {
     }
   }
 
+  /** The directories the container's root is the union of, top first: its upper one, then the image's layers. */
+  async layerDirs(record: Readonly<ContainerRecord>, paths: ContainerPaths): Promise<string[]> {
+    const lowers = await this.images.lowerDirs(record.topChainId);
+    return [paths.upper, ...lowers.map((dir) => join(this.images.layersRoot, dir))];
+  }
+
   private async mount(record: Readonly<ContainerRecord>, paths: ContainerPaths): Promise<void> {
     await mountOverlay({
       layersRoot: this.images.layersRoot,
