@@ -308,12 +308,15 @@ export class ContainerService {
       await this.core.store.save(record);
       // Copy-up now, as Docker does at create: a container that never starts still hands filled volumes on.
       if (record.mountPoints.some((point) => point.copyData)) {
-        await traced('volumes.copyup', () => this.withRootfs(record, (rootfs) => this.core.options.volumes!.copyUp(record.mountPoints!, rootfs, id)));
+        // The mount stays for a start that follows at once (run), which takes it over.
+        await traced('volumes.copyup', () => this.withRootfs(record, (rootfs) => this.core.options.volumes!.copyUp(record.mountPoints!, rootfs, id), true));
         await this.core.store.save(record);
       }
     } catch (error) {
       this.core.names.delete(name);
       await this.core.store.remove(id);
+      // The copy-up's mount, left for the start, goes before the directory does.
+      await this.core.options.rootfs.remove(this.core.hookContext(record)).catch(() => undefined);
       await rm(directory, { recursive: true, force: true });
       this.creating.delete(id);
       await this.core.options.volumes?.removeAnonymous(record.mountPoints ?? []).catch(() => undefined);
@@ -570,8 +573,9 @@ export class ContainerService {
    * otherwise mounted for the call and unmounted after the last reader. The container's lock
    * is held only to mount and unmount: `work` may stream for as long as its client reads.
    */
-  withRootfs<T>(record: ContainerRecord, work: (rootfs: string) => Promise<T>): Promise<T> {
+  withRootfs<T>(record: ContainerRecord, work: (rootfs: string) => Promise<T>, keepForStart = false): Promise<T> {
     return this.core.options.rootfs.withRootfs(record, this.core.containerPaths(record), {
+      keepForStart,
       // A container waiting out its restart back-off has no mounted root, like a stopped one.
       live: () => record.state.Running && !record.state.Restarting,
       locked: (locked) => this.core.lock.run(record.id, locked),
