@@ -8,6 +8,9 @@ import { mountOverlay, unmount } from '../layers/overlay.js';
 import type { ContainerPaths, HookContext, LifecycleHook, PrepareContext, ReleaseContext } from './hooks.js';
 import type { ContainerRecord } from './record.js';
 
+/** How long a mount left for a start waits for it (a daemon stopped meanwhile leaves it to the start-up sweep). */
+const KEPT_MOUNT_MS = 10_000;
+
 export type RootfsLayers = Pick<ImageService, 'layersRoot' | 'lowerDirs'>;
 
 export class RootfsHook implements LifecycleHook {
@@ -16,11 +19,14 @@ export class RootfsHook implements LifecycleHook {
   private readonly users = new Map<string, number>();
   /** The stopped containers whose root a reader mounted. */
   private readonly readerMounts = new Set<string>();
+  /** Reader mounts left for a start to take over (the copy-up at create), each with the timer that drops it otherwise. */
+  private readonly kept = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly images: RootfsLayers) {}
 
   async prepare({ record, paths }: PrepareContext): Promise<void> {
-    // A reader (cp, export) that mounted the stopped container's root hands its mount over.
+    // A reader (cp, export, the copy-up at create) that mounted the stopped container's root hands its mount over.
+    this.unkeep(record.id);
     if (this.readerMounts.delete(record.id)) return;
     await this.mount(record, paths);
   }
@@ -35,6 +41,7 @@ export class RootfsHook implements LifecycleHook {
 
   async remove({ record, paths }: HookContext): Promise<void> {
     // Readers still at work keep the detached mount (umount -l) until they finish.
+    this.unkeep(record.id);
     this.readerMounts.delete(record.id);
     await unmount(paths.rootfs).catch(() => undefined);
   }
@@ -43,12 +50,15 @@ export class RootfsHook implements LifecycleHook {
    * Runs `work` with the container's root filesystem mounted: the live one when `live` says it
    * runs, otherwise mounted for the call and unmounted after the last reader. `locked` (the
    * container's lock) is held only to mount and unmount: `work` may stream for as long as its
-   * client reads, and never blocks stop, start or rm of the container.
+   * client reads, and never blocks stop, start or rm of the container. `keepForStart`: the last
+   * reader leaves the mount for a start that follows at once (run = create + start) to take
+   * over, saving an unmount and a mount; unless one does within KEPT_MOUNT_MS, it goes.
    */
   async withRootfs<T>(record: ContainerRecord, paths: ContainerPaths, options: {
-    live: () => boolean; locked: (work: () => Promise<void>) => Promise<void>;
+    live: () => boolean; locked: (work: () => Promise<void>) => Promise<void>; keepForStart?: boolean;
   }, work: (rootfs: string) => Promise<T>): Promise<T> {
     await options.locked(async () => {
+      this.unkeep(record.id);
       if (!options.live() && !this.readerMounts.has(record.id)) {
         await this.mount(record, paths);
         this.readerMounts.add(record.id);
@@ -65,9 +75,33 @@ export class RootfsHook implements LifecycleHook {
           return;
         }
         this.users.delete(record.id);
-        if (this.readerMounts.delete(record.id)) await unmount(paths.rootfs).catch(() => undefined);
+        if (options.keepForStart && this.readerMounts.has(record.id)) this.keep(record.id, paths, options.locked);
+        else if (this.readerMounts.delete(record.id)) await unmount(paths.rootfs).catch(() => undefined);
       });
     }
+  }
+
+  private keep(id: string, paths: ContainerPaths, locked: (work: () => Promise<void>) => Promise<void>): void {
+    const timer = setTimeout(() => {
+      locked(async () => {
+        if (this.kept.get(id) !== timer) return;
+        this.kept.delete(id);
+        if (!this.users.has(id) && this.readerMounts.delete(id)) await unmount(paths.rootfs).catch(() => undefined);
+      }).catch(() => undefined);
+    }, KEPT_MOUNT_MS);
+    timer.unref();
+    this.kept.set(id, timer);
+  }
+
+  private unkeep(id: string): void {
+    clearTimeout(this.kept.get(id));
+    this.kept.delete(id);
+  }
+
+  /** The directories the container's root is the union of, top first: its upper one, then the image's layers. */
+  async layerDirs(record: Readonly<ContainerRecord>, paths: ContainerPaths): Promise<string[]> {
+    const lowers = await this.images.lowerDirs(record.topChainId);
+    return [paths.upper, ...lowers.map((dir) => join(this.images.layersRoot, dir))];
   }
 
   private async mount(record: Readonly<ContainerRecord>, paths: ContainerPaths): Promise<void> {

@@ -44,6 +44,7 @@ import { validatePrivilegeOptions } from './security-checks.js';
 import { refuseUnsupportedOptions } from './create-options.js';
 import { ContainerViews } from './views.js';
 import { resolveMounts, type ContainerMountPoint } from '../volumes/mounts.js';
+import { traced } from '../util/trace.js';
 import { parseLink } from '../network/links.js';
 import type { EndpointConfig } from '../network/service.js';
 import { networkContainer } from './network-hook.js';
@@ -299,15 +300,23 @@ export class ContainerService {
       if (mappings) await chown(join(directory, 'fs', 'upper'), toHostId(0, mappings.uidMappings) ?? 0, toHostId(0, mappings.gidMappings) ?? 0);
       await mkdir(join(directory, 'fs', 'work'), { recursive: true });
       await mkdir(join(directory, 'fs', 'merged'), { recursive: true });
+      // Nothing to copy where the image holds nothing: then no mount either (the record keeps that).
+      if (record.mountPoints.some((point) => point.copyData)) {
+        const layerDirs = await this.core.options.rootfs.layerDirs(record, this.core.containerPaths(record));
+        await this.core.options.volumes!.dropCopiesOfNothing(record.mountPoints, layerDirs);
+      }
       await this.core.store.save(record);
       // Copy-up now, as Docker does at create: a container that never starts still hands filled volumes on.
       if (record.mountPoints.some((point) => point.copyData)) {
-        await this.withRootfs(record, (rootfs) => this.core.options.volumes!.copyUp(record.mountPoints!, rootfs, id));
+        // The mount stays for a start that follows at once (run), which takes it over.
+        await traced('volumes.copyup', () => this.withRootfs(record, (rootfs) => this.core.options.volumes!.copyUp(record.mountPoints!, rootfs, id), true));
         await this.core.store.save(record);
       }
     } catch (error) {
       this.core.names.delete(name);
       await this.core.store.remove(id);
+      // The copy-up's mount, left for the start, goes before the directory does.
+      await this.core.options.rootfs.remove(this.core.hookContext(record)).catch(() => undefined);
       await rm(directory, { recursive: true, force: true });
       this.creating.delete(id);
       await this.core.options.volumes?.removeAnonymous(record.mountPoints ?? []).catch(() => undefined);
@@ -443,6 +452,7 @@ export class ContainerService {
         await monitor.abandonRestart(record);
       }
     }
+    let volumesFailure: unknown;
     await core.lock.run(record.id, async () => {
       if (!core.records.has(record.id)) return;
       if (record.state.Running) throw conflict(`You cannot remove a running container ${record.id}. Stop the container before attempting removal or force remove`);
@@ -452,14 +462,16 @@ export class ContainerService {
       await rm(join(core.socketRoot, record.id), { force: true });
       core.records.delete(record.id);
       core.names.delete(record.name);
+      // rm -v and --rm drop the container's anonymous volumes (never named ones) once its record
+      // is gone and before waiters hear of the removal, as dockerd does; a failure is the request's.
+      if (options.volumes) await core.options.volumes?.removeAnonymous(record.mountPoints ?? []).catch((error: unknown) => { volumesFailure = error; });
       monitor.forget(record.id);
       core.restarts.forget(record.id);
       core.publish(record, 'destroy');
       core.lifecycle.emit('removed', record.id);
       monitor.notifyWaiters(record.id, ['not-running', 'next-exit', 'removed'], record.state.ExitCode);
     });
-    // rm -v and --rm drop the container's anonymous volumes (never named ones), once its record is gone.
-    if (options.volumes) await core.options.volumes?.removeAnonymous(record.mountPoints ?? []);
+    if (volumesFailure !== undefined) throw volumesFailure;
     // The last container of a force-deleted image frees the layers the image left behind.
     if (!core.options.images.resolve(record.image)) {
       await core.options.images.pruneLayers(this.all().map((other) => other.topChainId).filter((chain): chain is string => !!chain));
@@ -561,8 +573,9 @@ export class ContainerService {
    * otherwise mounted for the call and unmounted after the last reader. The container's lock
    * is held only to mount and unmount: `work` may stream for as long as its client reads.
    */
-  withRootfs<T>(record: ContainerRecord, work: (rootfs: string) => Promise<T>): Promise<T> {
+  withRootfs<T>(record: ContainerRecord, work: (rootfs: string) => Promise<T>, keepForStart = false): Promise<T> {
     return this.core.options.rootfs.withRootfs(record, this.core.containerPaths(record), {
+      keepForStart,
       // A container waiting out its restart back-off has no mounted root, like a stopped one.
       live: () => record.state.Running && !record.state.Restarting,
       locked: (locked) => this.core.lock.run(record.id, locked),

@@ -6,6 +6,7 @@ import { chown, lstat, mkdir, readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { badParameter, isConflict } from '../errdefs/errors.js';
 import { run } from '../util/exec.js';
+import { traced } from '../util/trace.js';
 import { resolveMounts, type ContainerMountPoint, type MountRequest } from './mounts.js';
 import { ANONYMOUS_LABEL, validateVolumeName, type VolumeStore } from './store.js';
 
@@ -34,10 +35,10 @@ export class ContainerVolumes {
         if (point.Name && this.store.has(point.Name)) {
           point.copyData = point.copyData && (await isEmptyDirectory(this.store.dataPath(point.Name)));
         } else {
-          const volume = await this.store.create({
+          const volume = await traced('volumes.create', () => this.store.create({
             Name: point.Name, Labels: point.anonymous ? { [ANONYMOUS_LABEL]: '', ...point.volumeLabels } : point.volumeLabels,
             DriverOpts: point.volumeDriverOptions,
-          });
+          }));
           created.push(volume.Name);
           point.Name = volume.Name;
         }
@@ -68,6 +69,17 @@ export class ContainerVolumes {
     }
   }
 
+  /**
+   * At create, before the copy-up: a volume whose path holds nothing in the image needs no copy,
+   * and the root filesystem no mount for it. `layerDirs` are the directories the container's root
+   * is the union of, top first (its upper one, still empty, then the image's layers).
+   */
+  async dropCopiesOfNothing(points: ContainerMountPoint[], layerDirs: readonly string[]): Promise<void> {
+    for (const point of points) {
+      if (point.Type === 'volume' && point.copyData && !(await unionMayHold(layerDirs, point.Destination))) point.copyData = false;
+    }
+  }
+
   /** Before the runtime creates the container (root filesystem mounted): volumes mounted, -v host directories made, any copy-up still owed. */
   async beforeStart(points: ContainerMountPoint[], rootfs: string, containerId: string): Promise<void> {
     for (const point of points) {
@@ -92,6 +104,10 @@ export class ContainerVolumes {
 
   /** rm -v: the container's anonymous volumes go; one still used by another container stays, as in Docker. */
   async removeAnonymous(points: readonly ContainerMountPoint[]): Promise<void> {
+    if (points.some((point) => point.anonymous)) await traced('volumes.remove', () => this.removeAnonymousNow(points));
+  }
+
+  private async removeAnonymousNow(points: readonly ContainerMountPoint[]): Promise<void> {
     for (const point of points) {
       if (point.Type !== 'volume' || !point.anonymous || !point.Name) continue;
       await this.store.remove(point.Name, { force: true }).catch((error: unknown) => {
@@ -114,6 +130,28 @@ async function copyPending(points: ContainerMountPoint[], rootfs: string): Promi
     }
     point.copyData = false;
   }
+}
+
+/**
+ * Whether an overlay union of `dirs` may show something at the absolute `path`: false only when
+ * no directory holds an entry there, nor a symlink on the way (which the union could follow
+ * anywhere). Whiteouts and opaque directories only ever hide entries, so the answer is safe
+ * without reading them; the copy-up itself still reads the mounted union.
+ */
+export async function unionMayHold(dirs: readonly string[], path: string): Promise<boolean> {
+  const components = path.split('/').filter((part) => part !== '');
+  for (const dir of dirs) {
+    let prefix = dir;
+    for (const [index, component] of components.entries()) {
+      prefix = join(prefix, component);
+      // lstat follows symlinks on the way, so each prefix is looked at before going deeper.
+      const stat = await lstat(prefix).catch(() => undefined);
+      if (!stat) break;
+      if (index === components.length - 1 || stat.isSymbolicLink()) return true;
+      if (!stat.isDirectory()) break;
+    }
+  }
+  return false;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -166,7 +166,15 @@ export class VolumeStore {
       const doomed = join(this.root, `${REMOVING_PREFIX}${name}-${randomBytes(4).toString('hex')}`);
       await rename(join(this.root, name), doomed);
       this.volumes.delete(name);
-      await this.removeData(doomed);
+      // Gone for every client now; the data is deleted in the background (init sweeps what a stop or a crash leaves).
+      this.discard(doomed);
+    });
+  }
+
+  /** Deletes a removed volume's renamed-away directory without waiting for it. */
+  private discard(directory: string): void {
+    rm(directory, { recursive: true, force: true }).catch((error: unknown) => {
+      process.stderr.write(`berthd: removing ${directory}: ${String(error)}\n`);
     });
   }
 

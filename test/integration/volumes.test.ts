@@ -109,6 +109,39 @@ test('copy-up fills a new volume with the image\'s content, owners, modes and sy
   await daemon.berthOk(['volume', 'rm', 'cuvol']);
 });
 
+test('the copy-up mounts the root only when the image holds the path; a start takes that mount over, else it goes', async () => {
+  const mountsOf = async (name: string) => {
+    const id = (await daemon.berthOk(['inspect', '-f', '{{.Id}}', name])).trim();
+    return mountsUnder(join(daemon.dataRoot, 'containers', id));
+  };
+  await daemon.berthOk(['create', '--name', 'nothere', '-v', 'emptyvol:/nothere', 'busybox', 'true']);
+  assert.deepEqual(await mountsOf('nothere'), [], 'busybox has no /nothere: nothing to copy, nothing mounted');
+  await daemon.berthOk(['start', '-a', 'nothere']);
+  assert.equal(await daemon.berthOk(['run', '--rm', '-v', 'emptyvol:/nothere', 'busybox', 'ls', '-A', '/nothere']), '');
+
+  const tarball = join(daemon.root, 'keptmount.tar');
+  copyFileSync(daemon.busyboxRootfs(), tarball);
+  const staging = hostDir('keptmount');
+  mkdirSync(join(staging, 'data'));
+  writeFileSync(join(staging, 'data', 'file'), 'kept\n');
+  execFileSync('tar', ['-rf', tarball, '-C', staging, 'data']);
+  await daemon.berthOk(['import', '-c', 'VOLUME /data', tarball, 'keptmount:1']);
+  await daemon.berthOk(['create', '--name', 'taken', 'keptmount:1', 'cat', '/data/file']);
+  assert.equal((await mountsOf('taken')).length, 1, 'the copy-up left the root mounted for the start');
+  assert.equal(await daemon.berthOk(['start', '-a', 'taken']), 'kept\n');
+  assert.deepEqual(await mountsOf('taken'), [], 'the run unmounted what it took over');
+  await daemon.berthOk(['create', '--name', 'notstarted', 'keptmount:1', 'true']);
+  assert.equal((await mountsOf('notstarted')).length, 1);
+  const deadline = Date.now() + 30_000;
+  while ((await mountsOf('notstarted')).length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.deepEqual(await mountsOf('notstarted'), [], 'no start came: the mount went');
+  assert.equal(await daemon.berthOk(['start', '-a', 'notstarted']), '');
+  await daemon.berthOk(['create', '--name', 'removed', 'keptmount:1', 'true']);
+  await daemon.berthOk(['rm', '-v', 'nothere', 'taken', 'notstarted', 'removed']);
+  assert.deepEqual(mountsUnder(join(daemon.dataRoot, 'containers')), [], 'rm of a container created a moment ago unmounted its root');
+  await daemon.berthOk(['volume', 'rm', 'emptyvol']);
+});
+
 test('volume in use: rm refused with 409; prune spares named volumes unless --all; --rm drops anonymous ones', async () => {
   await daemon.berthOk(['create', '--name', 'user1', '-v', 'busyvol:/b', 'busybox', 'true']);
   const id = (await daemon.berthOk(['inspect', '-f', '{{.Id}}', 'user1'])).trim();

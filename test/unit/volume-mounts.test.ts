@@ -1,10 +1,15 @@
 // Mount resolution (-v, --mount, --tmpfs, --volumes-from, image VOLUMEs) and the OCI mounts it becomes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseApiMount, parseBind, parseVolumesFrom, resolveMounts, validMountMode, type ContainerMountPoint } from '../../src/volumes/mounts.js';
 import { buildOciSpec, type SpecInput } from '../../src/containers/spec.js';
 import { specMounts } from '../../src/containers/volumes-hook.js';
 import { validateVolumeName } from '../../src/volumes/store.js';
+import { unionMayHold } from '../../src/volumes/container-volumes.js';
 
 const noContainers = (name: string): ContainerMountPoint[] => { throw new Error(`No such container: ${name}`); };
 
@@ -210,4 +215,31 @@ test('system df rows as docker\'s disk usage formatter words them', async () => 
     { Type: 'Local Volumes', TotalCount: '2', Active: '1', Size: '4.096kB', Reclaimable: '2.048kB (50%)' },
     { Type: 'Build Cache', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' },
   ]);
+});
+
+test('copy-up without a mount: the union may hold a path only where some layer has an entry or a symlink on the way', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'berth-union-'));
+  try {
+    const [upper, top, base] = ['upper', 'top', 'base'].map((name) => join(root, name));
+    mkdirSync(upper);
+    mkdirSync(join(top, 'etc'), { recursive: true });
+    writeFileSync(join(top, 'etc', 'hostname'), 'x');
+    mkdirSync(join(base, 'var', 'lib', 'db'), { recursive: true });
+    writeFileSync(join(base, 'file'), 'x');
+    symlinkSync('/var/lib', join(top, 'link'));
+    // A whiteout (0:0 character device) hides; it never shows anything below it.
+    execFileSync('mknod', [join(top, 'gone'), 'c', '0', '0']);
+    const dirs = [upper, top, base];
+    assert.equal(await unionMayHold(dirs, '/data'), false, 'no layer has it');
+    assert.equal(await unionMayHold(dirs, '/etc/nothing'), false);
+    assert.equal(await unionMayHold(dirs, '/file/below'), false, 'a file on the way');
+    assert.equal(await unionMayHold(dirs, '/gone/x'), false, 'a whiteout on the way');
+    assert.equal(await unionMayHold(dirs, '/var/lib/db'), true, 'in a lower layer');
+    assert.equal(await unionMayHold(dirs, '/var/lib/db/'), true);
+    assert.equal(await unionMayHold(dirs, '/etc/hostname'), true, 'a file counts too (the copy-up looks again)');
+    assert.equal(await unionMayHold(dirs, '/link/db'), true, 'a symlink on the way may lead anywhere');
+    assert.equal(await unionMayHold([], '/data'), false, 'an image without layers');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
