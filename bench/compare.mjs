@@ -5,7 +5,8 @@
 //                          --docker 'docker -H unix:///y.sock' [--runs 20] [--warmup 2]
 //                          [--network none]
 // A side given as '' is skipped. Commands are split on spaces: keep paths free of them.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 const { values: options } = parseArgs({
@@ -57,6 +58,10 @@ const CASES = {
 };
 const cases = CASES[options.cases];
 if (!cases) throw new Error(`unknown --cases ${options.cases}: ${Object.keys(CASES).join(', ')}`);
+
+// Idle memory first, before any container exists: berthd against dockerd plus its containerd
+// (bench/run.sh passes the daemons' pids).
+const idleRss = options.cases === 'engine' ? { berth: rssKb([Number(process.env.BENCH_BERTHD_PID)]), docker: rssKb(daemonTree(Number(process.env.BENCH_DOCKERD_PID))) } : undefined;
 
 // The exec case needs a running container on each side; it is removed at the end.
 for (const side of options.cases === 'engine' ? sides : []) {
@@ -164,6 +169,86 @@ if (berthSide && options.cases === 'engine') {
   const versionMedian = median(times.version.sort((a, b) => a - b));
   const nodeMedian = median(times.node.sort((a, b) => a - b));
   console.log(`\nberth version ${formatMs(versionMedian)}, bare node -e 0 ${formatMs(nodeMedian)}: ${(versionMedian / nodeMedian).toFixed(2)}× (goal <= 1.1×)`);
+}
+
+// The rest of issue 15's table, the docker CLI against each daemon: 20 `run -d` at once, and
+// `ps -a` with 300 containers; then the idle memory measured at the start.
+if (options.cases === 'engine' && bothSides) {
+  const rounds = Math.min(runs, 5);
+  const parallel = { berth: [], docker: [] };
+  for (let i = 0; i <= rounds; i++) {
+    for (const side of sides) {
+      const client = dockerClientFor(side);
+      const ms = await timeConcurrently(Array.from({ length: 20 }, () => [...client, 'run', '-d', '--label', 'berth-bench=parallel', ...networkArgs, 'busybox', 'sleep', '600']));
+      removeLabelled(client, 'berth-bench=parallel');
+      if (i > 0) parallel[side.name].push(ms);
+    }
+  }
+  printRatio('20 parallel run -d, the docker CLI against each daemon', parallel, '<= 0.25');
+  for (const side of sides) {
+    const client = dockerClientFor(side);
+    for (let made = 0; made < 300; made += 20) {
+      await timeConcurrently(Array.from({ length: 20 }, () => [...client, 'create', '--label', 'berth-bench=many', ...networkArgs, 'busybox', 'true']));
+    }
+  }
+  const listing = { berth: [], docker: [] };
+  for (let i = 0; i < warmup + runs; i++) {
+    for (const side of sides) {
+      const outcome = timeOnce([...dockerClientFor(side), 'ps', '-a']);
+      if (outcome.ok && i >= warmup) listing[side.name].push(outcome.ms);
+    }
+  }
+  for (const side of sides) removeLabelled(dockerClientFor(side), 'berth-bench=many');
+  printRatio('ps -a with 300 containers, the docker CLI against each daemon', listing, '<= 0.5');
+  if (idleRss?.berth && idleRss.docker) {
+    console.log(`idle RSS: berthd ${(idleRss.berth / 1024).toFixed(1)} MB, dockerd + containerd ${(idleRss.docker / 1024).toFixed(1)} MB: ${(idleRss.berth / idleRss.docker).toFixed(2)}× (goal <= 0.3×)`);
+  }
+}
+
+/** Runs the commands at once; resolves with the wall time until the last has exited. */
+function timeConcurrently(commands) {
+  const started = process.hrtime.bigint();
+  return Promise.all(commands.map((argv) => new Promise((resolve) => {
+    const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore' });
+    child.on('exit', resolve);
+    child.on('error', resolve);
+  }))).then(() => Number(process.hrtime.bigint() - started) / 1e6);
+}
+
+function removeLabelled(client, label) {
+  const ids = spawnSync(client[0], [...client.slice(1), 'ps', '-aq', '--filter', `label=${label}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  if (ids.length > 0) spawnSync(client[0], [...client.slice(1), 'rm', '-f', ...ids], { stdio: 'ignore' });
+}
+
+function printRatio(label, timings, goal) {
+  const berth = median(timings.berth.sort((a, b) => a - b));
+  const docker = median(timings.docker.sort((a, b) => a - b));
+  console.log(`${label}: berth ${formatMs(berth)}, docker ${formatMs(docker)}: ${(berth / docker).toFixed(2)}× (goal ${goal})`);
+}
+
+/** A process and its descendants (dockerd starts containerd as its child). */
+function daemonTree(pid) {
+  if (!pid) return [];
+  const children = [];
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      children.push(...readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+    }
+  } catch { /* gone */ }
+  return [pid, ...children.flatMap(daemonTree)];
+}
+
+/** The summed VmRSS of the processes, in KB; 0 when one cannot be read. */
+function rssKb(pids) {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      total += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+    } catch {
+      return 0;
+    }
+  }
+  return Number.isFinite(total) ? total : 0;
 }
 
 const anyFailed = rows.some((row) => sides.some((side) => !row.stats[side.name]));

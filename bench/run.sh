@@ -90,7 +90,8 @@ if $want_docker; then
     --pidfile "$root/docker/dockerd.pid" -H "unix://$root/docker/docker.sock" \
     "${docker_network_flags[@]}" \
     > "$root/docker/dockerd.log" 2>&1 < /dev/null &
-  daemon_pids+=($!)
+  dockerd_pid=$!
+  daemon_pids+=($dockerd_pid)
   docker_cli="docker -H unix://$root/docker/docker.sock"
   wait_for_daemon dockerd "$root/docker/docker.sock" "$root/docker/dockerd.log"
   $docker_cli import -c 'CMD ["sh"]' "$rootfs" busybox:latest >/dev/null
@@ -106,7 +107,8 @@ if $want_berth; then
     --pidfile "$root/berth/berthd.pid" -H "unix://$root/berth/berth.sock" \
     --cgroup-parent "$cgroup_parent" \
     > "$root/berth/berthd.log" 2>&1 < /dev/null &
-  daemon_pids+=($!)
+  berthd_pid=$!
+  daemon_pids+=($berthd_pid)
   berth_cli="node $dist/berth.js -H unix://$root/berth/berth.sock"
   wait_for_daemon berthd "$root/berth/berth.sock" "$root/berth/berthd.log"
   $berth_cli import -c 'CMD ["sh"]' "$rootfs" busybox:latest >/dev/null
@@ -120,5 +122,6 @@ if [ -n "${BENCH_HOOK:-}" ]; then
   BERTH_CLI=$berth_cli DOCKER_CLI=$docker_cli BENCH_RUNS=$runs BENCH_WARMUP=$warmup bash "$BENCH_HOOK"
   exit
 fi
-node bench/compare.mjs --berth "$berth_cli" --docker "$docker_cli" \
+BENCH_BERTHD_PID=${berthd_pid:-} BENCH_DOCKERD_PID=${dockerd_pid:-} \
+  node bench/compare.mjs --berth "$berth_cli" --docker "$docker_cli" \
   --runs "$runs" --warmup "$warmup" --network "$network"
