@@ -200,8 +200,11 @@ if (options.cases === 'engine' && bothSides) {
   }
   for (const side of sides) removeLabelled(dockerClientFor(side), 'berth-bench=many');
   printRatio('ps -a with 300 containers, the docker CLI against each daemon', listing, '<= 0.5');
-  if (idleRss?.berth && idleRss.docker) {
-    console.log(`idle RSS: berthd ${(idleRss.berth / 1024).toFixed(1)} MB, dockerd + containerd ${(idleRss.docker / 1024).toFixed(1)} MB: ${(idleRss.berth / idleRss.docker).toFixed(2)}× (goal <= 0.3×)`);
+  // Again once both have run the same work and hold no container, which is where a daemon idles most of its life.
+  const afterWork = { berth: rssKb([Number(process.env.BENCH_BERTHD_PID)]), docker: rssKb(daemonTree(Number(process.env.BENCH_DOCKERD_PID))) };
+  for (const [when, rss] of [['at start', idleRss], ['after the runs above', afterWork]]) {
+    if (!rss?.berth || !rss.docker) continue;
+    console.log(`idle RSS ${when}: berthd ${(rss.berth / 1024).toFixed(1)} MB, dockerd + containerd ${(rss.docker / 1024).toFixed(1)} MB: ${(rss.berth / rss.docker).toFixed(2)}× (goal <= 0.3×)`);
   }
 }
 
