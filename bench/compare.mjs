@@ -200,7 +200,7 @@ if (options.cases === 'engine' && bothSides) {
   }
   for (const side of sides) removeLabelled(dockerClientFor(side), 'berth-bench=many');
   printRatio('ps -a with 300 containers, the docker CLI against each daemon', listing, '<= 0.5');
-  // Again once both have run the same work and hold no container, which is where a daemon idles most of its life.
+  // Again once both have done the same work (the exec case's container still runs; shims are not counted).
   const afterWork = { berth: rssKb([Number(process.env.BENCH_BERTHD_PID)]), docker: rssKb(daemonTree(Number(process.env.BENCH_DOCKERD_PID))) };
   for (const [when, rss] of [['at start', idleRss], ['after the runs above', afterWork]]) {
     if (!rss?.berth || !rss.docker) continue;
