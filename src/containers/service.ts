@@ -521,6 +521,11 @@ export class ContainerService {
     return this.views.inspect(this.get(reference));
   }
 
+  /** The inspect body as sent (JSON and a newline), kept serialised until the container changes. */
+  inspectJson(reference: string): Buffer {
+    return this.views.inspectJson(this.get(reference));
+  }
+
   /** `docker ps`: the containers the options select, newest first. */
   list(options: ContainerListOptions): Promise<ContainerSummary[]> {
     return this.views.list(options);

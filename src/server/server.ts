@@ -50,6 +50,13 @@ export function sendJson(context: RequestContext, status: number, value: unknown
   response.end(body);
 }
 
+/** A JSON body serialised already (kept by the caller): one write, no per-request encoding. */
+export function sendJsonBody(context: RequestContext, status: number, json: Buffer): void {
+  const response = requireResponse(context);
+  response.writeHead(status, ['Content-Type', 'application/json', 'Content-Length', String(json.length)]);
+  response.end(json);
+}
+
 export function sendNoContent(context: RequestContext, status = 204): void {
   const response = requireResponse(context);
   response.writeHead(status);
@@ -183,8 +190,8 @@ export interface ServerTls {
 export class ApiServer {
   private readonly servers: Server[] = [];
   private readonly connections = new Set<Duplex>();
-  /** Requests under way: their abort controllers (shutdown ends streams through them) and their ends. */
-  private readonly inFlight = new Map<AbortController, Promise<void>>();
+  /** Requests under way: their abort handles (shutdown ends streams through them) and their ends. */
+  private readonly inFlight = new Map<RequestAbort, Promise<void>>();
   private closing = false;
 
   /** `debug` logs each request; a SIGHUP reload may change it. */
@@ -264,7 +271,7 @@ export class ApiServer {
   }
 
   private track(request: IncomingMessage, response: ServerResponse | undefined, upgraded: Duplex | undefined): void {
-    const controller = new AbortController();
+    const controller = new RequestAbort();
     // Keep-alive must not hold a finished request's connection open during shutdown.
     if (this.closing) response?.setHeader('Connection', 'close');
     const done = this.dispatch(request, response, upgraded, controller)
@@ -274,7 +281,7 @@ export class ApiServer {
     if (this.closing) controller.abort();
   }
 
-  private async dispatch(request: IncomingMessage, response: ServerResponse | undefined, upgraded: Duplex | undefined, controller: AbortController): Promise<void> {
+  private async dispatch(request: IncomingMessage, response: ServerResponse | undefined, upgraded: Duplex | undefined, controller: RequestAbort): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://berthd');
     let path = url.pathname;
     let version = API_VERSION;
@@ -293,7 +300,8 @@ export class ApiServer {
     let hijacked: Duplex | undefined;
     const context: RequestContext = {
       method: request.method ?? 'GET', path, params: [], query: url.searchParams, version, request, response,
-      signal: controller.signal, upgradedSocket: upgraded,
+      get signal() { return controller.signal; },
+      upgradedSocket: upgraded,
       hijack: (contentType = 'application/vnd.docker.raw-stream') => {
         if (hijacked) return hijacked;
         if (upgraded) {
@@ -318,10 +326,10 @@ export class ApiServer {
       response.setHeader('Server', `berthd/${API_VERSION} (linux)`);
     }
     try {
-      if (compareVersions(version, MIN_API_VERSION) < 0) {
+      if (version !== API_VERSION && compareVersions(version, MIN_API_VERSION) < 0) {
         throw badParameter(`client version ${version} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
       }
-      if (compareVersions(version, API_VERSION) > 0) {
+      if (version !== API_VERSION && compareVersions(version, API_VERSION) > 0) {
         throw badParameter(`client version ${version} is too new. Maximum supported API version is ${API_VERSION}`);
       }
       const route = this.match(context.method, path, context);
@@ -384,6 +392,30 @@ export class ApiServer {
     const body = JSON.stringify({ message }) + '\n';
     response.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
     response.end(body);
+  }
+}
+
+/**
+ * A request's abort signal, made only when a route asks for it: an AbortController costs more
+ * than the rest of a short request (EventTarget set-up), and most routes (inspect, list, ping)
+ * never look. Aborted before it is asked for, the signal starts out aborted.
+ */
+class RequestAbort {
+  private controller: AbortController | undefined;
+  private aborted = false;
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort();
+    }
+    return this.controller.signal;
+  }
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.controller?.abort();
   }
 }
 
