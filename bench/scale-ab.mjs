@@ -139,11 +139,15 @@ async function createContainer(cmd, start, waitExit) {
 async function measure(build, ids, { profile, loadTest }) {
   const restore = await startBerthd(build);
   const session = await inspector();
-  const facts = { restore };
+  // Right after the restore, before any load: what the records themselves cost.
+  const restored = await memoryAfterGc(session);
+  const facts = { restore, restoredHeapMb: restored.heapUsed / 2 ** 20, restoredRssMb: restored.rss / 2 ** 20 };
   if (loadTest) {
     const path = (client, index) => `/v1.43/containers/${ids[(client * 7919 + index) % ids.length]}/json`;
     await loadGet(socket, 1, 200, path); // warm-up: the JIT, the first requests of a connection
     facts.inspect1 = median((await loadGet(socket, 1, 200, path)).samples);
+    // Once unmeasured: the code paths of many connections warmed, every container inspected before.
+    await loadGet(socket, Number(options.clients), Number(options.requests), path);
     if (profile) await session.send('Profiler.enable').then(() => session.send('Profiler.start'));
     const daemonBefore = cpuSeconds(berthdPid());
     const ownBefore = process.cpuUsage();
@@ -167,7 +171,7 @@ async function measure(build, ids, { profile, loadTest }) {
     }
     facts.list = median(lists);
   }
-  const memory = await memoryAfterGc(session);
+  const memory = loadTest ? await memoryAfterGc(session) : restored;
   facts.heapMb = memory.heapUsed / 2 ** 20;
   facts.rssMb = memory.rss / 2 ** 20;
   session.close();
@@ -219,16 +223,20 @@ const rows = [
   ['berthd CPU per inspect under load (ms)', (r) => r.daemonCpu],
   ['load generator CPU per inspect (ms)', (r) => r.generatorCpu],
   ['GET /containers/json?all=1 (ms, median)', (r) => r.list],
-  ['V8 heap after GC (MB)', (r) => r.heapMb],
-  ['RSS after GC (MB)', (r) => r.rssMb],
+  ['V8 heap after the restore, after GC (MB)', (r) => r.restoredHeapMb],
+  ['RSS after the restore, after GC (MB)', (r) => r.restoredRssMb],
+  ['V8 heap after the load, after GC (MB)', (r) => r.heapMb],
+  ['RSS after the load, after GC (MB)', (r) => r.rssMb],
 ];
 console.log(`medians of ${rounds} rounds, ${total} containers; load average ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
 console.log(['measure'.padEnd(42), ...builds.map((build) => `${build.name} (${build.dist})`.padEnd(28))].join(' '));
-for (const [label, pick] of rows) console.log([label.padEnd(42), ...builds.map((build) => median(results.get(build.name).map(pick)).toFixed(1).padEnd(28))].join(' '));
+const digits = (value) => (value < 1 ? value.toFixed(3) : value.toFixed(1));
+for (const [label, pick] of rows) console.log([label.padEnd(42), ...builds.map((build) => digits(median(results.get(build.name).map(pick))).padEnd(28))].join(' '));
+for (const build of builds) console.log(`${build.name}: p99 of each round (ms): ${results.get(build.name).map((r) => r.p99.toFixed(0)).join(', ')}; p50: ${results.get(build.name).map((r) => r.p50.toFixed(0)).join(', ')}`);
 for (const build of builds) {
   const small = empty.get(build.name);
-  const big = median(results.get(build.name).map((r) => r.heapMb));
-  const rss = median(results.get(build.name).map((r) => r.rssMb));
-  console.log(`${build.name}: 0 -> ${total} containers: heap ${small.heapMb.toFixed(1)} -> ${big.toFixed(1)} MB (${((big - small.heapMb) * 1024 / total).toFixed(1)} KB per container), `
+  const big = median(results.get(build.name).map((r) => r.restoredHeapMb));
+  const rss = median(results.get(build.name).map((r) => r.restoredRssMb));
+  console.log(`${build.name}: 0 -> ${total} containers, after a restore: heap ${small.heapMb.toFixed(1)} -> ${big.toFixed(1)} MB (${((big - small.heapMb) * 1024 / total).toFixed(1)} KB per container), `
     + `RSS ${small.rssMb.toFixed(1)} -> ${rss.toFixed(1)} MB (${((rss - small.rssMb) * 1024 / total).toFixed(1)} KB per container)`);
 }

@@ -297,26 +297,7 @@ export class ApiServer {
     // Writes to a response whose client left fail through this handler, not as an unhandled 'error'.
     response?.on('error', abort);
     response?.once('close', () => { if (!response.writableFinished) abort(); });
-    let hijacked: Duplex | undefined;
-    const context: RequestContext = {
-      method: request.method ?? 'GET', path, params: [], query: url.searchParams, version, request, response,
-      get signal() { return controller.signal; },
-      upgradedSocket: upgraded,
-      hijack: (contentType = 'application/vnd.docker.raw-stream') => {
-        if (hijacked) return hijacked;
-        if (upgraded) {
-          upgraded.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
-          hijacked = upgraded;
-        } else {
-          // A client that did not ask to upgrade still gets the raw stream on the same socket.
-          const socket = request.socket;
-          socket.write(`HTTP/1.1 200 OK\r\nContent-Type: ${contentType}\r\nConnection: close\r\n\r\n`);
-          context.response = undefined;
-          hijacked = socket;
-        }
-        return hijacked;
-      },
-    };
+    const context = new ApiRequestContext(request.method ?? 'GET', path, url.searchParams, version, request, response, controller, upgraded);
     const started = Date.now();
     if (this.debug) process.stderr.write(`-> ${context.method} ${url.pathname}${url.search}\n`);
     if (response) {
@@ -336,12 +317,12 @@ export class ApiServer {
       if (TRACE_ENABLED) await traceOperation(`${context.method} ${routeName(path, context.params)}`, async () => { await route(context); });
       else await route(context);
     } catch (error) {
-      this.fail(context, hijacked ?? upgraded, hijacked !== undefined, error);
+      this.fail(context, context.hijacked ?? upgraded, context.hijacked !== undefined, error);
     } finally {
       connection.off('close', abort);
       // The session on a taken-over connection is over: the connection goes with it, once its
       // last bytes are out (a client that reads nothing more cannot keep it open).
-      const taken = hijacked ?? upgraded;
+      const taken = context.hijacked ?? upgraded;
       if (taken) closeSoon(taken);
       if (this.debug) process.stderr.write(`${context.method} ${url.pathname}${url.search} ${Date.now() - started}ms\n`);
     }
@@ -392,6 +373,39 @@ export class ApiServer {
     const body = JSON.stringify({ message }) + '\n';
     response.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
     response.end(body);
+  }
+}
+
+/** A class, not an object literal: a literal with a getter (signal) is built through the runtime, slowly, on every request. */
+class ApiRequestContext implements RequestContext {
+  params: string[] = [];
+  /** The connection once a route took it over. */
+  hijacked: Duplex | undefined;
+
+  constructor(
+    readonly method: string, readonly path: string, readonly query: URLSearchParams, readonly version: string,
+    readonly request: IncomingMessage, public response: ServerResponse | undefined, private readonly abort: RequestAbort,
+    readonly upgradedSocket: Duplex | undefined,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  hijack(contentType = 'application/vnd.docker.raw-stream'): Duplex {
+    if (this.hijacked) return this.hijacked;
+    const upgraded = this.upgradedSocket;
+    if (upgraded) {
+      upgraded.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
+      this.hijacked = upgraded;
+    } else {
+      // A client that did not ask to upgrade still gets the raw stream on the same socket.
+      const socket = this.request.socket;
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Type: ${contentType}\r\nConnection: close\r\n\r\n`);
+      this.response = undefined;
+      this.hijacked = socket;
+    }
+    return this.hijacked;
   }
 }
 
