@@ -451,6 +451,8 @@ export class ContainerService {
       // conmon's link from the socket directory to the bundle outlives conmon.
       await rm(join(core.socketRoot, record.id), { force: true });
       core.records.delete(record.id);
+      // An inspect while the files went may have kept a body again.
+      core.inspectBodies.delete(record.id);
       core.names.delete(record.name);
       monitor.forget(record.id);
       core.restarts.forget(record.id);
