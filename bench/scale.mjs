@@ -12,6 +12,7 @@ import { openSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadGet, percentile } from './inspect-load.mjs';
 
 const { values: options } = parseArgs({
   options: {
@@ -70,10 +71,6 @@ const median = (values) => {
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 };
-const percentile = (values, p) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-};
 
 async function createContainer(side, cmd, start, waitExit) {
   const body = { Image: options.image, Cmd: cmd, Labels: { [LABEL]: '1' }, HostConfig: options.network ? { NetworkMode: options.network } : {} };
@@ -105,20 +102,8 @@ async function sequentialInspect(side, ids, count) {
 async function concurrentInspect(side, ids) {
   const clients = Number(options.clients);
   const requests = Number(options.requests);
-  const samples = [];
-  await Promise.all(Array.from({ length: clients }, async (_, client) => {
-    // Each client its own connection, as separate programs would have.
-    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    try {
-      for (let index = 0; index < requests; index++) {
-        const started = process.hrtime.bigint();
-        await call(side, 'GET', `/containers/${ids[(client * requests + index) % ids.length]}/json`, undefined, agent);
-        samples.push(ms(started));
-      }
-    } finally {
-      agent.destroy();
-    }
-  }));
+  // Each client its own raw keep-alive connection, as separate programs would have (bench/inspect-load.mjs).
+  const { samples } = await loadGet(side.socket, clients, requests, (client, index) => `/containers/${ids[(client * requests + index) % ids.length]}/json`);
   return { p50: percentile(samples, 50), p99: percentile(samples, 99) };
 }
 

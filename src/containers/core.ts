@@ -43,12 +43,21 @@ export interface ContainerServiceOptions {
   networks?: NetworkService;
 }
 
+/** A serialised inspect and what it depended on besides the record: the networks' state and the running execs. */
+export interface InspectBody {
+  json: Buffer;
+  networkGeneration: number;
+  execIds: string;
+}
+
 /** An exec session's conmon may still be writing into the shim directory while it goes: retry. */
 export const SHIM_DIR_REMOVAL = { recursive: true, force: true, maxRetries: 5, retryDelay: 50 } as const;
 
 export class ContainerCore {
   readonly records = new Map<string, ContainerRecord>();
   readonly names = new Map<string, string>();
+  /** Each container's inspect body as last serialised (views.ts); dropped whenever its record is saved. */
+  readonly inspectBodies = new Map<string, InspectBody>();
   readonly store: ContainerRecordStore;
   readonly lock = new KeyedLock();
   /** Attach readers still draining a container's output: --rm waits for them before removing the log. */
@@ -64,7 +73,7 @@ export class ContainerCore {
   readonly socketRoot: string;
 
   constructor(readonly options: ContainerServiceOptions, onExit: (id: string, exitCode: number, exitedAt: Date) => void | Promise<void>) {
-    this.store = new ContainerRecordStore(join(options.dataRoot, 'containers'));
+    this.store = new ContainerRecordStore(join(options.dataRoot, 'containers'), (id) => this.inspectBodies.delete(id));
     this.shimRoot = join(options.execRoot, 'shims');
     this.socketRoot = join(options.execRoot, 'sockets');
     this.exitWatcher = new ExitWatcher(join(options.execRoot, 'exits'), onExit);

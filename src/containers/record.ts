@@ -52,7 +52,12 @@ export function initialState(): ContainerState {
 }
 
 export class ContainerRecordStore {
-  constructor(readonly root: string) {}
+  /**
+   * `changed` is told of every save and removal, as it begins and once it is done: what is
+   * derived from a record and kept (its serialised inspect) is dropped there. A record is
+   * changed in place and saved at once, so the save is where every change passes.
+   */
+  constructor(readonly root: string, private readonly changed: (id: string) => void = () => undefined) {}
 
   directory(id: string): string {
     return join(this.root, id);
@@ -79,10 +84,14 @@ export class ContainerRecordStore {
   }
 
   save(record: ContainerRecord, options: AtomicWriteOptions = {}): Promise<void> {
-    return traced('record.save', () => writeJsonAtomic(join(this.root, record.id, 'config.json'), record, options));
+    const { id } = record;
+    this.changed(id);
+    // Again once written: a caller that puts the record back after a failed save does so before anything else runs.
+    return traced('record.save', () => writeJsonAtomic(join(this.root, id, 'config.json'), record, options)).finally(() => this.changed(id));
   }
 
   async remove(id: string): Promise<void> {
+    this.changed(id);
     // The record goes first: a crash half-way leaves a directory that loadAll sweeps away.
     await rm(join(this.root, id, 'config.json'), { force: true });
     await rm(join(this.root, id), { recursive: true, force: true });

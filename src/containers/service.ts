@@ -461,6 +461,8 @@ export class ContainerService {
       // conmon's link from the socket directory to the bundle outlives conmon.
       await rm(join(core.socketRoot, record.id), { force: true });
       core.records.delete(record.id);
+      // An inspect while the files went may have kept a body again.
+      core.inspectBodies.delete(record.id);
       core.names.delete(record.name);
       // rm -v and --rm drop the container's anonymous volumes (never named ones) once its record
       // is gone and before waiters hear of the removal, as dockerd does; a failure is the request's.
@@ -531,6 +533,11 @@ export class ContainerService {
 
   inspect(reference: string): ContainerInspect {
     return this.views.inspect(this.get(reference));
+  }
+
+  /** The inspect body as sent (JSON and a newline), kept serialised until the container changes. */
+  inspectJson(reference: string): Buffer {
+    return this.views.inspectJson(this.get(reference));
   }
 
   /** `docker ps`: the containers the options select, newest first. */

@@ -33,6 +33,23 @@ export class ContainerViews {
     };
   }
 
+  /**
+   * Inspect as the API sends it (JSON and a newline), serialised once and kept until the record
+   * is saved (the store drops it), a network record moves, or the container's running execs
+   * change: under many clients an inspect is a Map look-up, not a JSON build.
+   */
+  inspectJson(record: ContainerRecord): Buffer {
+    const { core } = this;
+    const execIds = core.options.execIds?.(record.id).join(',') ?? '';
+    const networkGeneration = core.options.networks?.generation ?? 0;
+    const kept = core.inspectBodies.get(record.id);
+    if (kept && kept.execIds === execIds && kept.networkGeneration === networkGeneration) return kept.json;
+    const json = Buffer.from(JSON.stringify(this.inspect(record)) + '\n');
+    // A record removed meanwhile is not kept for ever.
+    if (core.records.get(record.id) === record) core.inspectBodies.set(record.id, { json, execIds, networkGeneration });
+    return json;
+  }
+
   /** `docker ps`: the containers the options select, newest first. */
   list(options: ContainerListOptions): Promise<ContainerSummary[]> {
     return listContainers({

@@ -2,7 +2,7 @@
 // -batch`): bridges, a network namespace per container (a bind-mounted nsfs file under the
 // exec root, which outlives berthd), and a veth pair per endpoint. Everything here tolerates
 // finding nothing to undo.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -24,8 +24,14 @@ export interface EndpointLink {
 
 const ownNetns = `/proc/${process.pid}/ns/net`;
 
+/**
+ * Whether berthd's own network namespace has the interface. /proc/self/net follows the
+ * process's namespace, where /sys/class/net shows the one sysfs was mounted in: under
+ * `unshare --net` (the benches) that is the host's, and a restarted berthd took its own bridge
+ * for missing and failed to start ("RTNETLINK answers: File exists").
+ */
 export function interfaceExists(name: string): boolean {
-  return existsSync(`/sys/class/net/${name}`);
+  return readFileSync('/proc/self/net/dev', 'utf8').split('\n').some((line) => line.includes(':') && line.slice(0, line.indexOf(':')).trim() === name);
 }
 
 /** The bridge with its gateway address, up (made if missing, its address set if it lost it). */

@@ -618,6 +618,11 @@ export class NetworkService {
   // ---- what inspect and ps show -------------------------------------------------------------------
 
   /** inspect's NetworkSettings. */
+  /** Moves whenever a network record is saved or removed: inspect bodies built before are stale. */
+  get generation(): number {
+    return this.store.generation;
+  }
+
   settings(container: NetworkContainer): Record<string, unknown> {
     return containerNetworkSettings(container, (reference) => this.find(reference), this.netnsPath(container.id));
   }

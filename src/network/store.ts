@@ -64,6 +64,12 @@ export function isDefaultBridge(network: NetworkRecord): boolean {
 }
 
 export class NetworkRecordStore {
+  /**
+   * Counts saves and removals (as each begins and once it is done): what is derived from the
+   * networks and kept elsewhere (a container's serialised inspect) is stale once it moved.
+   */
+  generation = 0;
+
   constructor(readonly root: string) {}
 
   async loadAll(): Promise<NetworkRecord[]> {
@@ -81,10 +87,12 @@ export class NetworkRecordStore {
   }
 
   save(record: NetworkRecord): Promise<void> {
-    return writeJsonAtomic(join(this.root, `${record.Id}.json`), record);
+    this.generation++;
+    return writeJsonAtomic(join(this.root, `${record.Id}.json`), record).finally(() => { this.generation++; });
   }
 
   async remove(id: string): Promise<void> {
-    await rm(join(this.root, `${id}.json`), { force: true });
+    this.generation++;
+    await rm(join(this.root, `${id}.json`), { force: true }).finally(() => { this.generation++; });
   }
 }

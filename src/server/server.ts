@@ -50,6 +50,13 @@ export function sendJson(context: RequestContext, status: number, value: unknown
   response.end(body);
 }
 
+/** A JSON body serialised already (kept by the caller): one write, no per-request encoding. */
+export function sendJsonBody(context: RequestContext, status: number, json: Buffer): void {
+  const response = requireResponse(context);
+  response.writeHead(status, ['Content-Type', 'application/json', 'Content-Length', String(json.length)]);
+  response.end(json);
+}
+
 export function sendNoContent(context: RequestContext, status = 204): void {
   const response = requireResponse(context);
   response.writeHead(status);
@@ -183,8 +190,8 @@ export interface ServerTls {
 export class ApiServer {
   private readonly servers: Server[] = [];
   private readonly connections = new Set<Duplex>();
-  /** Requests under way: their abort controllers (shutdown ends streams through them) and their ends. */
-  private readonly inFlight = new Map<AbortController, Promise<void>>();
+  /** Requests under way: their abort handles (shutdown ends streams through them) and their ends. */
+  private readonly inFlight = new Map<RequestAbort, Promise<void>>();
   private closing = false;
 
   /** `debug` logs each request; a SIGHUP reload may change it. */
@@ -264,7 +271,7 @@ export class ApiServer {
   }
 
   private track(request: IncomingMessage, response: ServerResponse | undefined, upgraded: Duplex | undefined): void {
-    const controller = new AbortController();
+    const controller = new RequestAbort();
     // Keep-alive must not hold a finished request's connection open during shutdown.
     if (this.closing) response?.setHeader('Connection', 'close');
     const done = this.dispatch(request, response, upgraded, controller)
@@ -274,7 +281,7 @@ export class ApiServer {
     if (this.closing) controller.abort();
   }
 
-  private async dispatch(request: IncomingMessage, response: ServerResponse | undefined, upgraded: Duplex | undefined, controller: AbortController): Promise<void> {
+  private async dispatch(request: IncomingMessage, response: ServerResponse | undefined, upgraded: Duplex | undefined, controller: RequestAbort): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://berthd');
     let path = url.pathname;
     let version = API_VERSION;
@@ -290,25 +297,7 @@ export class ApiServer {
     // Writes to a response whose client left fail through this handler, not as an unhandled 'error'.
     response?.on('error', abort);
     response?.once('close', () => { if (!response.writableFinished) abort(); });
-    let hijacked: Duplex | undefined;
-    const context: RequestContext = {
-      method: request.method ?? 'GET', path, params: [], query: url.searchParams, version, request, response,
-      signal: controller.signal, upgradedSocket: upgraded,
-      hijack: (contentType = 'application/vnd.docker.raw-stream') => {
-        if (hijacked) return hijacked;
-        if (upgraded) {
-          upgraded.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
-          hijacked = upgraded;
-        } else {
-          // A client that did not ask to upgrade still gets the raw stream on the same socket.
-          const socket = request.socket;
-          socket.write(`HTTP/1.1 200 OK\r\nContent-Type: ${contentType}\r\nConnection: close\r\n\r\n`);
-          context.response = undefined;
-          hijacked = socket;
-        }
-        return hijacked;
-      },
-    };
+    const context = new ApiRequestContext(request.method ?? 'GET', path, url.searchParams, version, request, response, controller, upgraded);
     const started = Date.now();
     if (this.debug) process.stderr.write(`-> ${context.method} ${url.pathname}${url.search}\n`);
     if (response) {
@@ -318,22 +307,22 @@ export class ApiServer {
       response.setHeader('Server', `berthd/${API_VERSION} (linux)`);
     }
     try {
-      if (compareVersions(version, MIN_API_VERSION) < 0) {
+      if (version !== API_VERSION && compareVersions(version, MIN_API_VERSION) < 0) {
         throw badParameter(`client version ${version} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
       }
-      if (compareVersions(version, API_VERSION) > 0) {
+      if (version !== API_VERSION && compareVersions(version, API_VERSION) > 0) {
         throw badParameter(`client version ${version} is too new. Maximum supported API version is ${API_VERSION}`);
       }
       const route = this.match(context.method, path, context);
       if (TRACE_ENABLED) await traceOperation(`${context.method} ${routeName(path, context.params)}`, async () => { await route(context); });
       else await route(context);
     } catch (error) {
-      this.fail(context, hijacked ?? upgraded, hijacked !== undefined, error);
+      this.fail(context, context.hijacked ?? upgraded, context.hijacked !== undefined, error);
     } finally {
       connection.off('close', abort);
       // The session on a taken-over connection is over: the connection goes with it, once its
       // last bytes are out (a client that reads nothing more cannot keep it open).
-      const taken = hijacked ?? upgraded;
+      const taken = context.hijacked ?? upgraded;
       if (taken) closeSoon(taken);
       if (this.debug) process.stderr.write(`${context.method} ${url.pathname}${url.search} ${Date.now() - started}ms\n`);
     }
@@ -384,6 +373,63 @@ export class ApiServer {
     const body = JSON.stringify({ message }) + '\n';
     response.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
     response.end(body);
+  }
+}
+
+/** A class, not an object literal: a literal with a getter (signal) is built through the runtime, slowly, on every request. */
+class ApiRequestContext implements RequestContext {
+  params: string[] = [];
+  /** The connection once a route took it over. */
+  hijacked: Duplex | undefined;
+
+  constructor(
+    readonly method: string, readonly path: string, readonly query: URLSearchParams, readonly version: string,
+    readonly request: IncomingMessage, public response: ServerResponse | undefined, private readonly abort: RequestAbort,
+    readonly upgradedSocket: Duplex | undefined,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  hijack(contentType = 'application/vnd.docker.raw-stream'): Duplex {
+    if (this.hijacked) return this.hijacked;
+    const upgraded = this.upgradedSocket;
+    if (upgraded) {
+      upgraded.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
+      this.hijacked = upgraded;
+    } else {
+      // A client that did not ask to upgrade still gets the raw stream on the same socket.
+      const socket = this.request.socket;
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Type: ${contentType}\r\nConnection: close\r\n\r\n`);
+      this.response = undefined;
+      this.hijacked = socket;
+    }
+    return this.hijacked;
+  }
+}
+
+/**
+ * A request's abort signal, made only when a route asks for it: an AbortController costs more
+ * than the rest of a short request (EventTarget set-up), and most routes (inspect, list, ping)
+ * never look. Aborted before it is asked for, the signal starts out aborted.
+ */
+class RequestAbort {
+  private controller: AbortController | undefined;
+  private aborted = false;
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort();
+    }
+    return this.controller.signal;
+  }
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.controller?.abort();
   }
 }
 

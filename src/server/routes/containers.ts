@@ -10,7 +10,7 @@ import { runAttachSession } from '../attach-session.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../util/detach-keys.js';
 import { drained } from '../../util/streams.js';
 import {
-  boolParam, compareVersions, filtersParam, intParam, readUpgradeBody, sendJson, sendNoContent, startStream,
+  boolParam, compareVersions, filtersParam, intParam, readUpgradeBody, sendJson, sendJsonBody, sendNoContent, startStream,
   type RequestContext, type RouteTable,
 } from '../server.js';
 import { readRequestBody } from '../decode/request.js';
@@ -19,7 +19,7 @@ const ID = '([^/]+)';
 
 /** What the container routes need: the container service, as the daemon wires it. */
 export type ContainerBackend = Pick<ContainerService,
-  'create' | 'list' | 'get' | 'inspect' | 'sizes' | 'start' | 'stop' | 'restart' | 'kill' | 'wait' | 'rename' | 'remove'
+  'create' | 'list' | 'get' | 'inspect' | 'inspectJson' | 'sizes' | 'start' | 'stop' | 'restart' | 'kill' | 'wait' | 'rename' | 'remove'
   | 'logs' | 'attachOutput' | 'openStdin' | 'resize' | 'publishEvent' | 'prune'>;
 
 export function containerRoutes(containers: ContainerBackend): RouteTable {
@@ -38,8 +38,9 @@ export function containerRoutes(containers: ContainerBackend): RouteTable {
       sendJson(context, 200, await containers.prune(filtersParam(context.query)));
     }],
     ['GET', new RegExp(`^/containers/${ID}/json$`), async (context) => {
+      if (!boolParam(context.query, 'size')) return sendJsonBody(context, 200, containers.inspectJson(context.params[0]));
       const inspect = containers.inspect(context.params[0]);
-      if (boolParam(context.query, 'size')) Object.assign(inspect, await containers.sizes(containers.get(inspect.Id)));
+      Object.assign(inspect, await containers.sizes(containers.get(inspect.Id)));
       sendJson(context, 200, inspect);
     }],
     ['POST', new RegExp(`^/containers/${ID}/start$`), async (context) => {
