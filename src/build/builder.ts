@@ -12,6 +12,7 @@ import { badParameter, isEngineError, notFound } from '../errdefs/errors.js';
 import { processWord } from '../images/changes.js';
 import type { ImageRecord } from '../images/service.js';
 import { hostArchitecture } from '../util/host-arch.js';
+import { traced } from '../util/trace.js';
 import { BuildContext } from './context.js';
 import { parseDockerfile, parseError, type DockerfileInstruction } from './dockerfile/parser.js';
 import { shortId, Stage, type BuildSettings, type StepServices } from './steps.js';
@@ -66,8 +67,8 @@ export class Builder {
     const workDir = join(this.tmpDir, `build-${randomBytes(8).toString('hex')}`);
     await mkdir(workDir, { recursive: true });
     try {
-      const context = await this.openContext(body, request, join(workDir, 'context'));
-      const dockerfile = parseDockerfile(await context.readDockerfile(request.dockerfile));
+      const context = await traced('build.context', () => this.openContext(body, request, join(workDir, 'context')));
+      const dockerfile = parseDockerfile(await traced('build.dockerfile', () => context.readDockerfile(request.dockerfile)));
       const write = (text: string) => { if (!request.quiet) emit({ stream: text }); };
       for (const warning of dockerfile.warnings) write(`${warning}\n`);
       const { metaArgs, stages } = splitStages(dockerfile.instructions, request.buildArgs);
@@ -87,7 +88,7 @@ export class Builder {
       if (unused.length > 0) write(`[Warning] One or more build-args [${unused.sort().join(' ')}] were not consumed\n`);
       emit({ aux: { ID: image.id } });
       write(`Successfully built ${shortId(image.id)}\n`);
-      for (const tag of request.tags) write(`Successfully tagged ${await this.services.tag(image.id, tag)}\n`);
+      for (const tag of request.tags) write(`Successfully tagged ${await traced('build.tag', () => this.services.tag(image.id, tag))}\n`);
       if (request.quiet) emit({ stream: `${image.id}\n` });
       return image.id;
     } finally {
