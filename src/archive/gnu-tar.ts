@@ -4,6 +4,7 @@
 // directory: a build context (the CLI), a COPY's source directory, a layer diff.
 import { spawn } from 'node:child_process';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import * as tarStream from 'tar-stream';
 
 export interface GnuTarOptions {
@@ -11,6 +12,8 @@ export interface GnuTarOptions {
   recursive?: boolean;
   /** Files from memory appended after the names (a Dockerfile from stdin, a layer diff's whiteouts). */
   append?: readonly AppendedFile[];
+  /** Every entry owned by these IDs instead of the files' own. */
+  owner?: { uid: number; gid: number };
 }
 
 export interface AppendedFile {
@@ -44,6 +47,7 @@ async function* gnuTarChunks(root: string, names: readonly string[], options: Gn
   const appended = options.append ?? [];
   const args = [
     '--create', '--file=-', '--format=gnu', '--numeric-owner', '--sort=name', '--blocking-factor=1',
+    ...(options.owner ? [`--owner=+${options.owner.uid}`, `--group=+${options.owner.gid}`] : []),
     // Positional: these apply to the names that follow.
     ...(options.recursive ? [] : ['--no-recursion']), '--directory', root, '--null', '--verbatim-files-from', '--files-from=-',
   ];
@@ -73,7 +77,7 @@ async function* gnuTarChunks(root: string, names: readonly string[], options: Gn
       }
     }
     const code = await exited;
-    if (code !== 0 && code !== 1) throw new Error(stderr.trim().split('\n').filter((line) => !/socket ignored$/.test(line)).pop() ?? `tar exit status ${code}`);
+    if (code !== 0 && code !== 1) throw new Error(tarFailure(stderr, code));
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
   }
@@ -83,4 +87,35 @@ async function* gnuTarChunks(root: string, names: readonly string[], options: Gn
   for (const file of appended) pack.entry({ name: file.name, mode: file.mode, size: file.content.length, type: 'file', mtime: file.mtime, uid: 0, gid: 0 }, file.content);
   pack.finalize();
   yield* pack as AsyncIterable<Buffer>;
+}
+
+/**
+ * Copies the directory `source`'s contents into `dest`, which must be a directory nobody else
+ * writes and that held nothing before (a COPY's new destination in a step's root): nothing in
+ * it can redirect the extraction, and the archive comes from a real directory (no member
+ * below a symlink, no ".."). Owners, modes and times come along; `owner` replaces the owners.
+ */
+export async function copyDirectoryWithGnuTar(source: string, dest: string, owner: { uid: number; gid: number }): Promise<void> {
+  const child = spawn('tar', ['-x', '--numeric-owner', '--same-owner', '--same-permissions', '-C', dest], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (text: string) => { if (stderr.length < 4096) stderr += text; });
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  exited.catch(() => undefined);
+  try {
+    await pipeline(packWithGnuTar(source, ['.'], { recursive: true, owner }), child.stdin);
+  } catch (error) {
+    child.kill('SIGKILL');
+    await exited.catch(() => undefined);
+    throw error;
+  }
+  const code = await exited;
+  if (code !== 0) throw new Error(tarFailure(stderr, code));
+}
+
+/** tar's first message that says what failed (not "socket ignored", not its closing "Exiting with failure status"). */
+function tarFailure(stderr: string, code: number | null): string {
+  return stderr.split('\n').find((line) => line.trim() !== '' && !/socket ignored$|Exiting with failure status/.test(line))?.trim() ?? `tar exit status ${code}`;
 }

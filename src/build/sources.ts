@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { baseName, cleanPath, dirName, hostPathIn, followSymlinkInScope, rootScopeFs } from '../archive/path.js';
-import { packWithGnuTar } from '../archive/gnu-tar.js';
+import { copyDirectoryWithGnuTar, packWithGnuTar } from '../archive/gnu-tar.js';
 import { packPath, readTar, type TarEntry } from '../archive/tar.js';
 import { RootScope, untar, type Owner } from '../archive/untar.js';
 import { decompressStream } from '../layers/decompress.js';
@@ -91,7 +91,13 @@ export async function copyIntoRoot(rootfs: string, sources: readonly CopySource[
   const cleanDest = cleanPath(dest);
   for (const source of sources) {
     if (source.isDirectory) {
+      const fresh = options.mode === undefined && !await existsInRoot(rootfs, cleanDest);
       await scope.mkdirAll(cleanDest, options.owner ?? { uid: 0, gid: 0 });
+      if (fresh) {
+        // A new, empty destination: GNU tar copies thousands of files in a fraction of untar's time.
+        await copyDirectoryWithGnuTar(source.hostPath, await scope.directory(cleanDest), options.owner ?? { uid: 0, gid: 0 });
+        continue;
+      }
       await untar(withOptions(readTar(packWithGnuTar(source.hostPath, ['.'], { recursive: true })), options), cleanDest, scope, untarOptions(options));
       continue;
     }
@@ -115,6 +121,17 @@ async function* withOptions(entries: AsyncIterable<TarEntry>, options: CopyOptio
   for await (const entry of entries) {
     if (options.mode !== undefined && entry.header.type !== 'symlink') entry.header.mode = options.mode;
     yield entry;
+  }
+}
+
+/** Whether `path` (symlinks followed in scope) names anything in the root. */
+async function existsInRoot(rootfs: string, path: string): Promise<boolean> {
+  try {
+    const resolved = await followSymlinkInScope(cleanPath(path), rootScopeFs(rootfs));
+    await lstat(hostPathIn(rootfs, resolved));
+    return true;
+  } catch {
+    return false;
   }
 }
 
