@@ -83,7 +83,7 @@ export class Builder {
         resources: request.resources, consumed: new Set(), workDir, signal,
         cacheFrom: request.cacheFrom.length > 0 ? new Set(request.cacheFrom.map((name) => this.services.images.resolve(name)?.id).filter((id): id is string => !!id)) : undefined,
       };
-      const image = await this.runStages(stages, needed, metaArgs, request, settings, context, write, emit);
+      const image = await traced('build.stages', () => this.runStages(stages, needed, metaArgs, request, settings, context, write, emit));
       const unused = [...request.buildArgs.keys()].filter((name) => !settings.consumed.has(name) && !metaArgs.has(name) && !PREDEFINED_ARGS.has(name));
       if (unused.length > 0) write(`[Warning] One or more build-args [${unused.sort().join(' ')}] were not consumed\n`);
       emit({ aux: { ID: image.id } });
@@ -92,7 +92,7 @@ export class Builder {
       if (request.quiet) emit({ stream: `${image.id}\n` });
       return image.id;
     } finally {
-      await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+      await traced('build.cleanup', () => rm(workDir, { recursive: true, force: true })).catch(() => undefined);
     }
   }
 
