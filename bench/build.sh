@@ -7,6 +7,8 @@
 # its hook: it writes the context and times both builds with bench/compare.mjs.
 #
 #   bash bench/build.sh
+#   BERTH_TRACE=1 BENCH_SIDES=berth bash bench/build.sh   where berth's time goes instead: the
+#     median of each phase (berthd's POST /build and the CLI's side), cold and cached apart
 # Environment: BENCH_RUNS=5, BENCH_WARMUP=1, BENCH_FILES=2000, and bench/run.sh's variables.
 set -euo pipefail
 cd "$(dirname -- "${BASH_SOURCE[0]}")/.."
@@ -42,5 +44,22 @@ CMD ["cat", "/app/count"]
 DOCKERFILE
 
 export DOCKER_BUILDKIT=0
+if [ "${BERTH_TRACE:-}" = 1 ] && [ -n "$BERTH_CLI" ]; then
+  # berthd was started with BERTH_TRACE=1 too (bench/run.sh passes the environment on).
+  socket=${BERTH_CLI##*unix://}
+  log=${socket%/*}/berthd.log
+  net=(); [ -n "${BENCH_NETWORK-none}" ] && net=(--network "${BENCH_NETWORK-none}")
+  for kind in cold cached; do
+    flags=(); [ "$kind" = cold ] && flags=(--no-cache)
+    $BERTH_CLI build -q "${flags[@]}" "${net[@]}" "$work" >/dev/null 2>&1
+    : > "$work/$kind-cli.log"
+    start=$(wc -l < "$log")
+    for _ in $(seq "$BENCH_RUNS"); do $BERTH_CLI build -q "${flags[@]}" "${net[@]}" "$work" >/dev/null 2>>"$work/$kind-cli.log"; done
+    tail -n +"$((start + 1))" "$log" | grep 'op=POST_/build' > "$work/$kind-daemon.log" || true
+    echo "== $kind build ($BENCH_RUNS runs)"
+    node bench/breakdown.mjs "$work/$kind-daemon.log" "$work/$kind-cli.log"
+  done
+  exit
+fi
 node bench/compare.mjs --berth "$BERTH_CLI" --docker "$DOCKER_CLI" --cases build --context "$work" \
   --runs "$BENCH_RUNS" --warmup "$BENCH_WARMUP" --network "${BENCH_NETWORK-none}"

@@ -37,34 +37,6 @@ export function packPath(hostPath: string, topName: string, options: { grafts?: 
   return output;
 }
 
-/** One entry of a layer diff: a path on the host stored under `name` (a directory alone, without its contents), or a deletion. */
-export type DiffEntry = { name: string; hostPath: string } | { name: string; deleted: true };
-
-/**
- * A layer diff as Docker exports one (moby's ExportChanges): each changed path as a single
- * entry, parents first, and each deleted path as an empty AUFS whiteout file ".wh.<name>".
- */
-export function packDiff(entries: Iterable<DiffEntry>): Readable {
-  const pack = quiet(tarStream.pack());
-  const output = Readable.from(pack as AsyncIterable<Buffer>, { objectMode: false });
-  const walk: Walk = { pack, seen: new Map(), grafts: new Map(), mapOwner: undefined, recurse: false };
-  void (async () => {
-    for (const entry of entries) {
-      if ('deleted' in entry) {
-        const slash = entry.name.lastIndexOf('/');
-        const whiteout = `${entry.name.slice(0, slash + 1)}.wh.${entry.name.slice(slash + 1)}`;
-        await new Promise<void>((resolve, reject) => {
-          quiet(pack.entry({ name: whiteout, mode: 0o644, size: 0, type: 'file', mtime: new Date(0), uid: 0, gid: 0 }, Buffer.alloc(0), (error?: Error | null) => (error ? reject(error) : resolve())));
-        });
-      } else {
-        await addTree(walk, entry.hostPath, entry.name, '', false);
-      }
-    }
-    pack.finalize();
-  })().catch((error: unknown) => { output.destroy(error as Error); });
-  return output;
-}
-
 /** Host owners as the archive names them: a user-namespace remapped root's files by their IDs in the container. */
 export type OwnerMap = (owner: { uid: number; gid: number }) => { uid: number; gid: number };
 

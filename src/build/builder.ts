@@ -12,6 +12,7 @@ import { badParameter, isEngineError, notFound } from '../errdefs/errors.js';
 import { processWord } from '../images/changes.js';
 import type { ImageRecord } from '../images/service.js';
 import { hostArchitecture } from '../util/host-arch.js';
+import { traced } from '../util/trace.js';
 import { BuildContext } from './context.js';
 import { parseDockerfile, parseError, type DockerfileInstruction } from './dockerfile/parser.js';
 import { shortId, Stage, type BuildSettings, type StepServices } from './steps.js';
@@ -66,8 +67,8 @@ export class Builder {
     const workDir = join(this.tmpDir, `build-${randomBytes(8).toString('hex')}`);
     await mkdir(workDir, { recursive: true });
     try {
-      const context = await this.openContext(body, request, join(workDir, 'context'));
-      const dockerfile = parseDockerfile(await context.readDockerfile(request.dockerfile));
+      const context = await traced('build.context', () => this.openContext(body, request, join(workDir, 'context')));
+      const dockerfile = parseDockerfile(await traced('build.dockerfile', () => context.readDockerfile(request.dockerfile)));
       const write = (text: string) => { if (!request.quiet) emit({ stream: text }); };
       for (const warning of dockerfile.warnings) write(`${warning}\n`);
       const { metaArgs, stages } = splitStages(dockerfile.instructions, request.buildArgs);
@@ -82,16 +83,16 @@ export class Builder {
         resources: request.resources, consumed: new Set(), workDir, signal,
         cacheFrom: request.cacheFrom.length > 0 ? new Set(request.cacheFrom.map((name) => this.services.images.resolve(name)?.id).filter((id): id is string => !!id)) : undefined,
       };
-      const image = await this.runStages(stages, needed, metaArgs, request, settings, context, write, emit);
+      const image = await traced('build.stages', () => this.runStages(stages, needed, metaArgs, request, settings, context, write, emit));
       const unused = [...request.buildArgs.keys()].filter((name) => !settings.consumed.has(name) && !metaArgs.has(name) && !PREDEFINED_ARGS.has(name));
       if (unused.length > 0) write(`[Warning] One or more build-args [${unused.sort().join(' ')}] were not consumed\n`);
       emit({ aux: { ID: image.id } });
       write(`Successfully built ${shortId(image.id)}\n`);
-      for (const tag of request.tags) write(`Successfully tagged ${await this.services.tag(image.id, tag)}\n`);
+      for (const tag of request.tags) write(`Successfully tagged ${await traced('build.tag', () => this.services.tag(image.id, tag))}\n`);
       if (request.quiet) emit({ stream: `${image.id}\n` });
       return image.id;
     } finally {
-      await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+      await traced('build.cleanup', () => rm(workDir, { recursive: true, force: true })).catch(() => undefined);
     }
   }
 

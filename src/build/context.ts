@@ -1,8 +1,11 @@
-// A build's context: the tar the client sent (plain or compressed), unpacked into a private
-// directory with moby's extraction rules, minus what .dockerignore leaves out (the docker CLI
-// filters already; raw API clients may not). Sources of COPY and ADD are resolved inside it
-// (symlinks followed in scope, ".." never above it) and matched against wildcards as Go's
-// filepath.Match does.
+// A build's context: the tar the client sent (plain or compressed), read into an index (names,
+// modes, link targets, content digests: context-index.ts) and kept as a file, unpacked into a
+// private directory with moby's extraction rules only when a step copies from it, minus what
+// .dockerignore leaves out (the docker CLI filters already; raw API clients may not). Sources
+// of COPY and ADD are resolved inside it (symlinks followed in scope, ".." never above it) and
+// matched against wildcards as Go's filepath.Match does. An archive the index cannot stand for
+// is unpacked at once and read from disk.
+import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -11,7 +14,10 @@ import { pipeline } from 'node:stream/promises';
 import { cleanPath, followSymlinkInScope, hostPathIn, rootScopeFs } from '../archive/path.js';
 import { badParameter, notFound } from '../errdefs/errors.js';
 import { decompressStream } from '../layers/decompress.js';
+import { traced } from '../util/trace.js';
+import { ContextIndex } from './context-index.js';
 import { contextFilter, parseDockerignore } from './dockerignore.js';
+import type { TreeReader } from './sources.js';
 
 export interface ContextSource {
   /** The path in the context ("/dir/file"), as resolved. */
@@ -23,22 +29,64 @@ export interface ContextSource {
 export class BuildContext {
   /** .dockerignore and the Dockerfile when .dockerignore excludes them: gone once the Dockerfile is read. */
   private excludedBuildFiles: string[] = [];
+  private removedBuildFiles = false;
+  /** While set, the context is read from it; the disk copy is made by unpackToDisk(). */
+  private index: ContextIndex | undefined;
+  private ignore: { patterns: string[]; keep: ReadonlySet<string> } | undefined;
+  private unpacked: Promise<void> | undefined;
 
-  private constructor(readonly root: string) {}
+  private constructor(readonly root: string, private readonly tarPath?: string) {}
 
-  /** Unpacks `tar` into the empty directory `root` and applies its .dockerignore (Dockerfile and .dockerignore are kept). */
+  /** Reads `tar` into an index (kept beside `root` as a file) and applies its .dockerignore (Dockerfile and .dockerignore are kept). */
   static async unpack(tar: Readable, root: string, dockerfileName: string): Promise<BuildContext> {
-    await extractWithTar(Readable.from(padded(await decompressStream(tar))), root);
-    const context = new BuildContext(root);
-    const ignoreText = await readFile(join(root, '.dockerignore'), 'utf8').catch(() => undefined);
+    const tarPath = `${root}.tar`;
+    const keep = new Set(['/.dockerignore', '/dockerfile', cleanPath(`/${dockerfileName}`)]);
+    const index = await traced('build.context.receive', async () => ContextIndex.read(padded(await decompressStream(tar)), tarPath, keep));
+    const context = new BuildContext(root, tarPath);
+    const ignore = index.get('/.dockerignore');
+    if (index.simple && !(ignore && ignore.content === undefined)) context.index = index;
+    else await context.unpackToDisk();
+    const ignoreText = context.index ? ignore?.content?.toString('utf8') : await readFile(join(root, '.dockerignore'), 'utf8').catch(() => undefined);
     if (ignoreText !== undefined) {
       const buildFiles = ['.dockerignore', cleanPath(`/${dockerfileName}`).slice(1)];
       const patterns = parseDockerignore(ignoreText);
-      await context.prune(patterns, new Set(buildFiles));
+      context.ignore = { patterns, keep: new Set(buildFiles) };
+      await traced('build.context.dockerignore', async () => (context.index ? pruneIndex(context.index, patterns, context.ignore!.keep) : context.pruneDisk(patterns, context.ignore!.keep)));
       const filter = contextFilter(patterns);
       context.excludedBuildFiles = buildFiles.filter((file) => filter.excludes(file));
     }
     return context;
+  }
+
+  /** The context on disk, for a step that copies from it: unpacked once, with .dockerignore applied. */
+  unpackToDisk(): Promise<void> {
+    if (!this.tarPath) return Promise.resolve();
+    this.unpacked ??= traced('build.context.extract', async () => {
+      await extractWithTar(Readable.from(padded(createReadStream(this.tarPath!))), this.root);
+      await rm(this.tarPath!, { force: true });
+      if (this.ignore) await this.pruneDisk(this.ignore.patterns, this.ignore.keep);
+      if (this.removedBuildFiles) for (const file of this.excludedBuildFiles) await rm(hostPathIn(this.root, `/${file}`), { force: true });
+    });
+    return this.unpacked;
+  }
+
+  /** What checksums read: the index while there is one. */
+  tree(): TreeReader | undefined {
+    const index = this.index;
+    if (!index) return undefined;
+    const node = (hostPath: string) => {
+      const found = index.get(hostPath.slice(this.root.length) || '/');
+      if (!found) throw Object.assign(new Error(`lstat ${hostPath}: no such file or directory`), { code: 'ENOENT' });
+      return found;
+    };
+    return {
+      stat: async (hostPath) => {
+        const found = node(hostPath);
+        return { type: found.type === 'directory' ? 'd' : found.type === 'symlink' ? 'l' : 'f', mode: found.mode, size: found.size, linkname: found.linkname };
+      },
+      children: async (hostPath) => [...(node(hostPath).children?.keys() ?? [])],
+      fileDigest: async (hostPath) => node(hostPath).digest,
+    };
   }
 
   /** An empty context (a Dockerfile sent alone, or a remote context that gave none). */
@@ -51,12 +99,23 @@ export class BuildContext {
     const clean = cleanPath(`/${name || 'Dockerfile'}`);
     for (const candidate of name ? [clean] : [clean, '/dockerfile']) {
       let text: string;
-      try {
-        text = await readFile(await this.hostPath(candidate), 'utf8');
-      } catch {
-        continue;
+      if (this.index) {
+        const node = this.index.get(await followSymlinkInScope(candidate, this.index.scopeFs()));
+        if (!node || node.type !== 'file') continue;
+        if (node.content === undefined) await this.unpackToDisk();
+        text = node.content?.toString('utf8') ?? await readFile(await this.hostPath(candidate), 'utf8');
+      } else {
+        try {
+          text = await readFile(await this.hostPath(candidate), 'utf8');
+        } catch {
+          continue;
+        }
       }
-      for (const file of this.excludedBuildFiles) await rm(hostPathIn(this.root, `/${file}`), { force: true });
+      this.removedBuildFiles = true;
+      for (const file of this.excludedBuildFiles) {
+        this.index?.remove(`/${file}`);
+        if (!this.index || this.unpacked) await rm(hostPathIn(this.root, `/${file}`), { force: true });
+      }
       return text;
     }
     throw notFound(`Cannot locate specified Dockerfile: ${name || 'Dockerfile'}`);
@@ -64,7 +123,7 @@ export class BuildContext {
 
   /** The host path of a context path, symlinks followed inside the context. */
   async hostPath(path: string): Promise<string> {
-    return hostPathIn(this.root, await followSymlinkInScope(cleanPath(`/${path}`), rootScopeFs(this.root)));
+    return hostPathIn(this.root, await followSymlinkInScope(cleanPath(`/${path}`), this.index?.scopeFs() ?? rootScopeFs(this.root)));
   }
 
   /**
@@ -80,6 +139,11 @@ export class BuildContext {
     if (!/[*?[]/.test(path)) {
       const hostPath = await this.hostPath(path);
       try {
+        if (this.index) {
+          const node = this.index.get(hostPath.slice(this.root.length) || '/');
+          if (!node) throw new Error('not found');
+          return [{ path, hostPath, isDirectory: node.type === 'directory' }];
+        }
         const stats = await lstat(hostPath);
         return [{ path, hostPath, isDirectory: stats.isDirectory() }];
       } catch {
@@ -96,9 +160,10 @@ export class BuildContext {
 
   async remove(): Promise<void> {
     await rm(this.root, { recursive: true, force: true });
+    if (this.tarPath) await rm(this.tarPath, { force: true });
   }
 
-  private async prune(patterns: string[], keep: ReadonlySet<string>): Promise<void> {
+  private async pruneDisk(patterns: string[], keep: ReadonlySet<string>): Promise<void> {
     const filter = contextFilter(patterns);
     const visit = async (dir: string): Promise<void> => {
       for (const name of await readdir(hostPathIn(this.root, dir))) {
@@ -122,13 +187,36 @@ export class BuildContext {
   }
 
   private async walk(dir: string, visit: (path: string, isDirectory: boolean) => Promise<void>): Promise<void> {
-    for (const name of (await readdir(hostPathIn(this.root, dir))).sort()) {
+    const names = this.index ? [...(this.index.get(dir)?.children?.keys() ?? [])] : await readdir(hostPathIn(this.root, dir));
+    for (const name of names.sort()) {
       const path = dir === '/' ? `/${name}` : `${dir}/${name}`;
-      const isDirectory = (await lstat(hostPathIn(this.root, path))).isDirectory();
+      const isDirectory = this.index ? this.index.get(path)?.type === 'directory' : (await lstat(hostPathIn(this.root, path))).isDirectory();
       await visit(path, isDirectory);
       if (isDirectory) await this.walk(path, visit);
     }
   }
+}
+
+/** .dockerignore applied to the index, as pruneDisk applies it to the unpacked context. */
+function pruneIndex(index: ContextIndex, patterns: string[], keep: ReadonlySet<string>): void {
+  const filter = contextFilter(patterns);
+  const visit = (dir: string): void => {
+    for (const [name, node] of [...(index.get(dir)?.children ?? [])]) {
+      const path = dir === '/' ? `/${name}` : `${dir}/${name}`;
+      const excluded = !keep.has(path.slice(1)) && filter.excludes(path.slice(1));
+      if (node.type === 'directory') {
+        if (excluded && !filter.mayIncludeBelow(path.slice(1))) {
+          index.remove(path);
+          continue;
+        }
+        visit(path);
+        if (excluded && node.children?.size === 0) index.remove(path);
+      } else if (excluded) {
+        index.remove(path);
+      }
+    }
+  };
+  visit('/');
 }
 
 /**

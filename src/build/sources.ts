@@ -9,6 +9,7 @@ import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { baseName, cleanPath, dirName, hostPathIn, followSymlinkInScope, rootScopeFs } from '../archive/path.js';
+import { copyDirectoryWithGnuTar, packWithGnuTar } from '../archive/gnu-tar.js';
 import { packPath, readTar, type TarEntry } from '../archive/tar.js';
 import { RootScope, untar, type Owner } from '../archive/untar.js';
 import { decompressStream } from '../layers/decompress.js';
@@ -20,6 +21,8 @@ export interface CopySource {
   isDirectory: boolean;
   /** Downloaded by ADD: copied as it is, never unpacked. */
   remote?: boolean;
+  /** Where its checksum reads it from (the disk when absent). */
+  tree?: TreeReader;
 }
 
 export interface CopyOptions {
@@ -33,29 +36,49 @@ export interface CopyOptions {
 /** Files up to this size are read whole: a stream per file costs more than the file. */
 const SMALL_FILE = 1 << 20;
 
+/** What a checksum needs of a tree: the disk, or the context's index (nothing unpacked). */
+export interface TreeReader {
+  /** lstat-like: type ("d", "l", "f" or "o"), permission bits, size, link target. */
+  stat(hostPath: string): Promise<{ type: 'd' | 'l' | 'f' | 'o'; mode: number; size: number; linkname: string }>;
+  children(hostPath: string): Promise<string[]>;
+  /** sha256 hex of a regular file's content. */
+  fileDigest(hostPath: string, size: number): Promise<string>;
+}
+
+export const diskTree: TreeReader = {
+  async stat(hostPath) {
+    const stats = await lstat(hostPath);
+    const type = stats.isDirectory() ? 'd' : stats.isSymbolicLink() ? 'l' : stats.isFile() ? 'f' : 'o';
+    return { type, mode: stats.mode & 0o7777, size: stats.size, linkname: type === 'l' ? await readlink(hostPath) : '' };
+  },
+  children: (hostPath) => readdir(hostPath),
+  async fileDigest(hostPath, size) {
+    const hash = createHash('sha256');
+    if (size <= SMALL_FILE) hash.update(await readFile(hostPath));
+    else for await (const chunk of createReadStream(hostPath)) hash.update(chunk as Buffer);
+    return hash.digest('hex');
+  },
+};
+
 /** Docker's source hash in a step's description: "file:<hex>", "dir:<hex>" or "multi:<hex>". */
 export async function checksumSources(sources: readonly CopySource[]): Promise<string> {
   const total = createHash('sha256');
-  for (const source of sources) total.update(`${source.name}\0${await treeDigest(source.hostPath, '.')}\n`);
+  for (const source of sources) total.update(`${source.name}\0${await treeDigest(source.tree ?? diskTree, source.hostPath, '.')}\n`);
   const hex = total.digest('hex');
   if (sources.length !== 1) return `multi:${hex}`;
   return `${sources[0]!.isDirectory ? 'dir' : 'file'}:${hex}`;
 }
 
-/** The digest of a path and what is below it; a directory's entries are hashed at the same time. */
-async function treeDigest(hostPath: string, name: string): Promise<string> {
+/** The digest of a path and what is below it (a file by its content's digest); a directory's entries are hashed at the same time. */
+async function treeDigest(tree: TreeReader, hostPath: string, name: string): Promise<string> {
   const hash = createHash('sha256');
-  const stats = await lstat(hostPath);
-  const type = stats.isDirectory() ? 'd' : stats.isSymbolicLink() ? 'l' : stats.isFile() ? 'f' : 'o';
-  hash.update(`${name}\0${type}\0${(stats.mode & 0o7777).toString(8)}\0`);
-  if (stats.isSymbolicLink()) hash.update(await readlink(hostPath));
-  else if (stats.isFile()) {
-    hash.update(`${stats.size}\0`);
-    if (stats.size <= SMALL_FILE) hash.update(await readFile(hostPath));
-    else for await (const chunk of createReadStream(hostPath)) hash.update(chunk as Buffer);
-  } else if (stats.isDirectory()) {
-    const children = (await readdir(hostPath)).sort();
-    const digests = await Promise.all(children.map((child) => treeDigest(`${hostPath}/${child}`, child)));
+  const node = await tree.stat(hostPath);
+  hash.update(`${name}\0${node.type}\0${node.mode.toString(8)}\0`);
+  if (node.type === 'l') hash.update(node.linkname);
+  else if (node.type === 'f') hash.update(`${node.size}\0${await tree.fileDigest(hostPath, node.size)}`);
+  else if (node.type === 'd') {
+    const children = (await tree.children(hostPath)).sort();
+    const digests = await Promise.all(children.map((child) => treeDigest(tree, `${hostPath}/${child}`, child)));
     for (const digest of digests) hash.update(`${digest}\n`);
   }
   return hash.digest('hex');
@@ -68,8 +91,14 @@ export async function copyIntoRoot(rootfs: string, sources: readonly CopySource[
   const cleanDest = cleanPath(dest);
   for (const source of sources) {
     if (source.isDirectory) {
+      const fresh = options.mode === undefined && !await existsInRoot(rootfs, cleanDest);
       await scope.mkdirAll(cleanDest, options.owner ?? { uid: 0, gid: 0 });
-      await untar(withOptions(readTar(packPath(source.hostPath, '.')), options), cleanDest, scope, untarOptions(options));
+      if (fresh) {
+        // A new, empty destination: GNU tar copies thousands of files in a fraction of untar's time.
+        await copyDirectoryWithGnuTar(source.hostPath, await scope.directory(cleanDest), options.owner ?? { uid: 0, gid: 0 });
+        continue;
+      }
+      await untar(withOptions(readTar(packWithGnuTar(source.hostPath, ['.'], { recursive: true })), options), cleanDest, scope, untarOptions(options));
       continue;
     }
     if (options.extractArchives && !source.remote && await isTarArchive(source.hostPath)) {
@@ -92,6 +121,17 @@ async function* withOptions(entries: AsyncIterable<TarEntry>, options: CopyOptio
   for await (const entry of entries) {
     if (options.mode !== undefined && entry.header.type !== 'symlink') entry.header.mode = options.mode;
     yield entry;
+  }
+}
+
+/** Whether `path` (symlinks followed in scope) names anything in the root. */
+async function existsInRoot(rootfs: string, path: string): Promise<boolean> {
+  try {
+    const resolved = await followSymlinkInScope(cleanPath(path), rootScopeFs(rootfs));
+    await lstat(hostPathIn(rootfs, resolved));
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -17,6 +17,7 @@ import { applyInstruction, processWord } from '../images/changes.js';
 import type { ImageCommitter } from '../images/commit.js';
 import type { ImageRecord, ImageService } from '../images/service.js';
 import { mountOverlay, unmount } from '../layers/overlay.js';
+import { traced, traceNow, traceRecord } from '../util/trace.js';
 import type { ContainerConfig, HostConfig } from '../wire/types.js';
 import type { BuildCache } from './cache.js';
 import { BuildContext } from './context.js';
@@ -179,17 +180,19 @@ export class Stage {
   private async commitMetadata(stepCmd: string[]): Promise<void> {
     const stepConfig = { ...structuredClone(this.config), Cmd: stepCmd };
     if (this.useCache(stepConfig)) return;
-    const image = await this.services.imageCommits.commit({
+    const image = await traced('build.image.write', () => this.services.imageCommits.commit({
       parent: this.image, diff: null, config: structuredClone(this.config), containerConfig: stepConfig,
       author: this.author, createdBy: stepCmd.join(' '),
-    });
-    await this.services.cache.record(this.image.id, stepConfig, image.id);
+    }));
+    await traced('build.cache.record', () => this.services.cache.record(this.image.id, stepConfig, image.id));
     this.image = image;
   }
 
   private useCache(stepConfig: ContainerConfig): boolean {
     if (this.settings.noCache) return false;
+    const looking = traceNow();
     const cached = this.services.cache.lookup(this.image.id, stepConfig, this.settings.cacheFrom);
+    traceRecord('build.cache.lookup', traceNow() - looking);
     if (!cached) return false;
     this.out(' ---> Using cache\n');
     this.image = cached;
@@ -213,9 +216,9 @@ export class Stage {
     const stepConfig: ContainerConfig = { ...structuredClone(this.config), Cmd: stepCmd };
     if (this.useCache(stepConfig)) return;
     const create = { Image: this.image.id, Cmd: command, Entrypoint: [], Env: [...(this.config.Env ?? []), ...env], Healthcheck: { Test: ['NONE'] } };
-    const { Id } = await this.services.containers.create({
+    const { Id } = await traced('build.container.create', () => this.services.containers.create({
       ...create, HostConfig: { NetworkMode: this.settings.networkMode, ...this.settings.resources },
-    } as Parameters<ContainerService['create']>[0], undefined);
+    } as Parameters<ContainerService['create']>[0], undefined));
     this.out(` ---> Running in ${shortId(Id)}\n`);
     let failed = true;
     try {
@@ -225,8 +228,10 @@ export class Stage {
         for await (const entry of output) this.out(entry.stream === 'stderr' ? `\x1b[91m${entry.bytes.toString('utf8')}\x1b[0m` : entry.bytes.toString('utf8'));
       })();
       pump.catch(() => undefined);
+      const running = traceNow();
       await this.services.containers.start(Id);
       const { StatusCode } = await this.services.containers.wait(Id, 'not-running');
+      traceRecord('build.run', traceNow() - running);
       await pump;
       if (StatusCode !== 0) {
         throw new StepFailed(`The command '${command.join(' ')}' returned a non-zero code: ${StatusCode}`, StatusCode);
@@ -239,33 +244,33 @@ export class Stage {
   }
 
   private async commitContainer(id: string, stepConfig: ContainerConfig): Promise<void> {
-    const image = await this.services.commits.commit(id, {
+    const image = await traced('build.commit', () => this.services.commits.commit(id, {
       config: structuredClone(this.config), containerConfig: stepConfig, exactConfig: true, skipEmptyLayer: true, author: this.author, pause: false,
-    });
-    await this.services.cache.record(this.image.id, stepConfig, image.id);
+    }));
+    await traced('build.cache.record', () => this.services.cache.record(this.image.id, stepConfig, image.id));
     this.image = image;
   }
 
   private async removeContainer(id: string, failed: boolean): Promise<void> {
     if (!(this.settings.forceRm || this.settings.rm)) return;
     if (!failed) this.out(`Removing intermediate container ${shortId(id)}\n`);
-    await this.services.containers.remove(id, { force: true, volumes: true }).catch(() => undefined);
+    await traced('build.container.remove', () => this.services.containers.remove(id, { force: true, volumes: true })).catch(() => undefined);
   }
 
   /** A step that changes the root filesystem without running anything (COPY, ADD, WORKDIR). */
   private async containerStep(stepCmd: string[], change: (rootfs: string) => Promise<void>): Promise<void> {
     const stepConfig: ContainerConfig = { ...structuredClone(this.config), Cmd: stepCmd };
     if (this.useCache(stepConfig)) return;
-    const { Id } = await this.services.containers.create({
+    const { Id } = await traced('build.container.create', () => this.services.containers.create({
       Image: this.image.id, Cmd: stepCmd, Entrypoint: [], Healthcheck: { Test: ['NONE'] }, HostConfig: { NetworkMode: 'none' },
-    } as Parameters<ContainerService['create']>[0], undefined);
+    } as Parameters<ContainerService['create']>[0], undefined));
     try {
       const record = this.services.containers.get(Id);
-      await this.services.containers.withRootfs(record, change);
+      await traced('build.copy.write', () => this.services.containers.withRootfs(record, change));
       await this.commitContainer(Id, stepConfig);
     } finally {
       // No process ever ran in it: nothing to show, whatever the outcome.
-      await this.services.containers.remove(Id, { force: true, volumes: true }).catch(() => undefined);
+      await traced('build.container.remove', () => this.services.containers.remove(Id, { force: true, volumes: true })).catch(() => undefined);
     }
   }
 
@@ -298,8 +303,9 @@ export class Stage {
         }
         if (isAdd && /^https?:\/\//.test(word)) sources.push(await this.download(word, heredocDir));
         else {
-          const found = await sourceContext.sources(instruction.keyword, word);
-          sources.push(...found.map((source) => ({ name: source.path.slice(source.path.lastIndexOf('/') + 1), hostPath: source.hostPath, isDirectory: source.isDirectory })));
+          const found = await traced('build.copy.sources', () => sourceContext.sources(instruction.keyword, word));
+          const tree = sourceContext.tree();
+          sources.push(...found.map((source) => ({ name: source.path.slice(source.path.lastIndexOf('/') + 1), hostPath: source.hostPath, isDirectory: source.isDirectory, tree })));
         }
       }
       if (sources.length === 0) throw badParameter(`${instruction.keyword} failed: no source files were specified`);
@@ -310,7 +316,7 @@ export class Stage {
       if (chmodText !== undefined && !/^[0-7]{1,4}$/.test(chmodText)) throw badParameter(`invalid chmod parameter: ${chmodText}`);
       const chown = flags.get('chown')?.[0];
       const flagText = [...instruction.flags.filter((flag) => !flag.startsWith('--from'))].join(' ');
-      const description = `${instruction.keyword} ${flagText ? `${flagText} ` : ''}${from !== undefined ? `--from=${fromImage!.id} ` : ''}${await checksumSources(sources)} in ${dest} `;
+      const description = `${instruction.keyword} ${flagText ? `${flagText} ` : ''}${from !== undefined ? `--from=${fromImage!.id} ` : ''}${await traced('build.copy.checksum', () => checksumSources(sources))} in ${dest} `;
       await this.containerStep([...this.shell(), `#(nop) ${description}`], async (rootfs) => {
         let owner;
         if (chown !== undefined) {
@@ -318,6 +324,7 @@ export class Stage {
           const user = resolveUser(spec.includes(':') ? spec : `${spec}:${spec}`, await readContainerFile(rootfs, 'etc/passwd'), await readContainerFile(rootfs, 'etc/group'));
           owner = { uid: user.uid, gid: user.gid };
         }
+        await sourceContext.unpackToDisk();
         await copyIntoRoot(rootfs, sources, dest, { owner, mode: chmodText !== undefined ? parseInt(chmodText, 8) : undefined, extractArchives: isAdd });
       });
     } finally {

@@ -8,14 +8,14 @@ import { writeFile } from 'node:fs/promises';
 import { readdir } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
-import * as tarStream from 'tar-stream';
-import { packDiff, type DiffEntry } from '../../archive/tar.js';
+import { packWithGnuTar } from '../../archive/gnu-tar.js';
 import { contextFilter, parseDockerignore, type ContextFilter } from '../../build/dockerignore.js';
 import { boolFlag, listFlag, stringFlag, type CommandSpec } from '../command.js';
 import { StatusError } from '../output.js';
 import { JsonMessageError, renderJsonMessages } from '../progress.js';
 import { parseReference } from '../reference.js';
 import { keyValueMap } from '../flags.js';
+import { traced, traceNow, traceRecord } from '../../util/trace.js';
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -29,8 +29,8 @@ function looksLikeArchive(head: Buffer): boolean {
 }
 
 /** The context directory's paths to send, parents first, names in byte order; excluded ones left out. */
-export async function contextEntries(root: string, filter: ContextFilter, always: ReadonlySet<string>): Promise<DiffEntry[]> {
-  const entries: DiffEntry[] = [];
+export async function contextEntries(root: string, filter: ContextFilter, always: ReadonlySet<string>): Promise<string[]> {
+  const entries: string[] = [];
   const visit = async (dir: string): Promise<void> => {
     for (const name of (await readdir(join(root, dir))).sort()) {
       const path = dir === '' ? name : `${dir}/${name}`;
@@ -38,33 +38,19 @@ export async function contextEntries(root: string, filter: ContextFilter, always
       const excluded = !always.has(path) && filter.excludes(path);
       if (stats.isDirectory()) {
         if (excluded && !filter.mayIncludeBelow(path)) continue;
-        if (!excluded) entries.push({ name: path, hostPath: join(root, path) });
+        if (!excluded) entries.push(path);
         await visit(path);
-      } else if (!excluded) entries.push({ name: path, hostPath: join(root, path) });
+      } else if (!excluded) entries.push(path);
     }
   };
   await visit('');
   return entries;
 }
 
-/** A tar of `entries` followed by extra in-memory files (a Dockerfile from stdin or outside the context). */
-function packContext(entries: DiffEntry[], extra: Array<{ name: string; content: Buffer }>): Readable {
-  if (extra.length === 0) return packDiff(entries);
-  const pack = tarStream.pack();
-  void (async () => {
-    const extract = tarStream.extract();
-    const source = packDiff(entries);
-    const copied = new Promise<void>((resolvePromise, reject) => {
-      extract.on('entry', (header, stream, next) => { stream.pipe(pack.entry(header, next)); });
-      extract.on('finish', resolvePromise);
-      extract.on('error', reject);
-    });
-    source.pipe(extract);
-    await copied;
-    for (const file of extra) pack.entry({ name: file.name, mode: 0o600, size: file.content.length, mtime: new Date() }, file.content);
-    pack.finalize();
-  })().catch((error: unknown) => pack.destroy(error as Error));
-  return pack as unknown as Readable;
+/** A tar of `names` (below `root`, each alone) followed by extra in-memory files (a Dockerfile from stdin or outside the context). */
+function packContext(root: string, names: string[], extra: Array<{ name: string; content: Buffer }>): Readable {
+  const append = extra.map((file) => ({ name: file.name, mode: 0o600, mtime: new Date(), content: file.content }));
+  return packWithGnuTar(root, names, { append });
 }
 
 export const buildCommand: CommandSpec = {
@@ -122,7 +108,7 @@ export const buildCommand: CommandSpec = {
       if (looksLikeArchive(input)) body = Readable.from([input]);
       else {
         dockerfile = 'Dockerfile';
-        body = packContext([], [{ name: 'Dockerfile', content: input }]);
+        body = packContext(process.cwd(), [], [{ name: 'Dockerfile', content: input }]);
       }
     } else if (/^(https?:\/\/|git@|git:\/\/|github\.com\/)/.test(location)) {
       remote = location;
@@ -147,8 +133,10 @@ export const buildCommand: CommandSpec = {
       } catch {
         // No .dockerignore: everything goes.
       }
-      const entries = await contextEntries(root, contextFilter(patterns), new Set(['.dockerignore', dockerfile || 'Dockerfile']));
-      body = packContext(entries, extra);
+      const entries = await traced('cli.context.walk', () => contextEntries(root, contextFilter(patterns), new Set(['.dockerignore', dockerfile || 'Dockerfile'])));
+      body = packContext(root, entries, extra);
+      const packing = traceNow();
+      body.once('end', () => traceRecord('cli.context.sent', traceNow() - packing));
       if (!quiet) process.stdout.write('Sending build context to Docker daemon\n');
     }
     const buildArgs: Record<string, string | null> = {};
