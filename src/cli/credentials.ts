@@ -4,8 +4,7 @@
 // credential helper configured (credHelpers for that server, else credsStore), secrets go to
 // `docker-credential-<name>` through its get/store/erase protocol and only an empty entry
 // stays in the file. Keys berth does not know are kept as they are.
-import { spawn } from 'node:child_process';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { AuthConfig } from '../wire/types.js';
@@ -54,7 +53,8 @@ interface HelperCredentials { ServerURL?: string; Username?: string; Secret?: st
 /** Runs docker-credential-<helper> <action> with `input` on stdin; resolves with its stdout. */
 function runHelper(helper: string, action: 'get' | 'store' | 'erase', input: string): Promise<string> {
   const program = HELPER_PREFIX + helper;
-  return new Promise((resolve, reject) => {
+  // node:child_process and node:fs/promises load only when used: every command reads this file.
+  return import('node:child_process').then(({ spawn }) => new Promise<string>((resolve, reject) => {
     const child = spawn(program, [action], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -72,7 +72,7 @@ function runHelper(helper: string, action: 'get' | 'store' | 'erase', input: str
     });
     child.stdin.on('error', () => undefined);
     child.stdin.end(input);
-  });
+  }));
 }
 
 type ConfigJson = Record<string, unknown> & {
@@ -88,7 +88,7 @@ export class ClientConfig {
     const path = join(dir, 'config.json');
     let data: ConfigJson = {};
     try {
-      const text = await readFile(path, 'utf8');
+      const text = readFileSync(path, 'utf8');
       if (text.trim() !== '') data = JSON.parse(text) as ConfigJson;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`loading config file: ${path}: ${(error as Error).message}`);
@@ -200,6 +200,7 @@ export class ClientConfig {
 
   /** Atomic, 0600 in a 0700 directory, tab-indented like the docker CLI writes it. */
   private async save(): Promise<void> {
+    const { mkdir, rename, stat, writeFile } = await import('node:fs/promises');
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
     const mode = await stat(this.path).then((info) => info.mode & 0o777, () => 0o600);
     const temp = `${this.path}.${process.pid}.tmp`;
