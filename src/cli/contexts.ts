@@ -21,7 +21,7 @@ const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.+-]+$/;
 const TLS_FILES = ['ca.pem', 'cert.pem', 'key.pem'] as const;
 type TlsFileName = (typeof TLS_FILES)[number];
 /** Loaded when a stored context or TLS material is read: the default context over a unix socket needs neither. */
-const fsPromises = (): Promise<typeof FsPromises> => import('node:fs/promises');
+const fsPromises = async (): Promise<typeof FsPromises> => loadBuiltin<typeof FsPromises>('node:fs/promises');
 
 export interface ContextMeta {
   Name: string;

@@ -4,9 +4,12 @@
 // credential helper configured (credHelpers for that server, else credsStore), secrets go to
 // `docker-credential-<name>` through its get/store/erase protocol and only an empty entry
 // stays in the file. Keys berth does not know are kept as they are.
+import type * as ChildProcess from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import type * as FsPromises from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { loadBuiltin } from '../util/builtins.js';
 import type { AuthConfig } from '../wire/types.js';
 
 /** Docker Hub's key in config.json. */
@@ -54,7 +57,8 @@ interface HelperCredentials { ServerURL?: string; Username?: string; Secret?: st
 function runHelper(helper: string, action: 'get' | 'store' | 'erase', input: string): Promise<string> {
   const program = HELPER_PREFIX + helper;
   // node:child_process and node:fs/promises load only when used: every command reads this file.
-  return import('node:child_process').then(({ spawn }) => new Promise<string>((resolve, reject) => {
+  const { spawn } = loadBuiltin<typeof ChildProcess>('node:child_process');
+  return new Promise((resolve, reject) => {
     const child = spawn(program, [action], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -72,7 +76,7 @@ function runHelper(helper: string, action: 'get' | 'store' | 'erase', input: str
     });
     child.stdin.on('error', () => undefined);
     child.stdin.end(input);
-  }));
+  });
 }
 
 type ConfigJson = Record<string, unknown> & {
@@ -200,7 +204,7 @@ export class ClientConfig {
 
   /** Atomic, 0600 in a 0700 directory, tab-indented like the docker CLI writes it. */
   private async save(): Promise<void> {
-    const { mkdir, rename, stat, writeFile } = await import('node:fs/promises');
+    const { mkdir, rename, stat, writeFile } = loadBuiltin<typeof FsPromises>('node:fs/promises');
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
     const mode = await stat(this.path).then((info) => info.mode & 0o777, () => 0o600);
     const temp = `${this.path}.${process.pid}.tmp`;
