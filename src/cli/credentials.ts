@@ -7,7 +7,7 @@
 import type * as ChildProcess from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type * as FsPromises from 'node:fs/promises';
-import { homedir } from 'node:os';
+import type * as Os from 'node:os';
 import { dirname, join } from 'node:path';
 import { loadBuiltin } from '../util/builtins.js';
 import type { AuthConfig } from '../wire/types.js';
@@ -20,7 +20,7 @@ const NOT_FOUND = 'credentials not found in native keychain';
 
 /** The client configuration directory: --config (passed in), else BERTH_CONFIG, else ~/.berth. */
 export function configDir(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
-  return flag || env.BERTH_CONFIG || join(env.HOME || homedir(), '.berth');
+  return flag || env.BERTH_CONFIG || join(env.HOME || loadBuiltin<typeof Os>('node:os').homedir(), '.berth');
 }
 
 /** credentials.ConvertToHostname: "https://host:5000/v2/" -> "host:5000". */
