@@ -1,31 +1,55 @@
 // Type-checks and compiles everything with tsc (tests run from dist/tsc), then bundles the
 // two entry points with esbuild so that `berth version` loads one file, not hundreds.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { build } from 'esbuild';
-import { chmodSync, copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 // The request-body validators are compiled here, never at the daemon's start-up.
 execFileSync(process.execPath, ['scripts/gen-validators.mjs'], { stdio: 'inherit' });
 execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', '.'], { stdio: 'inherit' });
 mkdirSync('dist', { recursive: true });
 rmSync('dist/chunks', { recursive: true, force: true });
+// The bundles are CommonJS: node starts a CommonJS file without its ES module loader, and only
+// a CommonJS script can be compiled from V8's code cache (vm.Script). dist/tsc stays ES modules.
+writeFileSync('dist/package.json', '{ "type": "commonjs" }\n');
+writeFileSync('dist/tsc/package.json', '{ "type": "module" }\n');
 const common = {
-  bundle: true, platform: 'node', target: 'node20', format: 'esm', sourcemap: 'linked', logLevel: 'warning',
+  bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: 'linked', logLevel: 'warning',
   // ws's optional native speed-ups; it works without them.
   external: ['bufferutil', 'utf-8-validate'],
-  banner: { js: "#!/usr/bin/env node\nimport { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  define: { 'import.meta.url': 'importMeta.url' },
+  inject: ['scripts/cjs-import-meta-url.js'],
 };
-// The CLI is split: each command's code is a chunk loaded by its dynamic import() only when
-// that command runs, so `berth version` parses a fraction of the client.
-await build({ ...common, entryPoints: { berth: 'src/cli/main.ts' }, outdir: 'dist', splitting: true, chunkNames: 'chunks/[name]-[hash]' });
-await build({ ...common, entryPoints: ['src/daemon/main.ts'], outfile: 'dist/berthd.js' });
+// The CLI is one bundle run by dist/berth.js from V8's code cache (scripts/cli-entry.cjs). Each
+// command's modules are evaluated only when it runs (main.ts imports them with import()), so
+// `berth version` runs a fraction of it; one file and no module loader is what starts fastest.
+// Minified: less to read and to deserialize at every start (stack traces map back through
+// dist/berth-cli.js.map with node --enable-source-maps).
+const cli = await build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/berth-cli.js', minify: true, metafile: true });
+// vm.Script runs the bundle without a module loader: import() of a module left outside the
+// bundle (a node:x built-in) would fail at run time; src/util/builtins.ts loads those instead.
+for (const output of Object.values(cli.metafile.outputs)) {
+  const dynamic = output.imports.filter((imported) => imported.external && imported.kind === 'dynamic-import');
+  if (dynamic.length > 0) throw new Error(`dist/berth-cli.js: import() of ${dynamic.map((imported) => imported.path).join(', ')}; use loadBuiltin (src/util/builtins.ts)`);
+}
+const bundleSha256 = createHash('sha256').update(readFileSync('dist/berth-cli.js')).digest('hex');
+writeFileSync('dist/berth.js', readFileSync('scripts/cli-entry.cjs', 'utf8').replace('@BUNDLE_SHA256@', bundleSha256));
+await build({ ...common, entryPoints: ['src/daemon/main.ts'], outfile: 'dist/berthd.js', banner: { js: '#!/usr/bin/env node' } });
 for (const out of ['dist/berth.js', 'dist/berthd.js']) chmodSync(out, 0o755);
 copyFileSync('src/containers/seccomp-default.json', 'dist/seccomp-default.json');
-// crun on a hybrid cgroup host runs through this launcher (src/runtime/oci-runtime.ts); without
-// a C compiler the daemon falls back to the same steps done by unshare and sh.
+// crun runs through this launcher (src/runtime/oci-runtime.ts: from a sealed copy, and with the
+// cgroup2 mount hidden on a hybrid host); without a C compiler berthd runs crun itself, or
+// through unshare and sh on a hybrid host, which is slower.
 try {
   execFileSync('cc', ['-O2', '-Wall', '-o', 'dist/berth-runtime-launcher', 'native/runtime-launcher.c'], { stdio: 'inherit' });
 } catch (error) {
   rmSync('dist/berth-runtime-launcher', { force: true });
   console.warn(`build: native/runtime-launcher.c not compiled (${error.message}); crun will use the slower unshare+sh launcher`);
 }
+// The first run writes the code cache; at build time, so that no user's first command pays it.
+// A command through the client to a socket where no daemon listens compiles what most commands
+// run (flags, context, client, connection), and it fails as expected.
+rmSync('dist/berth-cli.cache', { force: true });
+const noDaemon = spawnSync(process.execPath, ['dist/berth.js', '-H', 'unix:///nonexistent/berth-build.sock', 'version'], { stdio: 'ignore' });
+if (noDaemon.status !== 1 || !existsSync('dist/berth-cli.cache')) throw new Error(`dist/berth.js: the code cache was not written (exit ${noDaemon.status})`);

@@ -12,10 +12,12 @@ shift
 mkdir -p "$out"
 opts=(--bundle --platform=node --format=esm --target=node20 --log-level=warning --external:bufferutil --external:utf-8-validate)
 banner="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
-npx esbuild src/cli/main.ts "${opts[@]}" \
-  "--banner:js=$banner" --outfile="$out/berth.js"
-npx esbuild src/daemon/main.ts "${opts[@]}" \
-  "--banner:js=$banner" --outfile="$out/berthd.js"
+# berth.js and berthd.js are CommonJS as in dist/ (scripts/build.mjs), without the CLI's code cache.
+cjs=(--bundle --platform=node --format=cjs --target=node20 --log-level=warning --external:bufferutil --external:utf-8-validate
+  --define:import.meta.url=importMeta.url --inject:scripts/cjs-import-meta-url.js)
+echo '{ "type": "commonjs" }' > "$out/package.json"
+npx esbuild src/cli/main.ts "${cjs[@]}" --outfile="$out/berth.js"
+npx esbuild src/daemon/main.ts "${cjs[@]}" --outfile="$out/berthd.js"
 cp src/containers/seccomp-default.json "$out/"
 for test in "$@"; do
   name=$(basename "$test" .ts)

@@ -7,11 +7,12 @@
 //
 // Which context: --context, else "default" when -H or DOCKER_HOST is given, else DOCKER_CONTEXT,
 // else config.json's currentContext, else "default".
-import { createHash } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import type * as FsPromises from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClientTls } from '../client/engine-client.js';
+import { loadBuiltin } from '../util/builtins.js';
 import { DEFAULT_UNIX_SOCKET, formatDockerHost, HostFormatError, parseDockerHost } from '../util/docker-host.js';
 import { StatusError } from './status-error.js';
 
@@ -19,6 +20,8 @@ export const DEFAULT_CONTEXT = 'default';
 const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.+-]+$/;
 const TLS_FILES = ['ca.pem', 'cert.pem', 'key.pem'] as const;
 type TlsFileName = (typeof TLS_FILES)[number];
+/** Loaded when a stored context or TLS material is read: the default context over a unix socket needs neither. */
+const fsPromises = async (): Promise<typeof FsPromises> => loadBuiltin<typeof FsPromises>('node:fs/promises');
 
 export interface ContextMeta {
   Name: string;
@@ -36,7 +39,7 @@ export interface StoredContext {
 
 /** The directory name of a context: sha256 of its name, in hex. */
 export function contextDirName(name: string): string {
-  return createHash('sha256').update(name).digest('hex');
+  return loadBuiltin<typeof Crypto>('node:crypto').createHash('sha256').update(name).digest('hex');
 }
 
 export function validateContextName(name: string): void {
@@ -59,7 +62,7 @@ export class ContextStore {
     const metaPath = this.metaDir(name);
     let text: string;
     try {
-      text = await readFile(join(metaPath, 'meta.json'), 'utf8');
+      text = await (await fsPromises()).readFile(join(metaPath, 'meta.json'), 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new StatusError(1, `context "${name}": context not found: ${(error as Error).message}`);
       throw error;
@@ -71,7 +74,7 @@ export class ContextStore {
     const tls: StoredContext['tls'] = {};
     for (const file of TLS_FILES) {
       const path = join(tlsPath, 'docker', file);
-      if (existsSync(path)) tls[file] = await readFile(path);
+      if (existsSync(path)) tls[file] = await (await fsPromises()).readFile(path);
     }
     return { meta, tls, metaPath, tlsPath };
   }
@@ -82,6 +85,7 @@ export class ContextStore {
 
   async list(): Promise<StoredContext[]> {
     const root = join(this.configDir, 'contexts', 'meta');
+    const { readdir, readFile } = await fsPromises();
     const entries = await readdir(root).catch(() => [] as string[]);
     const found: StoredContext[] = [];
     for (const entry of entries) {
@@ -97,6 +101,7 @@ export class ContextStore {
 
   /** Writes a context's metadata and, when `tls` is given, replaces its TLS material. */
   async save(meta: ContextMeta, tls?: StoredContext['tls']): Promise<void> {
+    const { mkdir, rename, rm, writeFile } = await fsPromises();
     const dir = this.metaDir(meta.Name);
     await mkdir(dir, { recursive: true, mode: 0o755 });
     const temp = join(dir, `.meta.json.${process.pid}.tmp`);
@@ -111,6 +116,7 @@ export class ContextStore {
   }
 
   async remove(name: string): Promise<void> {
+    const { rm } = await fsPromises();
     await rm(this.metaDir(name), { recursive: true, force: true });
     await rm(this.tlsDir(name), { recursive: true, force: true });
   }
@@ -172,7 +178,7 @@ export async function defaultTls(options: ConnectionOptions, env: NodeJS.Process
     const path = given || join(certDir, file);
     if (!given && !required && !existsSync(path)) return undefined;
     try {
-      return await readFile(path);
+      return await (await fsPromises()).readFile(path);
     } catch (error) {
       throw new StatusError(1, `could not read ${file === 'ca.pem' ? 'CA certificate' : file === 'cert.pem' ? 'certificate' : 'key'} "${path}": ${(error as Error).message}`);
     }

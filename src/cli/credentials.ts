@@ -4,10 +4,12 @@
 // credential helper configured (credHelpers for that server, else credsStore), secrets go to
 // `docker-credential-<name>` through its get/store/erase protocol and only an empty entry
 // stays in the file. Keys berth does not know are kept as they are.
-import { spawn } from 'node:child_process';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
+import type * as ChildProcess from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type * as FsPromises from 'node:fs/promises';
+import type * as Os from 'node:os';
 import { dirname, join } from 'node:path';
+import { loadBuiltin } from '../util/builtins.js';
 import type { AuthConfig } from '../wire/types.js';
 
 /** Docker Hub's key in config.json. */
@@ -18,7 +20,7 @@ const NOT_FOUND = 'credentials not found in native keychain';
 
 /** The client configuration directory: --config (passed in), else BERTH_CONFIG, else ~/.berth. */
 export function configDir(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
-  return flag || env.BERTH_CONFIG || join(env.HOME || homedir(), '.berth');
+  return flag || env.BERTH_CONFIG || join(env.HOME || loadBuiltin<typeof Os>('node:os').homedir(), '.berth');
 }
 
 /** credentials.ConvertToHostname: "https://host:5000/v2/" -> "host:5000". */
@@ -54,6 +56,8 @@ interface HelperCredentials { ServerURL?: string; Username?: string; Secret?: st
 /** Runs docker-credential-<helper> <action> with `input` on stdin; resolves with its stdout. */
 function runHelper(helper: string, action: 'get' | 'store' | 'erase', input: string): Promise<string> {
   const program = HELPER_PREFIX + helper;
+  // node:child_process and node:fs/promises load only when used: every command reads this file.
+  const { spawn } = loadBuiltin<typeof ChildProcess>('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(program, [action], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -88,7 +92,7 @@ export class ClientConfig {
     const path = join(dir, 'config.json');
     let data: ConfigJson = {};
     try {
-      const text = await readFile(path, 'utf8');
+      const text = readFileSync(path, 'utf8');
       if (text.trim() !== '') data = JSON.parse(text) as ConfigJson;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`loading config file: ${path}: ${(error as Error).message}`);
@@ -200,6 +204,7 @@ export class ClientConfig {
 
   /** Atomic, 0600 in a 0700 directory, tab-indented like the docker CLI writes it. */
   private async save(): Promise<void> {
+    const { mkdir, rename, stat, writeFile } = loadBuiltin<typeof FsPromises>('node:fs/promises');
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
     const mode = await stat(this.path).then((info) => info.mode & 0o777, () => 0o600);
     const temp = `${this.path}.${process.pid}.tmp`;

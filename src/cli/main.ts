@@ -1,7 +1,7 @@
-// Entry point of the `berth` CLI: global flags, the command table and dispatch. Command
-// modules are loaded with dynamic import() only when they run, so startup stays cheap; what every
-// command needs (the client, the context store, credentials, the command runner) is in the entry
-// file itself: each module file node loads costs a few ms, more than its code.
+// Entry point of the `berth` CLI: global flags, the command table and dispatch. The build makes
+// one CommonJS bundle of it that dist/berth.js runs from V8's code cache (scripts/cli-entry.cjs);
+// a command's modules, imported with import() below, are evaluated only when that command runs.
+// Node's built-ins that only some commands need load on first use (src/util/builtins.ts).
 
 import { executeCommand, type CommandSpec, type CliContext } from './command.js';
 import { EngineClient } from '../client/engine-client.js';

@@ -4,7 +4,7 @@
 
 import http from 'node:http';
 import type * as Https from 'node:https';
-import { createRequire } from 'node:module';
+import { loadBuiltin } from '../util/builtins.js';
 import { HostFormatError, parseDockerHost } from '../util/docker-host.js';
 import { traced, traceNow, traceRecord, tracing } from '../util/trace.js';
 import type { IncomingMessage } from 'node:http';
@@ -144,7 +144,7 @@ function errorFromBody(status: number, body: Buffer): ClientError {
 }
 
 /** node:https, loaded only for a daemon reached over TLS: loading TLS would add ~10 ms to the start of every other command. */
-const loadHttps = (): typeof Https => createRequire(import.meta.url)('node:https') as typeof Https;
+const loadHttps = (): typeof Https => loadBuiltin<typeof Https>('node:https');
 
 export class EngineClient {
   readonly host: string;

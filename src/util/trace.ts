@@ -11,7 +11,7 @@
 // Without tracing, traced() is one comparison and a call: cheap enough to leave in hot paths.
 // bench/breakdown.sh reads these lines back (parseTraceLine, aggregateTraces) into medians.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { performance } from 'node:perf_hooks';
+// `performance` is node's global: it loads node:perf_hooks on first use, not at every CLI start.
 
 export const TRACE_ENABLED = process.env.BERTH_TRACE === '1';
 

@@ -17,9 +17,10 @@ export const REPO_ROOT = findRepoRoot(dirname(fileURLToPath(import.meta.url))) ?
   throw new Error('repository root not found');
 })();
 
+/** dist/ and dist/tsc hold a package.json too (CommonJS bundles, ES module tests): the root is where tsconfig.json is. */
 function findRepoRoot(start: string): string | undefined {
   let dir = start;
-  while (!existsSync(join(dir, 'package.json'))) {
+  while (!(existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'tsconfig.json')))) {
     const parent = dirname(dir);
     if (parent === dir) return undefined;
     dir = parent;

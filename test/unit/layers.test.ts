@@ -7,10 +7,10 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The repository root: the nearest folder above this file holding package.json and src/ (the test also runs compiled, from dist/). */
+/** The repository root: the nearest folder above this file holding package.json, tsconfig.json and src/ (the test also runs compiled, from dist/tsc, which has a package.json and a src/ of its own). */
 function repositoryRoot(): string {
   let directory = dirname(fileURLToPath(import.meta.url));
-  while (!(existsSync(join(directory, 'package.json')) && existsSync(join(directory, 'src')))) {
+  while (!(existsSync(join(directory, 'package.json')) && existsSync(join(directory, 'tsconfig.json')) && existsSync(join(directory, 'src')))) {
     const parent = dirname(directory);
     if (parent === directory) throw new Error('no repository root above this test');
     directory = parent;
