@@ -28,15 +28,46 @@ export function interfaceExists(name: string): boolean {
   return existsSync(`/sys/class/net/${name}`);
 }
 
+/**
+ * Bridges' interface indexes, as `ip` printed them when the bridge was brought up: a sandbox's
+ * host-side veth is plugged into its bridge by index (`master ifN`) from inside the new namespace,
+ * which cannot name the host's devices. Indexes are never reused while the host runs (the kernel
+ * allocates them upwards), so a stale entry fails the start (no such device) instead of plugging
+ * the veth into another bridge; a failed start drops the entry and the next one asks again.
+ */
+const bridgeIndexes = new Map<string, number>();
+
+/** The interface index in `ip link show` output ("7: berth0: <...") of the named device. */
+export function parseLinkIndex(output: string, name: string): number | undefined {
+  for (const line of output.split('\n')) {
+    const match = /^(\d+): ([^:@\s]+)[:@]/.exec(line);
+    if (match?.[2] === name) return Number(match[1]);
+  }
+  return undefined;
+}
+
 /** The bridge with its gateway address, up (made if missing, its address set if it lost it). */
 export async function ensureBridge(name: string, gatewayCidr: string, mtu: number): Promise<void> {
   const lines = [];
   if (!interfaceExists(name)) lines.push(`link add ${name} mtu ${mtu} type bridge`);
-  lines.push(`addr replace ${gatewayCidr} dev ${name}`, `link set ${name} up`);
-  await run('ip', ['-batch', '-'], { input: lines.join('\n') + '\n' });
+  lines.push(`addr replace ${gatewayCidr} dev ${name}`, `link set ${name} up`, `link show dev ${name}`);
+  const output = await run('ip', ['-batch', '-'], { input: lines.join('\n') + '\n' });
+  const index = parseLinkIndex(output, name);
+  if (index !== undefined) bridgeIndexes.set(name, index);
+}
+
+async function bridgeIndex(name: string): Promise<number> {
+  let index = bridgeIndexes.get(name);
+  if (index === undefined) {
+    index = parseLinkIndex(await run('ip', ['-o', 'link', 'show', 'dev', name]), name);
+    if (index === undefined) throw new Error(`bridge ${name} not found`);
+    bridgeIndexes.set(name, index);
+  }
+  return index;
 }
 
 export async function deleteBridge(name: string): Promise<void> {
+  bridgeIndexes.delete(name);
   if (!interfaceExists(name)) return;
   await run('ip', ['link', 'del', name]).catch(() => undefined);
 }
@@ -50,16 +81,41 @@ export async function bridgePorts(bridge: string): Promise<string[]> {
   }
 }
 
+/** Deletes the links that exist (sysfs says so: no process when none does). */
 export async function deleteLinks(names: readonly string[]): Promise<void> {
-  const present = names.filter(interfaceExists);
-  if (present.length === 0) return;
-  await run('ip', ['-force', '-batch', '-'], { input: present.map((name) => `link del ${name}`).join('\n') + '\n' }).catch(() => undefined);
+  await deleteLinksNow(names.filter(interfaceExists));
+}
+
+/** Deletes the links, one process, without asking sysfs first (berthd's may show another namespace, as in bench/). */
+async function deleteLinksNow(names: readonly string[]): Promise<void> {
+  if (names.length === 0) return;
+  await run('ip', ['-force', '-batch', '-'], { input: names.map((name) => `link del ${name}`).join('\n') + '\n' }).catch(() => undefined);
+}
+
+/**
+ * Commands, run inside a new namespace, that make an endpoint: the veth's host side is made in
+ * berthd's namespace (`netns`), plugged into its bridge (by index: the bridge cannot be named from
+ * inside) and up; its peer stays inside as the container's interface. One process for all.
+ * Only for a namespace berthd just made: in a container's own namespace, a device named like
+ * `ifN` would be taken for that index.
+ */
+function sandboxSide(link: EndpointLink, bridgeIndex: number): string[] {
+  return [
+    `link add ${link.hostVeth} mtu ${link.mtu} netns ${ownNetns} master if${bridgeIndex} up type veth peer name ${link.ifname} mtu ${link.mtu} address ${link.mac}`,
+    ...addressing(link),
+  ];
 }
 
 /** Commands, run inside the namespace, that make an endpoint's container side (and its host-side peer, in berthd's namespace). */
 function containerSide(link: EndpointLink): string[] {
   return [
     `link add ${link.ifname} mtu ${link.mtu} address ${link.mac} type veth peer name ${link.hostVeth} mtu ${link.mtu} netns ${ownNetns}`,
+    ...addressing(link),
+  ];
+}
+
+function addressing(link: EndpointLink): string[] {
+  return [
     `addr add ${link.address}/${link.prefixLength} dev ${link.ifname}`,
     `link set ${link.ifname} up`,
     ...(link.gateway ? [`route replace default via ${link.gateway} dev ${link.ifname}`] : []),
@@ -81,8 +137,8 @@ export function userNamespacePath(netnsPath: string): string {
 }
 
 /**
- * A new network namespace bound at `path` with loopback up and the endpoints made: one process
- * for the namespace and its side, one for the host side. On failure nothing is left.
+ * A new network namespace bound at `path` with loopback up and the endpoints made, each plugged
+ * into its bridge: one process (unshare, which execs ip). On failure nothing is left.
  *
  * With `idMappings` (a --userns-remap container) the namespace is made inside a new user
  * namespace with those mappings, bound too, which the container then joins: a network namespace
@@ -92,20 +148,21 @@ export function userNamespacePath(netnsPath: string): string {
 export async function createSandbox(path: string, links: readonly EndpointLink[], idMappings?: IdMappings): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, '');
-  const commands = ['link set lo up', ...links.flatMap(containerSide)].join('\n') + '\n';
   try {
+    const indexes = await Promise.all(links.map((link) => bridgeIndex(link.bridge)));
+    const commands = ['link set lo up', ...links.flatMap((link, i) => sandboxSide(link, indexes[i]!))].join('\n') + '\n';
     if (idMappings) {
       const userPath = userNamespacePath(path);
       await mkdir(dirname(userPath), { recursive: true });
       await writeFile(userPath, '');
       await bindUserAndNetworkNamespaces(userPath, path, idMappings);
-      // As the host's root (not in the new user namespace): the veth's peer goes to berthd's namespace.
+      // As the host's root (not in the new user namespace): the veth's host side goes to berthd's namespace.
       await run('nsenter', [`--net=${path}`, 'ip', '-batch', '-'], { input: commands });
     } else {
       await run('unshare', [`--net=${path}`, 'ip', '-batch', '-'], { input: commands });
     }
-    await hostSide(links);
   } catch (error) {
+    for (const link of links) bridgeIndexes.delete(link.bridge);
     await removeSandbox(path, links.map((link) => link.hostVeth));
     throw error;
   }
@@ -148,14 +205,19 @@ export async function addEndpoint(path: string, link: EndpointLink): Promise<voi
   }
 }
 
-/** The namespace unbound and its file removed: its veths go with it (their host sides are deleted too, not to wait for the kernel). */
+/**
+ * The namespace unbound and its file removed: its veths go with it, but the kernel frees a
+ * namespace later, so their host sides are deleted too (at the same time, by another process), not
+ * to leave them on the bridge meanwhile.
+ */
 export async function removeSandbox(path: string, hostVeths: readonly string[] = []): Promise<void> {
-  await deleteLinks(hostVeths);
-  for (const bound of [path, userNamespacePath(path)]) {
-    if (!existsSync(bound)) continue;
-    await run('umount', ['-l', bound]).catch(() => undefined);
-    await rm(bound, { force: true });
-  }
+  await Promise.all([deleteLinksNow(hostVeths), ...[path, userNamespacePath(path)].map(unbind)]);
+}
+
+async function unbind(bound: string): Promise<void> {
+  if (!existsSync(bound)) return;
+  await run('umount', ['-l', bound]).catch(() => undefined);
+  await rm(bound, { force: true });
 }
 
 export async function setSysctl(path: string, value: string): Promise<void> {

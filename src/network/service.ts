@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { badParameter, conflict, forbidden, notFound, serverError } from '../errdefs/errors.js';
 import type { Publish } from '../events/bus.js';
 import { run } from '../util/exec.js';
+import { allSettledOrThrow } from '../util/promises.js';
 import { assertFilterKeys, createdBefore, matchLabelList, parseUntilFilter, type Filters } from '../util/filters.js';
 import { addEndpoint, bridgePorts, createSandbox, deleteBridge, deleteLinks, ensureBridge, removeSandbox, setSysctl, userNamespacePath, type EndpointLink } from './bridge.js';
 import type { IdMappings } from '../util/id-mappings.js';
@@ -441,6 +442,7 @@ export class NetworkService {
       const path = this.netnsPath(container.id);
       const endpoints: Array<{ network: NetworkRecord; endpoint: EndpointRecord }> = [];
       let held: HeldPort[] = [];
+      let rules = false;
       try {
         let index = 0;
         for (const [name, config] of Object.entries(container.networks)) {
@@ -460,11 +462,15 @@ export class NetworkService {
           first.endpoint.ports = published.mappings;
           if (this.isDefaultBridge(first.network)) first.endpoint.linkRules = this.linkRules(container, first.endpoint);
         }
-        // Records first: the addresses are taken before the interfaces exist.
-        for (const { network } of endpoints) await this.store.save(network);
-        await createSandbox(path, endpoints.map(({ network, endpoint }) => this.endpointLink(network, endpoint, endpoint === first?.endpoint)), container.idMappings);
         if (held.length > 0) this.held.set(container.id, held);
-        if (endpoints.some(({ endpoint }) => endpoint.ports.length > 0 || endpoint.linkRules.length > 0)) await this.applyRules();
+        // The records (the addresses taken), the sandbox and the rules at once; the start waits for
+        // all. A crash before leaves a start the next daemon rolls back, and what no record claims.
+        rules = endpoints.some(({ endpoint }) => endpoint.ports.length > 0 || endpoint.linkRules.length > 0);
+        await allSettledOrThrow([
+          ...endpoints.map(({ network }) => this.store.save(network)),
+          createSandbox(path, endpoints.map(({ network, endpoint }) => this.endpointLink(network, endpoint, endpoint === first?.endpoint)), container.idMappings),
+          ...(rules ? [this.applyRules()] : []),
+        ]);
         for (const { network } of endpoints) this.publishEndpoint('connect', network, container.id);
       } catch (error) {
         await Promise.all(held.map((port) => port.close()));
@@ -474,6 +480,7 @@ export class NetworkService {
           delete network.endpoints[container.id];
           await this.store.save(network).catch(() => undefined);
         }
+        if (rules) await this.applyRules().catch(() => undefined);
         throw error;
       }
       return this.sandboxOf(container, path, endpoints);
@@ -566,15 +573,16 @@ export class NetworkService {
       const touched = [...this.networks.values()].filter((network) => network.endpoints[containerId]);
       const veths = touched.map((network) => network.endpoints[containerId]!.hostVeth);
       const hadRules = touched.some((network) => network.endpoints[containerId]!.ports.length > 0 || network.endpoints[containerId]!.linkRules.length > 0);
-      await removeSandbox(this.netnsPath(containerId), veths);
-      for (const port of this.held.get(containerId) ?? []) await port.close();
+      const ports = this.held.get(containerId) ?? [];
       this.held.delete(containerId);
-      for (const network of touched) {
-        delete network.endpoints[containerId];
-        await this.store.save(network);
-        this.publishEndpoint('disconnect', network, containerId);
-      }
-      if (hadRules) await this.applyRules();
+      for (const network of touched) delete network.endpoints[containerId];
+      // All at once: the next allocation waits for this (serialised), and a crash before the records
+      // are written leaves endpoints of a container not running, which the next daemon drops.
+      await allSettledOrThrow([
+        removeSandbox(this.netnsPath(containerId), veths), ...ports.map((port) => port.close()),
+        ...touched.map((network) => this.store.save(network)), ...(hadRules ? [this.applyRules()] : []),
+      ]);
+      for (const network of touched) this.publishEndpoint('disconnect', network, containerId);
     });
   }
 
