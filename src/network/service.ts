@@ -550,27 +550,30 @@ export class NetworkService {
   }
 
   /**
-   * After the run: the ports and rules released at once, the endpoints gone from what inspect
-   * shows; the namespace, its veths and the records' update follow, before any other change of the
-   * networks (so no address or port is handed out again before its veth is gone); `tornDown` waits
-   * for them. A crash before they are done leaves endpoints of a container not running, and what no
-   * record claims, which the next daemon removes. Tolerates finding nothing.
+   * After the run: the host ports released and the endpoints gone from what inspect and DNS
+   * show, at once; the namespace, its veths, the rules and the records follow, before any other
+   * change of the networks (so no address or port is handed out again before its veth and rule
+   * are gone); `tornDown` waits for them. A crash before they are done leaves endpoints of a
+   * container not running, and what no record claims, which the next daemon removes.
+   * Tolerates finding nothing.
    */
   detach(containerId: string): Promise<void> {
     let touched: NetworkRecord[] = [];
     let veths: string[] = [];
+    let hadRules = false;
     const released = this.serialised(async () => {
       touched = [...this.networks.values()].filter((network) => network.endpoints[containerId]);
       veths = touched.map((network) => network.endpoints[containerId]!.hostVeth);
-      const hadRules = touched.some((network) => network.endpoints[containerId]!.ports.length > 0 || network.endpoints[containerId]!.linkRules.length > 0);
+      hadRules = touched.some((network) => network.endpoints[containerId]!.ports.length > 0 || network.endpoints[containerId]!.linkRules.length > 0);
       const ports = this.held.get(containerId) ?? [];
       this.held.delete(containerId);
       for (const network of touched) delete network.endpoints[containerId];
       for (const network of touched) this.publishEndpoint('disconnect', network, containerId);
-      await allSettledOrThrow([...ports.map((port) => port.close()), ...(hadRules ? [this.applyRules()] : [])]);
+      await Promise.all(ports.map((port) => port.close()));
     });
-    const teardown = this.serialised(() => allSettledOrThrow([removeSandbox(this.netnsPath(containerId), veths), ...touched.map((network) => this.store.save(network))]))
-      .catch((error) => { process.stderr.write(`berthd: network teardown of ${containerId}: ${String(error)}\n`); })
+    const teardown = this.serialised(() => allSettledOrThrow([
+      removeSandbox(this.netnsPath(containerId), veths), ...touched.map((network) => this.store.save(network)), ...(hadRules ? [this.applyRules()] : []),
+    ])).catch((error) => { process.stderr.write(`berthd: network teardown of ${containerId}: ${String(error)}\n`); })
       .finally(() => { if (this.teardowns.get(containerId) === teardown) this.teardowns.delete(containerId); });
     this.teardowns.set(containerId, teardown);
     return released;
