@@ -32,7 +32,7 @@ for side in berth docker; do
   [ -n "$cli" ] || continue
   # The host's node as the server (bench/port-server.js): no fork per request, unlike busybox httpd.
   $cli run -d --name berth-bench-web -p "127.0.0.1:$port:80" -v /usr:/usr:ro -v /lib:/lib:ro -v /lib64:/lib64:ro \
-    -v "$PWD/bench/port-server.js:/port-server.js:ro" busybox /usr/bin/node /port-server.js >/dev/null
+    -v "$PWD/bench:/bench:ro" busybox /usr/bin/node /bench/port-server.js >/dev/null
   echo "$side: $(node bench/port-load.mjs "$port" "${BENCH_LOAD_SECONDS:-5}")"
   $cli rm -f berth-bench-web >/dev/null
   port=$((port + 1))

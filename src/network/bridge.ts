@@ -81,15 +81,11 @@ export async function bridgePorts(bridge: string): Promise<string[]> {
   }
 }
 
-/** Deletes the links that exist (sysfs says so: no process when none does). */
+/** Deletes the links that exist (sysfs says so: no process when none does), in one process. */
 export async function deleteLinks(names: readonly string[]): Promise<void> {
-  await deleteLinksNow(names.filter(interfaceExists));
-}
-
-/** Deletes the links, one process, without asking sysfs first (berthd's may show another namespace, as in bench/). */
-async function deleteLinksNow(names: readonly string[]): Promise<void> {
-  if (names.length === 0) return;
-  await run('ip', ['-force', '-batch', '-'], { input: names.map((name) => `link del ${name}`).join('\n') + '\n' }).catch(() => undefined);
+  const present = names.filter(interfaceExists);
+  if (present.length === 0) return;
+  await run('ip', ['-force', '-batch', '-'], { input: present.map((name) => `link del ${name}`).join('\n') + '\n' }).catch(() => undefined);
 }
 
 /**
@@ -205,13 +201,25 @@ export async function addEndpoint(path: string, link: EndpointLink): Promise<voi
   }
 }
 
+/** How long the kernel gets to free an unbound namespace's veths before they are deleted by hand. */
+const VETH_RELEASE_MS = 3000;
+
 /**
- * The namespace unbound and its file removed: its veths go with it, but the kernel frees a
- * namespace later, so their host sides are deleted too (at the same time, by another process), not
- * to leave them on the bridge meanwhile.
+ * The namespace unbound and its file removed; its veths go with it when the kernel frees the
+ * namespace, a moment later: one process (umount) instead of two, as each process costs berthd a
+ * fork of itself. Returns once they are gone (sysfs, polled: no process), so that no address or
+ * MAC comes back on the bridge while the old veth is still there; what the kernel has not freed
+ * after a while (a namespace something else still holds) is deleted then.
  */
 export async function removeSandbox(path: string, hostVeths: readonly string[] = []): Promise<void> {
-  await Promise.all([deleteLinksNow(hostVeths), ...[path, userNamespacePath(path)].map(unbind)]);
+  await Promise.all([path, userNamespacePath(path)].map(unbind));
+  const deadline = Date.now() + VETH_RELEASE_MS;
+  let left = hostVeths.filter(interfaceExists);
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    left = left.filter(interfaceExists);
+  }
+  await deleteLinks(left);
 }
 
 async function unbind(bound: string): Promise<void> {
