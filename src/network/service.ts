@@ -588,6 +588,7 @@ export class NetworkService {
   renameContainer(containerId: string, name: string): Promise<void> {
     const touched = [...this.networks.values()].filter((network) => network.endpoints[containerId]);
     for (const network of touched) network.endpoints[containerId] = renamedEndpoint(network.endpoints[containerId]!, name);
+    if (touched.length === 0) return Promise.resolve();
     return this.serialised(async () => { await Promise.all(touched.map((network) => this.store.save(network))); });
   }
 
