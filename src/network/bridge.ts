@@ -202,7 +202,7 @@ export async function addEndpoint(path: string, link: EndpointLink): Promise<voi
 }
 
 /** How long the kernel gets to free an unbound namespace's veths before they are deleted by hand. */
-const VETH_RELEASE_MS = 3000;
+const VETH_RELEASE_MS = 1000;
 
 /**
  * The namespace unbound and its file removed; its veths go with it when the kernel frees the
