@@ -7,7 +7,7 @@ import { conflict, notFound } from '../errdefs/errors.js';
 import type { NetworkContainer, NetworkService } from '../network/service.js';
 import type { OciSpec } from '../runtime/oci-types.js';
 import type { IdMappings } from '../util/id-mappings.js';
-import type { LifecycleHook, PrepareContext, ReleaseContext } from './hooks.js';
+import type { HookContext, LifecycleHook, PrepareContext, ReleaseContext } from './hooks.js';
 import type { ContainerRecord } from './record.js';
 
 /** A container record as the network service sees it. */
@@ -20,6 +20,7 @@ export function networkContainer(record: Readonly<ContainerRecord>): NetworkCont
     domainname: record.config.Domainname ?? '', env: record.config.Env ?? [], networkMode: mode === 'default' ? 'bridge' : mode,
     networks, links: record.hostConfig.Links ?? [], portBindings: record.hostConfig.PortBindings, publishAll: !!record.hostConfig.PublishAllPorts,
     exposedPorts: record.config.ExposedPorts, macAddress: (record.config as { MacAddress?: string }).MacAddress || undefined,
+    dns: record.hostConfig.Dns ?? undefined,
   };
 }
 
@@ -63,8 +64,14 @@ export class NetworkHook implements LifecycleHook {
     }
   }
 
-  async release({ record }: ReleaseContext): Promise<void> {
+  /** Ports and rules go at once; the sandbox right after (NetworkService.detach), which a failed start and a removal wait for. */
+  async release({ record, reason }: ReleaseContext): Promise<void> {
     await this.networks.detach(record.id);
+    if (reason === 'start-failed') await this.networks.tornDown(record.id);
+  }
+
+  async remove({ record }: HookContext): Promise<void> {
+    await this.networks.tornDown(record.id);
   }
 }
 

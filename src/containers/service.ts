@@ -499,6 +499,8 @@ export class ContainerService {
         throw error;
       }
       core.names.delete(oldName);
+      // A running container's endpoints answer to the new name in DNS at once, as with Docker.
+      await core.options.networks?.renameContainer(record.id, name.replace(/^\//, ''));
       core.publish(record, 'rename', { oldName });
     });
   }

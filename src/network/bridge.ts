@@ -34,15 +34,46 @@ export function interfaceExists(name: string): boolean {
   return readFileSync('/proc/self/net/dev', 'utf8').split('\n').some((line) => line.includes(':') && line.slice(0, line.indexOf(':')).trim() === name);
 }
 
+/**
+ * Bridges' interface indexes, as `ip` printed them when the bridge was brought up: a sandbox's
+ * host-side veth is plugged into its bridge by index (`master ifN`) from inside the new namespace,
+ * which cannot name the host's devices. Indexes are never reused while the host runs (the kernel
+ * allocates them upwards), so a stale entry fails the start (no such device) instead of plugging
+ * the veth into another bridge; a failed start drops the entry and the next one asks again.
+ */
+const bridgeIndexes = new Map<string, number>();
+
+/** The interface index in `ip link show` output ("7: berth0: <...") of the named device. */
+export function parseLinkIndex(output: string, name: string): number | undefined {
+  for (const line of output.split('\n')) {
+    const match = /^(\d+): ([^:@\s]+)[:@]/.exec(line);
+    if (match?.[2] === name) return Number(match[1]);
+  }
+  return undefined;
+}
+
 /** The bridge with its gateway address, up (made if missing, its address set if it lost it). */
 export async function ensureBridge(name: string, gatewayCidr: string, mtu: number): Promise<void> {
   const lines = [];
   if (!interfaceExists(name)) lines.push(`link add ${name} mtu ${mtu} type bridge`);
-  lines.push(`addr replace ${gatewayCidr} dev ${name}`, `link set ${name} up`);
-  await run('ip', ['-batch', '-'], { input: lines.join('\n') + '\n' });
+  lines.push(`addr replace ${gatewayCidr} dev ${name}`, `link set ${name} up`, `link show dev ${name}`);
+  const output = await run('ip', ['-batch', '-'], { input: lines.join('\n') + '\n' });
+  const index = parseLinkIndex(output, name);
+  if (index !== undefined) bridgeIndexes.set(name, index);
+}
+
+async function bridgeIndex(name: string): Promise<number> {
+  let index = bridgeIndexes.get(name);
+  if (index === undefined) {
+    index = parseLinkIndex(await run('ip', ['-o', 'link', 'show', 'dev', name]), name);
+    if (index === undefined) throw new Error(`bridge ${name} not found`);
+    bridgeIndexes.set(name, index);
+  }
+  return index;
 }
 
 export async function deleteBridge(name: string): Promise<void> {
+  bridgeIndexes.delete(name);
   if (!interfaceExists(name)) return;
   await run('ip', ['link', 'del', name]).catch(() => undefined);
 }
@@ -56,16 +87,37 @@ export async function bridgePorts(bridge: string): Promise<string[]> {
   }
 }
 
+/** Deletes the links that exist (sysfs says so: no process when none does), in one process. */
 export async function deleteLinks(names: readonly string[]): Promise<void> {
   const present = names.filter(interfaceExists);
   if (present.length === 0) return;
   await run('ip', ['-force', '-batch', '-'], { input: present.map((name) => `link del ${name}`).join('\n') + '\n' }).catch(() => undefined);
 }
 
+/**
+ * Commands, run inside a new namespace, that make an endpoint: the veth's host side is made in
+ * berthd's namespace (`netns`), plugged into its bridge (by index: the bridge cannot be named from
+ * inside) and up; its peer stays inside as the container's interface. One process for all.
+ * Only for a namespace berthd just made: in a container's own namespace, a device named like
+ * `ifN` would be taken for that index.
+ */
+function sandboxSide(link: EndpointLink, bridgeIndex: number): string[] {
+  return [
+    `link add ${link.hostVeth} mtu ${link.mtu} netns ${ownNetns} master if${bridgeIndex} up type veth peer name ${link.ifname} mtu ${link.mtu} address ${link.mac}`,
+    ...addressing(link),
+  ];
+}
+
 /** Commands, run inside the namespace, that make an endpoint's container side (and its host-side peer, in berthd's namespace). */
 function containerSide(link: EndpointLink): string[] {
   return [
     `link add ${link.ifname} mtu ${link.mtu} address ${link.mac} type veth peer name ${link.hostVeth} mtu ${link.mtu} netns ${ownNetns}`,
+    ...addressing(link),
+  ];
+}
+
+function addressing(link: EndpointLink): string[] {
+  return [
     `addr add ${link.address}/${link.prefixLength} dev ${link.ifname}`,
     `link set ${link.ifname} up`,
     ...(link.gateway ? [`route replace default via ${link.gateway} dev ${link.ifname}`] : []),
@@ -87,8 +139,8 @@ export function userNamespacePath(netnsPath: string): string {
 }
 
 /**
- * A new network namespace bound at `path` with loopback up and the endpoints made: one process
- * for the namespace and its side, one for the host side. On failure nothing is left.
+ * A new network namespace bound at `path` with loopback up and the endpoints made, each plugged
+ * into its bridge: one process (unshare, which execs ip). On failure nothing is left.
  *
  * With `idMappings` (a --userns-remap container) the namespace is made inside a new user
  * namespace with those mappings, bound too, which the container then joins: a network namespace
@@ -98,20 +150,21 @@ export function userNamespacePath(netnsPath: string): string {
 export async function createSandbox(path: string, links: readonly EndpointLink[], idMappings?: IdMappings): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, '');
-  const commands = ['link set lo up', ...links.flatMap(containerSide)].join('\n') + '\n';
   try {
+    const indexes = await Promise.all(links.map((link) => bridgeIndex(link.bridge)));
+    const commands = ['link set lo up', ...links.flatMap((link, i) => sandboxSide(link, indexes[i]!))].join('\n') + '\n';
     if (idMappings) {
       const userPath = userNamespacePath(path);
       await mkdir(dirname(userPath), { recursive: true });
       await writeFile(userPath, '');
       await bindUserAndNetworkNamespaces(userPath, path, idMappings);
-      // As the host's root (not in the new user namespace): the veth's peer goes to berthd's namespace.
+      // As the host's root (not in the new user namespace): the veth's host side goes to berthd's namespace.
       await run('nsenter', [`--net=${path}`, 'ip', '-batch', '-'], { input: commands });
     } else {
       await run('unshare', [`--net=${path}`, 'ip', '-batch', '-'], { input: commands });
     }
-    await hostSide(links);
   } catch (error) {
+    for (const link of links) bridgeIndexes.delete(link.bridge);
     await removeSandbox(path, links.map((link) => link.hostVeth));
     throw error;
   }
@@ -154,14 +207,31 @@ export async function addEndpoint(path: string, link: EndpointLink): Promise<voi
   }
 }
 
-/** The namespace unbound and its file removed: its veths go with it (their host sides are deleted too, not to wait for the kernel). */
+/** How long the kernel gets to free an unbound namespace's veths before they are deleted by hand. */
+const VETH_RELEASE_MS = 1000;
+
+/**
+ * The namespace unbound and its file removed; its veths go with it when the kernel frees the
+ * namespace, a moment later: one process (umount) instead of two, as each process costs berthd a
+ * fork of itself. Returns once they are gone (sysfs, polled: no process), so that no address or
+ * MAC comes back on the bridge while the old veth is still there; what the kernel has not freed
+ * after a while (a namespace something else still holds) is deleted then.
+ */
 export async function removeSandbox(path: string, hostVeths: readonly string[] = []): Promise<void> {
-  await deleteLinks(hostVeths);
-  for (const bound of [path, userNamespacePath(path)]) {
-    if (!existsSync(bound)) continue;
-    await run('umount', ['-l', bound]).catch(() => undefined);
-    await rm(bound, { force: true });
+  await Promise.all([path, userNamespacePath(path)].map(unbind));
+  const deadline = Date.now() + VETH_RELEASE_MS;
+  let left = hostVeths.filter(interfaceExists);
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    left = left.filter(interfaceExists);
   }
+  await deleteLinks(left);
+}
+
+async function unbind(bound: string): Promise<void> {
+  if (!existsSync(bound)) return;
+  await run('umount', ['-l', bound]).catch(() => undefined);
+  await rm(bound, { force: true });
 }
 
 export async function setSysctl(path: string, value: string): Promise<void> {

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { badParameter, conflict, forbidden, notFound, serverError } from '../errdefs/errors.js';
 import type { Publish } from '../events/bus.js';
 import { run } from '../util/exec.js';
+import { allSettledOrThrow } from '../util/promises.js';
 import { assertFilterKeys, createdBefore, matchLabelList, parseUntilFilter, type Filters } from '../util/filters.js';
 import { addEndpoint, bridgePorts, createSandbox, deleteBridge, deleteLinks, ensureBridge, removeSandbox, setSysctl, userNamespacePath, type EndpointLink } from './bridge.js';
 import type { IdMappings } from '../util/id-mappings.js';
@@ -28,6 +29,7 @@ import { chainNames, missingJumps, restoreText, type ChainNames, type RuleLink }
 import { isDefaultBridge, NetworkRecordStore, type EndpointRecord, type IpamConfig, type NetworkRecord } from './store.js';
 import { containerNetworkSettings, containerSummaryPorts, dnsLookup, ruleSetOf } from './views.js';
 import { checkConnect, endpointsForCreate } from './endpoint-checks.js';
+import { newEndpoint, renamedEndpoint } from './endpoints.js';
 import { defaultBridgeRecord, hostRoutes, predefinedNetwork } from './default-bridge.js';
 
 export type { EndpointRecord, NetworkRecord };
@@ -63,6 +65,8 @@ export interface NetworkContainer {
   exposedPorts: Record<string, unknown> | null | undefined;
   /** --mac-address (Config.MacAddress) */
   macAddress?: string;
+  /** --dns (HostConfig.Dns): on user networks, the embedded DNS server's upstreams for this container */
+  dns?: string[];
   /** a --userns-remap container's mappings: its sandbox is made in a user namespace of its own */
   idMappings?: IdMappings;
 }
@@ -116,6 +120,8 @@ export class NetworkService {
   private readonly chains: ChainNames;
   private readonly held = new Map<string, HeldPort[]>();
   private readonly dns = new Map<string, { close(): Promise<void> }>();
+  /** Sandboxes being removed after a run (detach), by container ID. */
+  private readonly teardowns = new Map<string, Promise<void>>();
   private rulesTail: Promise<void> = Promise.resolve();
   /** Whether the jumps into our chains were found or added by a load since the daemon started. */
   private jumpsChecked = false;
@@ -441,12 +447,13 @@ export class NetworkService {
       const path = this.netnsPath(container.id);
       const endpoints: Array<{ network: NetworkRecord; endpoint: EndpointRecord }> = [];
       let held: HeldPort[] = [];
+      let rules = false;
       try {
         let index = 0;
         for (const [name, config] of Object.entries(container.networks)) {
           const network = this.find(config.NetworkID ?? '') ?? this.get(name);
           if (network.Driver !== 'bridge') continue;
-          const endpoint = this.newEndpoint(network, container, config, `eth${index}`, index === 0);
+          const endpoint = newEndpoint(network, container, config, `eth${index}`, index === 0);
           index++;
           network.endpoints[container.id] = endpoint;
           endpoints.push({ network, endpoint });
@@ -460,11 +467,15 @@ export class NetworkService {
           first.endpoint.ports = published.mappings;
           if (this.isDefaultBridge(first.network)) first.endpoint.linkRules = this.linkRules(container, first.endpoint);
         }
-        // Records first: the addresses are taken before the interfaces exist.
-        for (const { network } of endpoints) await this.store.save(network);
-        await createSandbox(path, endpoints.map(({ network, endpoint }) => this.endpointLink(network, endpoint, endpoint === first?.endpoint)), container.idMappings);
         if (held.length > 0) this.held.set(container.id, held);
-        if (endpoints.some(({ endpoint }) => endpoint.ports.length > 0 || endpoint.linkRules.length > 0)) await this.applyRules();
+        // The records (the addresses taken), the sandbox and the rules at once; the start waits for
+        // all. A crash before leaves a start the next daemon rolls back, and what no record claims.
+        rules = endpoints.some(({ endpoint }) => endpoint.ports.length > 0 || endpoint.linkRules.length > 0);
+        await allSettledOrThrow([
+          ...endpoints.map(({ network }) => this.store.save(network)),
+          createSandbox(path, endpoints.map(({ network, endpoint }) => this.endpointLink(network, endpoint, endpoint === first?.endpoint)), container.idMappings),
+          ...(rules ? [this.applyRules()] : []),
+        ]);
         for (const { network } of endpoints) this.publishEndpoint('connect', network, container.id);
       } catch (error) {
         await Promise.all(held.map((port) => port.close()));
@@ -474,6 +485,7 @@ export class NetworkService {
           delete network.endpoints[container.id];
           await this.store.save(network).catch(() => undefined);
         }
+        if (rules) await this.applyRules().catch(() => undefined);
         throw error;
       }
       return this.sandboxOf(container, path, endpoints);
@@ -502,29 +514,6 @@ export class NetworkService {
       sandbox.nameserver = first.endpoint.gateway;
     }
     return sandbox;
-  }
-
-  private newEndpoint(network: NetworkRecord, container: NetworkContainer, config: EndpointConfig, ifname: string, first: boolean): EndpointRecord {
-    const ipamConfig = network.IPAM.Config[0]!;
-    const space = parseAddressSpace(ipamConfig);
-    // Auxiliary addresses are reserved for devices the network does not manage, as Docker reserves them.
-    const used = new Set([...Object.values(network.endpoints).map((endpoint) => endpoint.ip), ...Object.values(ipamConfig.AuxiliaryAddresses ?? {})]);
-    let ip: string;
-    try {
-      ip = allocateAddress(space, used, config.IPAMConfig?.IPv4Address || undefined);
-    } catch (error) {
-      if ((error as Error).message === 'Address already in use') throw forbidden(`Address already in use`);
-      throw error;
-    }
-    const mac = config.MacAddress || (first ? container.macAddress : undefined) || macFromIpv4(ip);
-    const userNetwork = !this.isDefaultBridge(network);
-    const aliases = userNetwork ? [...(config.Aliases ?? [])] : [];
-    const links = userNetwork ? [...(config.Links ?? [])] : [];
-    return {
-      EndpointID: randomBytes(32).toString('hex'), containerId: container.id, containerName: container.name, ip, prefixLength: space.subnet.prefix,
-      gateway: formatIpv4(space.gateway), mac, ifname, hostVeth: `veth${randomBytes(4).toString('hex').slice(0, 7)}`, aliases, links,
-      dnsNames: userNetwork ? [container.name, ...aliases, container.id.slice(0, 12)] : [], ports: [], linkRules: [],
-    };
   }
 
   private endpointLink(network: NetworkRecord, endpoint: EndpointRecord, defaultRoute: boolean): EndpointLink {
@@ -560,22 +549,47 @@ export class NetworkService {
     return rules;
   }
 
-  /** After the run: the namespace and its veths gone, addresses freed, ports released. Tolerates finding nothing. */
+  /**
+   * After the run: the host ports released and the endpoints gone from what inspect and DNS
+   * show, at once; the namespace, its veths, the rules and the records follow, before any other
+   * change of the networks (so no address or port is handed out again before its veth and rule
+   * are gone); `tornDown` waits for them. A crash before they are done leaves endpoints of a
+   * container not running, and what no record claims, which the next daemon removes.
+   * Tolerates finding nothing.
+   */
   detach(containerId: string): Promise<void> {
-    return this.serialised(async () => {
-      const touched = [...this.networks.values()].filter((network) => network.endpoints[containerId]);
-      const veths = touched.map((network) => network.endpoints[containerId]!.hostVeth);
-      const hadRules = touched.some((network) => network.endpoints[containerId]!.ports.length > 0 || network.endpoints[containerId]!.linkRules.length > 0);
-      await removeSandbox(this.netnsPath(containerId), veths);
-      for (const port of this.held.get(containerId) ?? []) await port.close();
+    let touched: NetworkRecord[] = [];
+    let veths: string[] = [];
+    let hadRules = false;
+    const released = this.serialised(async () => {
+      touched = [...this.networks.values()].filter((network) => network.endpoints[containerId]);
+      veths = touched.map((network) => network.endpoints[containerId]!.hostVeth);
+      hadRules = touched.some((network) => network.endpoints[containerId]!.ports.length > 0 || network.endpoints[containerId]!.linkRules.length > 0);
+      const ports = this.held.get(containerId) ?? [];
       this.held.delete(containerId);
-      for (const network of touched) {
-        delete network.endpoints[containerId];
-        await this.store.save(network);
-        this.publishEndpoint('disconnect', network, containerId);
-      }
-      if (hadRules) await this.applyRules();
+      for (const network of touched) delete network.endpoints[containerId];
+      for (const network of touched) this.publishEndpoint('disconnect', network, containerId);
+      await Promise.all(ports.map((port) => port.close()));
     });
+    const teardown = this.serialised(() => allSettledOrThrow([
+      removeSandbox(this.netnsPath(containerId), veths), ...touched.map((network) => this.store.save(network)), ...(hadRules ? [this.applyRules()] : []),
+    ])).catch((error) => { process.stderr.write(`berthd: network teardown of ${containerId}: ${String(error)}\n`); })
+      .finally(() => { if (this.teardowns.get(containerId) === teardown) this.teardowns.delete(containerId); });
+    this.teardowns.set(containerId, teardown);
+    return released;
+  }
+
+  /** Once the namespace and veths of the container's last run are gone (see detach). */
+  async tornDown(containerId: string): Promise<void> {
+    await this.teardowns.get(containerId);
+  }
+
+  /** A container renamed: its endpoints answer to the new name at once (DNS, inspect); the records follow. */
+  renameContainer(containerId: string, name: string): Promise<void> {
+    const touched = [...this.networks.values()].filter((network) => network.endpoints[containerId]);
+    for (const network of touched) network.endpoints[containerId] = renamedEndpoint(network.endpoints[containerId]!, name);
+    if (touched.length === 0) return Promise.resolve();
+    return this.serialised(async () => { await Promise.all(touched.map((network) => this.store.save(network))); });
   }
 
   /** network connect on a running container: a new endpoint in its namespace. */
@@ -586,7 +600,7 @@ export class NetworkService {
       const used = new Set([...this.networks.values()].filter((other) => other.endpoints[container.id]).map((other) => other.endpoints[container.id]!.ifname));
       let index = 0;
       while (used.has(`eth${index}`)) index++;
-      const endpoint = this.newEndpoint(network, container, config, `eth${index}`, false);
+      const endpoint = newEndpoint(network, container, config, `eth${index}`, false);
       network.endpoints[container.id] = endpoint;
       await this.store.save(network);
       try {
@@ -671,6 +685,7 @@ export class NetworkService {
   }
 
   async shutdown(): Promise<void> {
+    await Promise.all(this.teardowns.values());
     for (const server of this.dns.values()) await server.close().catch(() => undefined);
     this.dns.clear();
   }

@@ -35,6 +35,8 @@ export interface EndpointRecord {
   ports: PortMapping[];
   /** --icc=false accept rules for its --links */
   linkRules: RuleLink[];
+  /** its container's --dns, on a user network: where the embedded DNS server forwards its queries */
+  upstreams?: string[];
 }
 
 export interface NetworkRecord {

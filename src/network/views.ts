@@ -10,6 +10,7 @@ import { isDefaultBridge, type NetworkRecord } from './store.js';
 export interface DnsLookup {
   lookupA(clientAddress: string, name: string): string[] | undefined;
   lookupPtr(clientAddress: string, address: string): string | undefined;
+  upstreamsFor(clientAddress: string): string[] | undefined;
 }
 
 /** inspect's NetworkSettings: what the container asked for, with its endpoints' addresses while it runs. */
@@ -69,6 +70,13 @@ export function dnsLookup(networks: () => NetworkRecord[]): DnsLookup {
       for (const network of clientNetworks(client)) {
         const endpoint = Object.values(network.endpoints).find((candidate) => candidate.ip === address);
         if (endpoint) return `${endpoint.containerName}.${network.Name}`;
+      }
+      return undefined;
+    },
+    upstreamsFor: (client) => {
+      for (const network of clientNetworks(client)) {
+        const self = Object.values(network.endpoints).find((endpoint) => endpoint.ip === client);
+        if (self?.upstreams?.length) return self.upstreams;
       }
       return undefined;
     },

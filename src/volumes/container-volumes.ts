@@ -91,7 +91,11 @@ export class ContainerVolumes {
 
   /** A missing -v host directory, owned by the containers' root (remapped or not) as Docker makes it. */
   private async makeHostDirectory(path: string): Promise<void> {
-    const made = await mkdir(path, { recursive: true });
+    // Only a missing path is made: an existing file (-v /etc/x:/x) is bound as it is, as with Docker.
+    const made = await mkdir(path, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'EEXIST') return undefined;
+      throw error;
+    });
     if (made && this.store.owner) await chown(path, this.store.owner.uid, this.store.owner.gid);
   }
 

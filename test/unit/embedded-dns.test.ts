@@ -313,6 +313,23 @@ describe('embedded DNS server', () => {
     assert.ok(upstream.queries.length <= 100, `at most 100 outstanding (${upstream.queries.length} forwarded)`);
   });
 
+  it('forwards a client\'s queries to its own servers (its container\'s --dns) when it has some', async () => {
+    reset();
+    const own = await EmbeddedDnsServer.start({
+      address: LOOPBACK, port: 0, records: { ...records, upstreamsFor: (client) => (client === LOOPBACK ? [`${LOOPBACK}:${second.port}`] : undefined) },
+      upstreams: [`${LOOPBACK}:${upstream.port}`], upstreamTimeoutMs: 400, log: () => {},
+    });
+    try {
+      assert.equal(rcodeOf(await askUdp(own.port, query('example.test', 'A'))), 'NOERROR');
+      assert.equal(second.queries.length, 1, 'the client\'s own server was asked');
+      assert.equal(upstream.queries.length, 0, 'the server\'s own upstream was not');
+      assert.equal(rcodeOf(await askUdp(own.port, query('web', 'A'))), 'NOERROR');
+      assert.equal(second.queries.length, 1, 'the network\'s names are still answered locally');
+    } finally {
+      await own.close();
+    }
+  });
+
   it('releases its port on close', async () => {
     const other = await EmbeddedDnsServer.start({ address: LOOPBACK, port: 0, records, upstreams: [], log: () => {} });
     const port = other.port;

@@ -2,7 +2,8 @@
 // containers on the network have it as their only nameserver. It answers A queries for the
 // network's names (containers, aliases, links) with TTL 600, AAAA (and MX) for those names with
 // NOERROR and no records (so that resolvers do not ask the upstreams and fail), PTR for the
-// network's addresses, and forwards everything else to the host's resolvers: UDP first, TCP
+// network's addresses, and forwards everything else to the asking container's --dns servers if it has
+// any, else to the host's resolvers: UDP first, TCP
 // when the UDP answer is truncated, SERVFAIL when no upstream answers. One server listens on
 // UDP and TCP (length-prefixed messages) on the same address and port.
 //
@@ -20,6 +21,8 @@ export interface DnsRecords {
   lookupA(clientAddress: string, name: string): string[] | undefined;
   /** the name for an IPv4 address on this network, or undefined (forward) */
   lookupPtr(clientAddress: string, address: string): string | undefined;
+  /** the upstreams of the container at clientAddress (its --dns), or undefined: the server's own */
+  upstreamsFor?(clientAddress: string): string[] | undefined;
 }
 
 export interface EmbeddedDnsOptions {
@@ -36,6 +39,7 @@ export interface EmbeddedDnsOptions {
 
 const RESPONSE_TTL = 600;
 const MAX_UPSTREAMS = 3;
+const MAX_CLIENT_UPSTREAM_SETS = 256;
 const UPSTREAM_TIMEOUT_MS = 4000;
 const MAX_CONCURRENT_FORWARDS = 100;
 const DEFAULT_UDP_SIZE = 512;
@@ -111,6 +115,8 @@ function withId(message: Buffer, id: number): Buffer {
 export class EmbeddedDnsServer {
   private readonly records: DnsRecords;
   private readonly upstreams: Upstream[];
+  /** containers' --dns lists, parsed once */
+  private readonly clientUpstreams = new Map<string, Upstream[]>();
   private readonly upstreamTimeoutMs: number;
   private readonly log: (message: string) => void;
   private readonly tcpConnections = new Set<net.Socket>();
@@ -130,13 +136,32 @@ export class EmbeddedDnsServer {
     this.records = options.records;
     this.upstreamTimeoutMs = options.upstreamTimeoutMs ?? UPSTREAM_TIMEOUT_MS;
     this.log = options.log ?? ((message) => process.stderr.write(`berthd: ${message}\n`));
-    this.upstreams = [];
-    for (const text of options.upstreams) {
+    this.upstreams = this.parseUpstreams(options.upstreams);
+  }
+
+  private parseUpstreams(texts: readonly string[]): Upstream[] {
+    const upstreams: Upstream[] = [];
+    for (const text of texts) {
       const upstream = parseUpstream(text);
-      if (upstream) this.upstreams.push(upstream);
+      if (upstream) upstreams.push(upstream);
       else this.log(`[resolver] ignoring the upstream DNS server ${JSON.stringify(text)}: not an IP address`);
-      if (this.upstreams.length === MAX_UPSTREAMS) break;
+      if (upstreams.length === MAX_UPSTREAMS) break;
     }
+    return upstreams;
+  }
+
+  /** Where a client's queries go: its container's own servers (--dns) if it has any, else the server's. */
+  private upstreamsOf(clientAddress: string): Upstream[] {
+    const own = this.records.upstreamsFor?.(clientAddress);
+    if (!own?.length) return this.upstreams;
+    const key = own.join(' ');
+    let parsed = this.clientUpstreams.get(key);
+    if (!parsed) {
+      parsed = this.parseUpstreams(own);
+      if (this.clientUpstreams.size >= MAX_CLIENT_UPSTREAM_SETS) this.clientUpstreams.clear();
+      this.clientUpstreams.set(key, parsed);
+    }
+    return parsed;
   }
 
   static async start(options: EmbeddedDnsOptions): Promise<EmbeddedDnsServer> {
@@ -224,7 +249,7 @@ export class EmbeddedDnsServer {
       if (query.questions?.length !== 1) return this.errorReply(id, flags, RCODE.FORMERR);
       const local = this.answerLocally(query, clientAddress);
       if (local) return this.encodeReply(local, transport === 'udp' ? udpSizeOf(query) : 65535);
-      return await this.forward(message, id, query, transport);
+      return await this.forward(message, id, query, transport, this.upstreamsOf(clientAddress));
     } catch (error) {
       this.log(`[resolver] failed to handle a query from ${clientAddress}: ${(error as Error).message}`);
       return this.errorReply(id, flags, RCODE.SERVFAIL, query.questions);
@@ -291,9 +316,9 @@ export class EmbeddedDnsServer {
    * answers SERVFAIL or REFUSED or another error, or NXDOMAIN without authority, makes way for
    * the next. The client gets the first good answer, else the last NXDOMAIN, else SERVFAIL.
    */
-  private async forward(message: Buffer, id: number, query: dnsPacket.DecodedPacket, transport: Transport): Promise<Buffer> {
+  private async forward(message: Buffer, id: number, query: dnsPacket.DecodedPacket, transport: Transport, upstreams: readonly Upstream[]): Promise<Buffer> {
     let nameError: Buffer | undefined;
-    for (const upstream of this.upstreams) {
+    for (const upstream of upstreams) {
       if (this.forwarding >= MAX_CONCURRENT_FORWARDS) {
         const now = Date.now();
         if (now - this.lastLimitLog > LOG_INTERVAL_MS) {
