@@ -43,6 +43,19 @@ export function packWithGnuTar(root: string, names: readonly string[], options: 
   return Readable.from(gnuTarChunks(root, names, options), { objectMode: false });
 }
 
+/** GNU tar with its stdin piped; the first 4 KiB of its stderr kept for the error; its exit code. */
+function spawnTar(args: string[], stdout: 'pipe' | 'ignore') {
+  const child = spawn('tar', args, { stdio: ['pipe', stdout, 'pipe'] });
+  let text = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { if (text.length < 4096) text += chunk; });
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  exited.catch(() => undefined);
+  return { child, stdin: child.stdin!, stdout: child.stdout, stderr: () => text, exited };
+}
+
 async function* gnuTarChunks(root: string, names: readonly string[], options: GnuTarOptions): AsyncGenerator<Buffer> {
   const appended = options.append ?? [];
   const args = [
@@ -51,21 +64,14 @@ async function* gnuTarChunks(root: string, names: readonly string[], options: Gn
     // Positional: these apply to the names that follow.
     ...(options.recursive ? [] : ['--no-recursion']), '--directory', root, '--null', '--verbatim-files-from', '--files-from=-',
   ];
-  const child = spawn('tar', args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (text: string) => { if (stderr.length < 4096) stderr += text; });
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', resolve);
-  });
-  exited.catch(() => undefined);
-  child.stdin.on('error', () => undefined);
-  child.stdin.end(names.length > 0 ? `${names.join('\0')}\0` : '');
+  const { child, stdin, stdout, stderr, exited } = spawnTar(args, 'pipe');
+  stdin.on('error', () => undefined);
+  stdin.end(names.length > 0 ? `${names.join('\0')}\0` : '');
   // With files to append, tar's end-of-archive blocks (the last 1,024 bytes with a blocking
   // factor of 1) are held back and replaced by their entries and a new end.
   let held: Buffer = Buffer.alloc(0);
   try {
-    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+    for await (const chunk of stdout as AsyncIterable<Buffer>) {
       if (appended.length === 0) {
         yield chunk;
         continue;
@@ -77,7 +83,7 @@ async function* gnuTarChunks(root: string, names: readonly string[], options: Gn
       }
     }
     const code = await exited;
-    if (code !== 0 && code !== 1) throw new Error(tarFailure(stderr, code));
+    if (code !== 0 && code !== 1) throw new Error(tarFailure(stderr(), code));
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
   }
@@ -96,23 +102,16 @@ async function* gnuTarChunks(root: string, names: readonly string[], options: Gn
  * below a symlink, no ".."). Owners, modes and times come along; `owner` replaces the owners.
  */
 export async function copyDirectoryWithGnuTar(source: string, dest: string, owner: { uid: number; gid: number }): Promise<void> {
-  const child = spawn('tar', ['-x', '--numeric-owner', '--same-owner', '--same-permissions', '-C', dest], { stdio: ['pipe', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (text: string) => { if (stderr.length < 4096) stderr += text; });
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', resolve);
-  });
-  exited.catch(() => undefined);
+  const { child, stdin, stderr, exited } = spawnTar(['-x', '--numeric-owner', '--same-owner', '--same-permissions', '-C', dest], 'ignore');
   try {
-    await pipeline(packWithGnuTar(source, ['.'], { recursive: true, owner }), child.stdin);
+    await pipeline(packWithGnuTar(source, ['.'], { recursive: true, owner }), stdin);
   } catch (error) {
     child.kill('SIGKILL');
     await exited.catch(() => undefined);
     throw error;
   }
   const code = await exited;
-  if (code !== 0) throw new Error(tarFailure(stderr, code));
+  if (code !== 0) throw new Error(tarFailure(stderr(), code));
 }
 
 /** tar's first message that says what failed (not "socket ignored", not its closing "Exiting with failure status"). */
