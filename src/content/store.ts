@@ -11,7 +11,7 @@
 // Blobs never change once committed, so readers need no locking.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -64,7 +64,9 @@ export class ContentStore {
     let size = 0;
     try {
       const input = Buffer.isBuffer(source) ? Readable.from([source]) : source;
-      const output = createWriteStream(temp, { flags: 'wx', mode: 0o644, flush: true });
+      // Opened before the copy starts: a stream opening the file itself may create it after a
+      // failing input has already ended the copy, and so after the cleanup below.
+      const output = createWriteStream(temp, { fd: await open(temp, 'wx', 0o644), flush: true });
       await pipeline(input, async function* (chunks: AsyncIterable<Buffer>) {
         for await (const chunk of chunks) {
           hash.update(chunk);
