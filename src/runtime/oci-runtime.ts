@@ -34,9 +34,14 @@ export class OciRuntime {
   private readonly launcherArgs: string[];
   /** crun's compiled seccomp filters, by the profile they were compiled from (see learnFromCreate). */
   private readonly compiledSeccomp = new Map<string, string>();
+  private readonly isCrun: boolean;
+  /** crun on a cgroup v1 host (hybrid or not), known once: asked at every start otherwise. */
+  private readonly legacyCgroupCrun: boolean;
 
   constructor(readonly name: string, readonly binary: string, readonly stateRoot: string) {
-    const launcher = basename(binary).startsWith('crun') ? crunLauncher(binary, isHybridCgroupHost()) : undefined;
+    this.isCrun = basename(binary).startsWith('crun');
+    this.legacyCgroupCrun = this.isCrun && !existsSync('/sys/fs/cgroup/cgroup.controllers');
+    const launcher = this.isCrun ? crunLauncher(binary, isHybridCgroupHost()) : undefined;
     this.executable = launcher?.executable ?? binary;
     this.launcherArgs = launcher?.args ?? [];
   }
@@ -70,10 +75,6 @@ export class OciRuntime {
     this.compiledSeccomp.set(key, filter.toString('base64'));
   }
 
-  private get legacyCgroupCrun(): boolean {
-    return basename(this.binary).startsWith('crun') && !existsSync('/sys/fs/cgroup/cgroup.controllers');
-  }
-
   /** Global arguments that go before every subcommand (conmon receives them as --runtime-arg). */
   get globalArgs(): string[] {
     return [...this.launcherArgs, `--root=${this.stateRoot}`];
@@ -90,10 +91,6 @@ export class OciRuntime {
   async start(id: string): Promise<void> {
     if (this.isCrun && await releaseCrunExecFifo(join(this.stateRoot, id, 'exec.fifo'))) return;
     await run(this.executable, [...this.globalArgs, 'start', id]);
-  }
-
-  private get isCrun(): boolean {
-    return basename(this.binary).startsWith('crun');
   }
 
   async kill(id: string, signal: number | string, all = false): Promise<void> {
@@ -136,7 +133,7 @@ export class OciRuntime {
   /** Changes a running container's cgroup limits: the resources JSON on stdin (runc) or in a file (crun). */
   async update(id: string, resources: RuntimeResourceUpdate): Promise<void> {
     const json = JSON.stringify(resources);
-    if (basename(this.binary).startsWith('runc')) {
+    if (!this.isCrun) {
       await run(this.executable, [...this.globalArgs, 'update', '--resources', '-', id], { input: json });
       return;
     }
