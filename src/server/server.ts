@@ -4,11 +4,12 @@
 // start) reach their route with a `hijack()` that answers `101 UPGRADED` and hands over
 // the raw socket.
 import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { chmod, chown, rm } from 'node:fs/promises';
 import { badParameter, isEngineError, isNotModified, notFound } from '../errdefs/errors.js';
+import { answerPlainHttp } from './plain-http-on-tls.js';
 import { MethodNotAllowed, statusOf } from './http-status.js';
 import { TRACE_ENABLED, traceOperation } from '../util/trace.js';
 
@@ -216,6 +217,7 @@ export class ApiServer {
           requestCert: tls.verifyClients, rejectUnauthorized: tls.verifyClients, minVersion: 'TLSv1.2',
         }, handler)
         : createServer(options, handler);
+      if (secure) answerPlainHttp(server as HttpsServer);
       // A handshake that fails (no certificate, another CA, a reset) ends that connection only.
       if (secure) server.on('tlsClientError', (error: Error) => { if (this.debug) process.stderr.write(`berthd: TLS handshake: ${error.message}\n`); });
       server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
