@@ -5,8 +5,8 @@
 import { chown, lstat, mkdir, readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { badParameter, isConflict } from '../errdefs/errors.js';
-import { run } from '../util/exec.js';
 import { traced } from '../util/trace.js';
+import { copyTree } from './copy-up.js';
 import { resolveMounts, type ContainerMountPoint, type MountRequest } from './mounts.js';
 import { ANONYMOUS_LABEL, validateVolumeName, type VolumeStore } from './store.js';
 
@@ -129,8 +129,7 @@ async function copyPending(points: ContainerMountPoint[], rootfs: string): Promi
     // A symlink on the way may point out of the root filesystem: never copy the host's files.
     const inside = await realpath(from).then((real) => real.startsWith(`${rootfs}/`), () => false);
     if (inside && (await isEmptyDirectory(point.Source)) && (await isDirectory(from))) {
-      // cp -a keeps owners, modes, symlinks and hard links, as Docker's copy-up does.
-      await run('cp', ['-a', '--', `${from}/.`, point.Source]);
+      await copyTree(from, point.Source);
     }
     point.copyData = false;
   }
