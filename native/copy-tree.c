@@ -1,4 +1,4 @@
-// berth-copy-tree [--background] [--max-entries N] [--max-bytes N] SRC DST
+// berth-copy-tree [--background] [--sync] [--max-entries N] [--max-bytes N] SRC DST
 //
 // The copy-up of a new volume (src/volumes/copy-up.ts): copies the contents of the directory SRC
 // into the existing, empty directory DST, as `cp -a SRC/. DST` does and as Docker's copy-up
@@ -16,6 +16,8 @@
 // --background: at the lowest CPU and idle I/O priority (a volume seed made for later runs,
 // src/volumes/seeds.ts, must not slow the runs of now). --max-entries/--max-bytes: give up with
 // exit status 3 as soon as the tree holds more entries or bytes of regular files than that.
+// --sync: the copy is on disk before the exit (syncfs), so that a rename of DST that follows
+// never survives a crash that its content does not.
 //
 // Exit status 0: DST holds the copy; 1: an error, said on stderr; 3: over a limit (DST then
 // holds part of it).
@@ -27,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -45,6 +49,7 @@ static int dst_root = -1;
 static uid_t creator_uid;
 static gid_t creator_gid;
 static char buffer[SMALL_FILE];
+static int sync_at_end;
 static unsigned long long max_entries = ~0ULL, max_bytes = ~0ULL, entries_seen, bytes_seen;
 #define OVER_LIMIT 3
 
@@ -296,16 +301,21 @@ static int copy_directory(int src, int dst, const struct stat *src_st, const str
 }
 
 static int usage(void) {
-  fprintf(stderr, "usage: berth-copy-tree [--background] [--max-entries N] [--max-bytes N] SRC DST (DST an existing directory)\n");
+  fprintf(stderr, "usage: berth-copy-tree [--background] [--sync] [--max-entries N] [--max-bytes N] SRC DST (DST an existing directory)\n");
   return 2;
 }
 
 int main(int argc, char **argv) {
+  // Dies with berthd: a copy cut short is swept by the next berthd, which must not find it still writing.
+  pid_t parent = getppid();
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) return 1;
   int arg = 1;
   for (; arg < argc && strncmp(argv[arg], "--", 2) == 0; arg++) {
     if (strcmp(argv[arg], "--background") == 0) {
       // ioprio_set(IOPRIO_WHO_PROCESS, self, IOPRIO_CLASS_IDLE << 13): glibc has no wrapper.
       if (setpriority(PRIO_PROCESS, 0, 19) < 0 || syscall(SYS_ioprio_set, 1, 0, 3 << 13) < 0) { fail("lowering the priority"); return 1; }
+    } else if (strcmp(argv[arg], "--sync") == 0) {
+      sync_at_end = 1;
     } else if (strcmp(argv[arg], "--max-entries") == 0 && arg + 1 < argc) {
       max_entries = strtoull(argv[++arg], NULL, 10);
     } else if (strcmp(argv[arg], "--max-bytes") == 0 && arg + 1 < argc) {
@@ -328,5 +338,6 @@ int main(int argc, char **argv) {
   if ((dst_st.st_uid != src_st.st_uid || dst_st.st_gid != src_st.st_gid) && fchown(dst_root, src_st.st_uid, src_st.st_gid) < 0) { fail("changing the owner of"); return 1; }
   if (fchmod(dst_root, src_st.st_mode & 07777) < 0) { fail("changing the mode of"); return 1; }
   int status = copy_directory(src, dst_root, &src_st, &src_st);
+  if (status == 0 && sync_at_end && syncfs(dst_root) < 0) status = fail("syncing");
   return status == 0 ? 0 : status == -OVER_LIMIT ? OVER_LIMIT : 1;
 }

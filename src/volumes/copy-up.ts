@@ -34,7 +34,7 @@ export async function copyTree(from: string, to: string): Promise<void> {
  */
 export async function copyTreeInBackground(from: string, to: string, limits: CopyLimits): Promise<boolean> {
   if (!hasNativeCopier()) return false;
-  const args = ['--background', '--max-entries', String(limits.maxEntries), '--max-bytes', String(limits.maxBytes), from, to];
+  const args = ['--background', '--sync', '--max-entries', String(limits.maxEntries), '--max-bytes', String(limits.maxBytes), from, to];
   try {
     await run(copier!, args, { timeoutMs: 10 * 60_000 });
     return true;

@@ -4,9 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, lstatSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { useDaemon } from './harness.js';
+import { mountsUnder, sleep, useDaemon } from './harness.js';
 
 const daemon = useDaemon();
 
@@ -72,4 +72,108 @@ test('copy-up keeps xattrs, device nodes, fifos, hard links, times, setgid direc
   assert.equal(readFileSync(join(volume, 'big')).equals(Buffer.alloc(300_000, 7)), true);
   assert.equal(copyStat('group/sub').gid, 5678n, 'made in a setgid directory: its group, as in the image');
   await daemon.berthOk(['rm', '-v', 'special']);
+});
+
+const seedsDir = () => join(daemon.dataRoot, 'volumes', '.seeds');
+const seedsOf = (imageId: string) => readdirSync(seedsDir()).filter((name) => name.startsWith(`${imageId.replace(/^sha256:/, '')}-`));
+
+async function waitFor(what: string, check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** The one seed of the image, once it is there: its directory's inode. */
+async function seedInode(imageId: string): Promise<bigint> {
+  await waitFor(`the seed of ${imageId}`, () => seedsOf(imageId).length === 1);
+  return lstatSync(join(seedsDir(), seedsOf(imageId)[0]!), { bigint: true }).ino;
+}
+
+async function importSeedImage(name: string): Promise<string> {
+  const staging = join(daemon.root, name.replace(/:.*/, ''));
+  mkdirSync(join(staging, 'data', 'sub'), { recursive: true });
+  writeFileSync(join(staging, 'data', 'a'), 'seeded\n');
+  writeFileSync(join(staging, 'data', 'sub', 'b'), 'b\n');
+  execFileSync('chown', ['-R', '1234:5678', join(staging, 'data')]);
+  execFileSync('chmod', ['0640', join(staging, 'data', 'a')]);
+  await importWithData(name, staging);
+  return (await daemon.berthOk(['inspect', '-f', '{{.Id}}', name])).trim();
+}
+
+test('a seed is made after a copy-up, taken by the next new volume, never by one that holds data, and removed with the image', async () => {
+  const imageId = await importSeedImage('seedy:1');
+  assert.deepEqual(seedsOf(imageId), [], 'no seed before a copy-up');
+  assert.equal(await daemon.berthOk(['run', '--rm', 'seedy:1', 'cat', '/data/a']), 'seeded\n');
+  const first = await seedInode(imageId);
+
+  // A new anonymous volume takes it by rename: no mount of the root for a copy.
+  await daemon.berthOk(['create', '--name', 'seed2', 'seedy:1', 'true']);
+  const id = (await daemon.berthOk(['inspect', '-f', '{{.Id}}', 'seed2'])).trim();
+  assert.deepEqual(mountsUnder(join(daemon.dataRoot, 'containers', id)), [], 'no copy-up mount');
+  const volume = await volumeSource('seed2');
+  const taken = lstatSync(volume, { bigint: true });
+  assert.equal(taken.ino, first, 'the seed became the volume');
+  assert.equal(`${taken.uid}:${taken.gid} ${(taken.mode & 0o7777n).toString(8)}`, '1234:5678 755');
+  const file = lstatSync(join(volume, 'a'));
+  assert.equal(`${file.uid}:${file.gid} ${(file.mode & 0o7777).toString(8)}`, '1234:5678 640');
+  assert.equal(readFileSync(join(volume, 'sub', 'b'), 'utf8'), 'b\n');
+  assert.equal(await daemon.berthOk(['start', '-a', 'seed2']), '');
+  const second = await seedInode(imageId);
+  assert.notEqual(second, first, 'a new seed for the next one');
+
+  // A volume that holds data keeps it, and the seed stays.
+  await daemon.berthOk(['volume', 'create', 'full']);
+  writeFileSync(join(daemon.dataRoot, 'volumes', 'full', '_data', 'mine'), 'mine\n');
+  assert.equal(await daemon.berthOk(['run', '--rm', '-v', 'full:/data', 'seedy:1', 'ls', '/data']), 'mine\n');
+  // An existing empty volume is copied into, not replaced (a container may have it mounted).
+  await daemon.berthOk(['volume', 'create', 'empty']);
+  assert.equal(await daemon.berthOk(['run', '--rm', '-v', 'empty:/data', 'seedy:1', 'cat', '/data/a']), 'seeded\n');
+  assert.equal(await seedInode(imageId), second, 'neither took the seed');
+  // A new named volume takes it.
+  await daemon.berthOk(['create', '--name', 'seed3', '-v', 'newvol:/data', 'seedy:1', 'true']);
+  assert.equal(lstatSync(join(daemon.dataRoot, 'volumes', 'newvol', '_data'), { bigint: true }).ino, second);
+  assert.equal(readFileSync(join(daemon.dataRoot, 'volumes', 'newvol', '_data', 'a'), 'utf8'), 'seeded\n');
+  await seedInode(imageId);
+
+  await daemon.berthOk(['rm', '-v', 'seed2', 'seed3']);
+  await daemon.berthOk(['volume', 'rm', 'full', 'empty', 'newvol']);
+  await daemon.berthOk(['rmi', 'seedy:1']);
+  await waitFor('the seed to go with the image', () => seedsOf(imageId).length === 0);
+  assert.deepEqual(readdirSync(seedsDir()).filter((name) => name.startsWith('.')), [], 'nothing half-made left');
+});
+
+test('start-up sweeps half-made seeds, their mounts and seeds of gone images; a complete seed stays, also after a kill -9', async () => {
+  const imageId = await importSeedImage('sweep:1');
+  await daemon.berthOk(['run', '--rm', 'sweep:1', 'true']);
+  const seed = await seedInode(imageId);
+  const mountPoint = join(seedsDir(), '.mnt-0123456789ab');
+  try {
+    await daemon.stop();
+    mkdirSync(join(seedsDir(), '.tmp-0123456789ab', 'half'), { recursive: true });
+    mkdirSync(mountPoint);
+    execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', mountPoint]);
+    writeFileSync(join(mountPoint, 'kept'), 'not deleted through a mount\n');
+    mkdirSync(join(seedsDir(), `${'0'.repeat(64)}-0123456789abcdef`, 'x'), { recursive: true });
+    await daemon.start();
+    assert.deepEqual(readdirSync(seedsDir()).filter((name) => name.startsWith('.') || name.startsWith('0'.repeat(64))), [], 'only seeds of images that exist');
+    assert.equal(await seedInode(imageId), seed);
+    assert.deepEqual(mountsUnder(seedsDir()), []);
+
+    // Killed while a new seed is being made (or just after): what is left is complete or swept.
+    await daemon.berthOk(['run', '--rm', 'sweep:1', 'true']);
+    await daemon.kill9();
+    await daemon.start();
+    assert.deepEqual(mountsUnder(seedsDir()), []);
+    assert.deepEqual(readdirSync(seedsDir()).filter((name) => name.startsWith('.')), []);
+    const left = seedsOf(imageId);
+    assert.ok(left.length <= 1);
+    if (left.length === 1) assert.equal(readFileSync(join(seedsDir(), left[0]!, 'a'), 'utf8'), 'seeded\n');
+    assert.equal(await daemon.berthOk(['run', '--rm', 'sweep:1', 'cat', '/data/a']), 'seeded\n');
+  } finally {
+    if (mountsUnder(seedsDir()).includes(mountPoint)) execFileSync('umount', [mountPoint]);
+  }
+  await daemon.berthOk(['rmi', 'sweep:1']);
+  await waitFor('the seed to go with the image', () => seedsOf(imageId).length === 0);
 });
