@@ -1,4 +1,4 @@
-// berth-copy-tree [--background] [--sync] [--max-entries N] [--max-bytes N] SRC DST
+// berth-copy-tree [--background] [--max-entries N] [--max-bytes N] SRC DST
 //
 // The copy-up of a new volume (src/volumes/copy-up.ts): copies the contents of the directory SRC
 // into the existing, empty directory DST, as `cp -a SRC/. DST` does and as Docker's copy-up
@@ -13,11 +13,9 @@
 // page), flistxattr, futimens, close x2; fchown only when the owner is not the one the file is
 // created with, fchmod only when the owner change cleared setuid/setgid bits.
 //
-// --background: at the lowest CPU and idle I/O priority (a volume seed made for later runs,
-// src/volumes/seeds.ts, must not slow the runs of now). --max-entries/--max-bytes: give up with
+// --background: at a lower CPU and I/O priority (a volume seed made for later runs,
+// src/volumes/seeds.ts, yields to the runs of now; not the idle class: a run may wait for it). --max-entries/--max-bytes: give up with
 // exit status 3 as soon as the tree holds more entries or bytes of regular files than that.
-// --sync: the copy is on disk before the exit (syncfs), so that a rename of DST that follows
-// never survives a crash that its content does not.
 //
 // Exit status 0: DST holds the copy; 1: an error, said on stderr; 3: over a limit (DST then
 // holds part of it).
@@ -49,7 +47,6 @@ static int dst_root = -1;
 static uid_t creator_uid;
 static gid_t creator_gid;
 static char buffer[SMALL_FILE];
-static int sync_at_end;
 static unsigned long long max_entries = ~0ULL, max_bytes = ~0ULL, entries_seen, bytes_seen;
 #define OVER_LIMIT 3
 
@@ -301,7 +298,7 @@ static int copy_directory(int src, int dst, const struct stat *src_st, const str
 }
 
 static int usage(void) {
-  fprintf(stderr, "usage: berth-copy-tree [--background] [--sync] [--max-entries N] [--max-bytes N] SRC DST (DST an existing directory)\n");
+  fprintf(stderr, "usage: berth-copy-tree [--background] [--max-entries N] [--max-bytes N] SRC DST (DST an existing directory)\n");
   return 2;
 }
 
@@ -312,10 +309,8 @@ int main(int argc, char **argv) {
   int arg = 1;
   for (; arg < argc && strncmp(argv[arg], "--", 2) == 0; arg++) {
     if (strcmp(argv[arg], "--background") == 0) {
-      // ioprio_set(IOPRIO_WHO_PROCESS, self, IOPRIO_CLASS_IDLE << 13): glibc has no wrapper.
-      if (setpriority(PRIO_PROCESS, 0, 19) < 0 || syscall(SYS_ioprio_set, 1, 0, 3 << 13) < 0) { fail("lowering the priority"); return 1; }
-    } else if (strcmp(argv[arg], "--sync") == 0) {
-      sync_at_end = 1;
+      // ioprio_set(IOPRIO_WHO_PROCESS, self, best effort (2) << 13 | lowest level 7): glibc has no wrapper.
+      if (setpriority(PRIO_PROCESS, 0, 10) < 0 || syscall(SYS_ioprio_set, 1, 0, (2 << 13) | 7) < 0) { fail("lowering the priority"); return 1; }
     } else if (strcmp(argv[arg], "--max-entries") == 0 && arg + 1 < argc) {
       max_entries = strtoull(argv[++arg], NULL, 10);
     } else if (strcmp(argv[arg], "--max-bytes") == 0 && arg + 1 < argc) {
@@ -338,6 +333,5 @@ int main(int argc, char **argv) {
   if ((dst_st.st_uid != src_st.st_uid || dst_st.st_gid != src_st.st_gid) && fchown(dst_root, src_st.st_uid, src_st.st_gid) < 0) { fail("changing the owner of"); return 1; }
   if (fchmod(dst_root, src_st.st_mode & 07777) < 0) { fail("changing the mode of"); return 1; }
   int status = copy_directory(src, dst_root, &src_st, &src_st);
-  if (status == 0 && sync_at_end && syncfs(dst_root) < 0) status = fail("syncing");
   return status == 0 ? 0 : status == -OVER_LIMIT ? OVER_LIMIT : 1;
 }

@@ -29,12 +29,12 @@ export async function copyTree(from: string, to: string): Promise<void> {
 }
 
 /**
- * The same at the lowest CPU and I/O priority, giving up past `limits`: false then (`to` holds
+ * The same at a lower CPU and I/O priority, giving up past `limits`: false then (`to` holds
  * part of the tree). Only with the compiled copier.
  */
 export async function copyTreeInBackground(from: string, to: string, limits: CopyLimits): Promise<boolean> {
   if (!hasNativeCopier()) return false;
-  const args = ['--background', '--sync', '--max-entries', String(limits.maxEntries), '--max-bytes', String(limits.maxBytes), from, to];
+  const args = ['--background', '--max-entries', String(limits.maxEntries), '--max-bytes', String(limits.maxBytes), from, to];
   try {
     await run(copier!, args, { timeoutMs: 10 * 60_000 });
     return true;

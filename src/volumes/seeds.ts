@@ -13,6 +13,7 @@ import { lstat, mkdir, readdir, realpath, rename, rm, rmdir } from 'node:fs/prom
 import { dirname, join, relative } from 'node:path';
 import { mountOverlay, unmount } from '../layers/overlay.js';
 import { syncDirectory } from '../util/atomic.js';
+import { run } from '../util/exec.js';
 import { copyTreeInBackground, hasNativeCopier, type CopyLimits } from './copy-up.js';
 
 /** Trees larger than this get no seed, so that the disk a seed takes stays small. */
@@ -36,9 +37,18 @@ export function seedImage(name: string): string | undefined {
   return /^([0-9a-f]{64})-[0-9a-f]{16}$/.exec(name)?.[1];
 }
 
+/** A seed being made; a create that finds none ready waits for its copy instead of copying too. */
+interface Making {
+  /** Creates waiting for it. */
+  waiting: number;
+  /** Resolves when the copy is there, to its temporary directory handed to one waiting create (undefined: none). */
+  handOff: Promise<string | undefined>;
+  give: (temp: string | undefined) => void;
+}
+
 export class VolumeSeeds {
   /** Seeds being made, by name: one at a time each. */
-  private readonly making = new Set<string>();
+  private readonly making = new Map<string, Making>();
   /** Image paths found too large or not a directory: not tried again until the daemon restarts. */
   private readonly unseedable = new Set<string>();
 
@@ -58,21 +68,26 @@ export class VolumeSeeds {
     }
   }
 
-  /** Whether a seed of this image path is there now (tests and the docs' measurements). */
-  async has(imageId: string, path: string): Promise<boolean> {
-    return lstat(join(this.root, seedName(imageId, path))).then(() => true, () => false);
-  }
-
   /**
    * Moves the seed of `path` in `imageId` onto `target` (a new volume's empty data directory):
    * false when there is none, or when `target` is not empty (rename(2) never replaces a
-   * directory that holds anything). The rename is synced: the container's record that follows
-   * says the copy-up is done.
+   * directory that holds anything). A seed being made is waited for: its copy has a head start
+   * on the one the create would make. The rename is synced: the container's record that
+   * follows says the copy-up is done.
    */
   async take(imageId: string, path: string, target: string): Promise<boolean> {
+    const name = seedName(imageId, path);
+    let source = join(this.root, name);
+    const making = this.making.get(name);
+    if (making) {
+      making.waiting++;
+      source = (await making.handOff) ?? source;
+    }
     try {
-      await rename(join(this.root, seedName(imageId, path)), target);
+      await rename(source, target);
     } catch {
+      // A copy handed to this create and not taken goes (none other waits for it).
+      if (making && source !== join(this.root, name)) await rm(source, { recursive: true, force: true });
       return false;
     }
     await syncDirectory(dirname(target));
@@ -83,10 +98,16 @@ export class VolumeSeeds {
   prepare(image: ImageLayers, path: string): void {
     const name = seedName(image.imageId, path);
     if (!hasNativeCopier() || this.making.has(name) || this.unseedable.has(name)) return;
-    this.making.add(name);
-    this.make(image, path, name)
+    let give: (temp: string | undefined) => void = () => undefined;
+    const handOff = new Promise<string | undefined>((resolve) => { give = resolve; });
+    const making: Making = { waiting: 0, handOff, give };
+    this.making.set(name, making);
+    this.make(image, path, name, making)
       .catch((error: unknown) => process.stderr.write(`berthd: preparing the volume seed of ${image.imageId} ${path}: ${String(error)}\n`))
-      .finally(() => this.making.delete(name));
+      .finally(() => {
+        this.making.delete(name);
+        making.give(undefined);
+      });
   }
 
   /** The image is gone: so are its seeds. */
@@ -96,12 +117,13 @@ export class VolumeSeeds {
     for (const name of names) if (seedImage(name) === hex) await this.discard(join(this.root, name));
   }
 
-  private async make(image: ImageLayers, path: string, name: string): Promise<void> {
+  private async make(image: ImageLayers, path: string, name: string, making: Making): Promise<void> {
     const seed = join(this.root, name);
     if (await lstat(seed).then(() => true, () => false)) return;
     const random = randomBytes(6).toString('hex');
     const mountPoint = join(this.root, `${MOUNT_PREFIX}${random}`);
     const temp = join(this.root, `${TEMP_PREFIX}${random}`);
+    let copied = false;
     try {
       await mountOverlay({
         layersRoot: this.layersRoot, lowerDirs: image.lowerDirs.map((dir) => relative(this.layersRoot, dir)), target: mountPoint, readonly: true,
@@ -111,19 +133,26 @@ export class VolumeSeeds {
       const inside = await realpath(from).then((real) => real.startsWith(`${mountPoint}/`), () => false);
       const directory = await lstat(from).then((stat) => stat.isDirectory(), () => false);
       await mkdir(temp, { mode: 0o700 });
-      if (!inside || !directory || !(await copyTreeInBackground(from, temp, SEED_LIMITS))) {
+      copied = inside && directory && (await copyTreeInBackground(from, temp, SEED_LIMITS));
+      if (!copied) {
         this.unseedable.add(name);
         return;
       }
+      await this.removeMountPoint(mountPoint);
+      // A create waiting for it takes the copy as it is: a volume's copy-up is not synced either.
+      if (making.waiting > 0) return making.give(temp);
+      // At rest, a seed must never survive a crash that its files do not: synced before its name.
+      await run('sync', ['-f', temp]);
+      if (making.waiting > 0) return making.give(temp);
       if (!this.imageExists(image.imageId)) return;
       await rename(temp, seed);
       await syncDirectory(this.root);
     } finally {
       await this.removeMountPoint(mountPoint);
-      await rm(temp, { recursive: true, force: true });
+      // Handed off: the waiting create renames it at once (before any later sweep can run).
+      if (!(copied && making.waiting > 0)) await rm(temp, { recursive: true, force: true });
     }
   }
-
   /** Unmounted first; never deleted through a mount. */
   private async removeMountPoint(path: string): Promise<void> {
     await unmount(path);
