@@ -137,7 +137,13 @@ test('a seed is made after a copy-up, taken by the next new volume, never by one
   assert.equal(readFileSync(join(daemon.dataRoot, 'volumes', 'newvol', '_data', 'a'), 'utf8'), 'seeded\n');
   await seedInode(imageId);
 
-  await daemon.berthOk(['rm', '-v', 'seed2', 'seed3']);
+  // Creates back to back: the second finds the seed being made, and waits for it or copies.
+  await daemon.berthOk(['create', '--name', 'seed4', 'seedy:1', 'true']);
+  await daemon.berthOk(['create', '--name', 'seed5', 'seedy:1', 'true']);
+  for (const name of ['seed4', 'seed5']) assert.equal(readFileSync(join(await volumeSource(name), 'sub', 'b'), 'utf8'), 'b\n', name);
+  await seedInode(imageId);
+
+  await daemon.berthOk(['rm', '-v', 'seed2', 'seed3', 'seed4', 'seed5']);
   await daemon.berthOk(['volume', 'rm', 'full', 'empty', 'newvol']);
   await daemon.berthOk(['rmi', 'seedy:1']);
   await waitFor('the seed to go with the image', () => seedsOf(imageId).length === 0);
