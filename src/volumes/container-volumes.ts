@@ -73,7 +73,7 @@ export class ContainerVolumes {
     } finally {
       await this.afterExit(pending, containerId);
     }
-    // The next new volume owed the same copy gets it by rename.
+    // The next new volume owed the same copy gets it by rename (from the second copy-up on).
     if (image) for (const point of pending) if (this.made.has(point)) this.seeds?.prepare(image, point.Destination);
   }
 
@@ -89,7 +89,7 @@ export class ContainerVolumes {
       if (this.store.get(point.Name).Options) continue;
       if (!(await traced('volumes.seed.take', () => this.seeds!.take(image.imageId, point.Destination, point.Source)))) continue;
       point.copyData = false;
-      this.seeds.prepare(image, point.Destination);
+      this.seeds.prepare(image, point.Destination, { replace: true });
     }
   }
 

@@ -51,6 +51,8 @@ export class VolumeSeeds {
   private readonly making = new Map<string, Making>();
   /** Image paths found too large or not a directory: not tried again until the daemon restarts. */
   private readonly unseedable = new Set<string>();
+  /** Image paths copied up once since the daemon started: the next copy-up makes their seed. */
+  private readonly copiedOnce = new Set<string>();
 
   /** `imageExists` answers for an ID with or without `sha256:`. */
   constructor(readonly root: string, readonly layersRoot: string, private readonly imageExists: (imageId: string) => boolean) {}
@@ -94,10 +96,19 @@ export class VolumeSeeds {
     return true;
   }
 
-  /** Makes the seed of `path` in the image in the background, unless it is there, being made or known to be unseedable. */
-  prepare(image: ImageLayers, path: string): void {
+  /**
+   * After a copy-up of `path` in the image (or the take of its seed: `replace`): makes its seed
+   * in the background, unless it is there, being made or known to be unseedable. Not at an image
+   * path's first copy-up: an image run once (a build's step) costs no seed, neither the disk nor
+   * the copy.
+   */
+  prepare(image: ImageLayers, path: string, options: { replace?: boolean } = {}): void {
     const name = seedName(image.imageId, path);
     if (!hasNativeCopier() || this.making.has(name) || this.unseedable.has(name)) return;
+    if (!options.replace && !this.copiedOnce.has(name)) {
+      this.copiedOnce.add(name);
+      return;
+    }
     let give: (temp: string | undefined) => void = () => undefined;
     const handOff = new Promise<string | undefined>((resolve) => { give = resolve; });
     const making: Making = { waiting: 0, handOff, give };
