@@ -193,7 +193,8 @@ static int copy_special(int src_dir, int dst_dir, const char *name, const struct
     return fail("making the node");
   }
   if (needs_chown(st, dst_parent) && fchownat(dst_dir, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0) return fail("changing the owner of");
-  if (!S_ISLNK(st->st_mode) && fchmodat(dst_dir, name, st->st_mode & 07777, 0) < 0) return fail("changing the mode of");
+  // Never through a symlink, should one have taken the node's name meanwhile.
+  if (!S_ISLNK(st->st_mode) && fchmodat(dst_dir, name, st->st_mode & 07777, AT_SYMLINK_NOFOLLOW) < 0) return fail("changing the mode of");
   if (copy_xattrs(-1, src_dir, -1, dst_dir, name) < 0) return -1;
   struct timespec times[2] = { st->st_atim, st->st_mtim };
   if (utimensat(dst_dir, name, times, AT_SYMLINK_NOFOLLOW) < 0) return fail("setting the times of");

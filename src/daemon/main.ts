@@ -347,6 +347,7 @@ async function main(): Promise<void> {
     execs.shutdown();
     await server.close();
     await networks.shutdown();
+    await seeds.shutdown();
     for (const address of listening.addresses) if ('unix' in address) await rm(address.unix, { force: true });
     await rm(config.pidfile, { force: true });
     process.exit(0);

@@ -53,6 +53,8 @@ export class VolumeSeeds {
   private readonly unseedable = new Set<string>();
   /** Image paths copied up once since the daemon started: the next copy-up makes their seed. */
   private readonly copiedOnce = new Set<string>();
+  /** The read-only mounts of seeds being made. */
+  private readonly mounts = new Set<string>();
 
   /** `imageExists` answers for an ID with or without `sha256:`. */
   constructor(readonly root: string, readonly layersRoot: string, private readonly imageExists: (imageId: string) => boolean) {}
@@ -121,6 +123,11 @@ export class VolumeSeeds {
       });
   }
 
+  /** berthd stops: no mount stays behind it (a copy still reading one is killed with berthd; start-up sweeps its directories). */
+  async shutdown(): Promise<void> {
+    for (const mountPoint of this.mounts) await unmount(mountPoint).catch(() => undefined);
+  }
+
   /** The image is gone: so are its seeds. */
   async forgetImage(imageId: string): Promise<void> {
     const hex = imageId.replace(/^sha256:/, '');
@@ -136,6 +143,7 @@ export class VolumeSeeds {
     const temp = join(this.root, `${TEMP_PREFIX}${random}`);
     let copied = false;
     try {
+      this.mounts.add(mountPoint);
       await mountOverlay({
         layersRoot: this.layersRoot, lowerDirs: image.lowerDirs.map((dir) => relative(this.layersRoot, dir)), target: mountPoint, readonly: true,
       });
@@ -160,6 +168,7 @@ export class VolumeSeeds {
       await syncDirectory(this.root);
     } finally {
       await this.removeMountPoint(mountPoint);
+      this.mounts.delete(mountPoint);
       // Handed off: the waiting create renames it at once (before any later sweep can run).
       if (!(copied && making.waiting > 0)) await rm(temp, { recursive: true, force: true });
     }
