@@ -141,7 +141,11 @@ export class VolumeSeeds {
     const random = randomBytes(6).toString('hex');
     const mountPoint = join(this.root, `${MOUNT_PREFIX}${random}`);
     const temp = join(this.root, `${TEMP_PREFIX}${random}`);
-    let copied = false;
+    let handedOff = false;
+    const handOff = () => {
+      handedOff = true;
+      making.give(temp);
+    };
     try {
       this.mounts.add(mountPoint);
       await mountOverlay({
@@ -152,17 +156,16 @@ export class VolumeSeeds {
       const inside = await realpath(from).then((real) => real.startsWith(`${mountPoint}/`), () => false);
       const directory = await lstat(from).then((stat) => stat.isDirectory(), () => false);
       await mkdir(temp, { mode: 0o700 });
-      copied = inside && directory && (await copyTreeInBackground(from, temp, SEED_LIMITS));
-      if (!copied) {
+      if (!inside || !directory || !(await copyTreeInBackground(from, temp, SEED_LIMITS))) {
         this.unseedable.add(name);
         return;
       }
       await this.removeMountPoint(mountPoint);
       // A create waiting for it takes the copy as it is: a volume's copy-up is not synced either.
-      if (making.waiting > 0) return making.give(temp);
+      if (making.waiting > 0) return handOff();
       // At rest, a seed must never survive a crash that its files do not: synced before its name.
       await run('sync', ['-f', temp]);
-      if (making.waiting > 0) return making.give(temp);
+      if (making.waiting > 0) return handOff();
       if (!this.imageExists(image.imageId)) return;
       await rename(temp, seed);
       await syncDirectory(this.root);
@@ -170,9 +173,10 @@ export class VolumeSeeds {
       await this.removeMountPoint(mountPoint);
       this.mounts.delete(mountPoint);
       // Handed off: the waiting create renames it at once (before any later sweep can run).
-      if (!(copied && making.waiting > 0)) await rm(temp, { recursive: true, force: true });
+      if (!handedOff) await rm(temp, { recursive: true, force: true });
     }
   }
+
   /** Unmounted first; never deleted through a mount. */
   private async removeMountPoint(path: string): Promise<void> {
     await unmount(path);
