@@ -8,7 +8,16 @@ const ARGS = {
   plain: ['run', '--rm', '--network', 'none', 'busybox', 'true'],
   vol: ['run', '--rm', '--network', 'none', '-v', 'berth-bench-vol:/data', 'busybox', 'true'],
   copyup: ['run', '--rm', '--network', 'none', 'berth-bench-copyup', 'true'],
+  // The first run of an image (a new image ID each time, so no volume seed of it exists yet).
+  first: ['run', '--rm', '--network', 'none', 'berth-bench-first', 'true'],
 };
+
+/** Before each `first` run, untimed: the copy-up image imported again under a new ID. */
+function importFresh(cli, run) {
+  const args = ['import', '-c', 'VOLUME /data', '-c', 'CMD ["true"]', '-c', `ENV BENCH_FIRST=${run}`, process.env.BENCH_COPYUP_TAR, 'berth-bench-first'];
+  const result = spawnSync(cli[0], [...cli.slice(1), ...args], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`import: ${result.stderr}`);
+}
 
 function time(cli, args) {
   const started = process.hrtime.bigint();
@@ -31,6 +40,7 @@ for (const name of cases) {
   for (let run = 0; run <= runs; run++) {
     const order = run % 2 ? [['new', newCli], ['base', baseCli]] : [['base', baseCli], ['new', newCli]];
     for (const [side, cli] of order) {
+      if (name === 'first') importFresh(cli, run);
       const ms = time(cli, args);
       if (run > 0) times[side].push(ms);
     }

@@ -7,7 +7,8 @@
 #
 #   cp -a dist /var/tmp/berth-base    # before the change, once
 #   BENCH_BASE=/var/tmp/berth-base bash bench/volumes-ab.sh
-# Environment: BENCH_RUNS=10, BENCH_FILES=2000, BENCH_CASES=vol,copyup (also: plain).
+# Environment: BENCH_RUNS=10, BENCH_FILES=2000, BENCH_CASES=vol,copyup (also: plain; first: the
+# first run of an image, imported again under a new ID before each run, untimed).
 set -euo pipefail
 cd "$(dirname -- "${BASH_SOURCE[0]}")/.."
 repo=$PWD
@@ -52,7 +53,7 @@ for side in base new; do
 done
 
 echo "bench: $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg)"
-node bench/volumes-ab.mjs "${BENCH_RUNS:-10}" "${BENCH_CASES:-vol,copyup}" "${clis[0]}" "${clis[1]}"
+BENCH_COPYUP_TAR="$root/copyup.tar" node bench/volumes-ab.mjs "${BENCH_RUNS:-10}" "${BENCH_CASES:-vol,copyup}" "${clis[0]}" "${clis[1]}"
 for side in base new; do
   echo "== $side: trace medians"
   node bench/breakdown.mjs "$root/$side/berthd.log"

@@ -47,6 +47,13 @@ try {
   rmSync('dist/berth-runtime-launcher', { force: true });
   console.warn(`build: native/runtime-launcher.c not compiled (${error.message}); crun will use the slower unshare+sh launcher`);
 }
+// The copy-up of new volumes (src/volumes/copy-up.ts); without it berthd copies with `cp -a`, which is slower.
+try {
+  execFileSync('cc', ['-O2', '-Wall', '-o', 'dist/berth-copy-tree', 'native/copy-tree.c'], { stdio: 'inherit' });
+} catch (error) {
+  rmSync('dist/berth-copy-tree', { force: true });
+  console.warn(`build: native/copy-tree.c not compiled (${error.message}); volume copy-ups will use cp -a`);
+}
 // The first run writes the code cache; at build time, so that no user's first command pays it.
 // A command through the client to a socket where no daemon listens compiles what most commands
 // run (flags, context, client, connection), and it fails as expected.

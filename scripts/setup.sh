@@ -43,7 +43,8 @@ say() { echo "setup: $*" >&2; }
 # xz-utils + bzip2 + zstd: compressed tar contexts, imports and layers; python3: the
 # stdin relay to conmon's SEQPACKET attach socket (which Node cannot open); gcc + libc6-dev:
 # the build compiles native/runtime-launcher.c, which lets crun run on a hybrid cgroup host
-# at the cost of one process instead of three per runtime call.
+# at the cost of one process instead of three per runtime call, and native/copy-tree.c (the
+# volumes' copy-up and seeds).
 packages=(runc crun conmon iptables iproute2 busybox-static tini attr xz-utils bzip2 zstd python3 gcc libc6-dev)
 if $want_test; then
   # tmux: interactive (-it) tests drive a real terminal; docker-registry: pull/push tests;

@@ -44,6 +44,7 @@ import { validatePrivilegeOptions } from './security-checks.js';
 import { refuseUnsupportedOptions } from './create-options.js';
 import { ContainerViews } from './views.js';
 import { resolveMounts, type ContainerMountPoint } from '../volumes/mounts.js';
+import type { ImageLayers } from '../volumes/seeds.js';
 import { traced } from '../util/trace.js';
 import { parseLink } from '../network/links.js';
 import type { EndpointConfig } from '../network/service.js';
@@ -300,16 +301,19 @@ export class ContainerService {
       if (mappings) await chown(join(directory, 'fs', 'upper'), toHostId(0, mappings.uidMappings) ?? 0, toHostId(0, mappings.gidMappings) ?? 0);
       await mkdir(join(directory, 'fs', 'work'), { recursive: true });
       await mkdir(join(directory, 'fs', 'merged'), { recursive: true });
-      // Nothing to copy where the image holds nothing: then no mount either (the record keeps that).
+      // Nothing to copy where the image holds nothing, nor where a volume takes a seed: then no mount either (the record keeps that).
+      let imageLayers: ImageLayers | undefined;
       if (record.mountPoints.some((point) => point.copyData)) {
         const layerDirs = await this.core.options.rootfs.layerDirs(record, this.core.containerPaths(record));
         await this.core.options.volumes!.dropCopiesOfNothing(record.mountPoints, layerDirs);
+        imageLayers = { imageId: image.id, lowerDirs: layerDirs.slice(1) };
+        await this.core.options.volumes!.takeSeeds(record.mountPoints, imageLayers);
       }
       await this.core.store.save(record);
       // Copy-up now, as Docker does at create: a container that never starts still hands filled volumes on.
       if (record.mountPoints.some((point) => point.copyData)) {
         // The mount stays for a start that follows at once (run), which takes it over.
-        await traced('volumes.copyup', () => this.withRootfs(record, (rootfs) => this.core.options.volumes!.copyUp(record.mountPoints!, rootfs, id), true));
+        await traced('volumes.copyup', () => this.withRootfs(record, (rootfs) => this.core.options.volumes!.copyUp(record.mountPoints!, rootfs, id, imageLayers), true));
         await this.core.store.save(record);
       }
     } catch (error) {

@@ -26,7 +26,8 @@ import { NetworkService } from '../network/service.js';
 import { DEFAULT_ADDRESS_POOLS, parseAddressPool, type AddressPool } from '../network/ipam.js';
 import { EmbeddedDnsServer } from '../network/dns/embedded-dns.js';
 import { readHostResolvConf } from '../containers/etc-files.js';
-import { VolumeStore } from '../volumes/store.js';
+import { SEEDS_DIRECTORY, VolumeStore } from '../volumes/store.js';
+import { VolumeSeeds } from '../volumes/seeds.js';
 import { ContainerVolumes } from '../volumes/container-volumes.js';
 import { ExecService } from '../containers/exec.js';
 import { HealthMonitor } from '../containers/health.js';
@@ -247,7 +248,8 @@ async function main(): Promise<void> {
   // (docs/architecture.md, "Lifecycle hooks"): the root filesystem first, since the others write into it.
   const rootfs = new RootfsHook(images);
   const volumes = new VolumeStore(join(config.dataRoot, 'volumes'), remap?.root);
-  const containerVolumes = new ContainerVolumes(volumes);
+  const seeds = new VolumeSeeds(join(config.dataRoot, 'volumes', SEEDS_DIRECTORY), layers.root, (imageId) => images.resolve(imageId)?.id === imageId);
+  const containerVolumes = new ContainerVolumes(volumes, seeds);
   const networks = new NetworkService({
     dataRoot: config.dataRoot, execRoot: config.execRoot, bridge: config.bridge, bip: config.bip || undefined, fixedCidr: config.fixedCidr || undefined,
     mtu: config.mtu, ipForward: config.ipForward, ipMasq: config.ipMasq, iptables: config.iptables, icc: config.icc,
@@ -298,6 +300,12 @@ async function main(): Promise<void> {
   });
   health.listen();
   await volumes.init();
+  await seeds.init();
+  events.subscribe(undefined, (event) => {
+    if (event.Type === 'image' && event.Action === 'delete') {
+      seeds.forgetImage(event.Actor.ID).catch((error: unknown) => process.stderr.write(`berthd: removing volume seeds of ${event.Actor.ID}: ${String(error)}\n`));
+    }
+  });
   await networks.init();
   await containers.init();
   await networks.reconcile();
@@ -339,6 +347,7 @@ async function main(): Promise<void> {
     execs.shutdown();
     await server.close();
     await networks.shutdown();
+    await seeds.shutdown();
     for (const address of listening.addresses) if ('unix' in address) await rm(address.unix, { force: true });
     await rm(config.pidfile, { force: true });
     process.exit(0);

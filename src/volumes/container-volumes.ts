@@ -1,17 +1,22 @@
 // What a container's life needs from the volumes: at create, its mounts resolved and its volumes
 // made (named ones on first use, anonymous ones fresh); at start, an empty new volume filled with
 // the image's content at its path (copy-up) and missing -v host directories made; at removal,
-// its anonymous volumes dropped when asked (rm -v, --rm).
+// its anonymous volumes dropped when asked (rm -v, --rm). A volume made by this create takes a
+// prepared copy of the image's content (a seed, seeds.ts) by rename where there is one.
 import { chown, lstat, mkdir, readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { badParameter, isConflict } from '../errdefs/errors.js';
-import { run } from '../util/exec.js';
 import { traced } from '../util/trace.js';
+import { copyTree } from './copy-up.js';
 import { resolveMounts, type ContainerMountPoint, type MountRequest } from './mounts.js';
+import type { ImageLayers, VolumeSeeds } from './seeds.js';
 import { ANONYMOUS_LABEL, validateVolumeName, type VolumeStore } from './store.js';
 
 export class ContainerVolumes {
-  constructor(readonly store: VolumeStore) {}
+  /** Mount points whose volume this create made: only those may take a seed (nothing else can have it mounted yet). */
+  private readonly made = new WeakSet<ContainerMountPoint>();
+
+  constructor(readonly store: VolumeStore, readonly seeds?: VolumeSeeds) {}
 
   /**
    * Resolves and checks every mount before anything is made, then makes the volumes. Whatever
@@ -41,6 +46,7 @@ export class ContainerVolumes {
           }));
           created.push(volume.Name);
           point.Name = volume.Name;
+          this.made.add(point);
         }
         point.Source = this.store.dataPath(point.Name);
         delete point.volumeLabels;
@@ -58,7 +64,7 @@ export class ContainerVolumes {
    * image's content at their path, as Docker does at create (a never-started "data container"
    * hands filled volumes to --volumes-from). A volume with mount options is mounted for it.
    */
-  async copyUp(points: ContainerMountPoint[], rootfs: string, containerId: string): Promise<void> {
+  async copyUp(points: ContainerMountPoint[], rootfs: string, containerId: string, image?: ImageLayers): Promise<void> {
     const pending = points.filter((point) => point.Type === 'volume' && point.copyData && point.Name);
     if (pending.length === 0) return;
     try {
@@ -66,6 +72,24 @@ export class ContainerVolumes {
       await copyPending(pending, rootfs);
     } finally {
       await this.afterExit(pending, containerId);
+    }
+    // The next new volume owed the same copy gets it by rename (from the second copy-up on).
+    if (image) for (const point of pending) if (this.made.has(point)) this.seeds?.prepare(image, point.Destination);
+  }
+
+  /**
+   * At create, before the copy-up, the root filesystem not mounted: a volume this create made
+   * (so still empty and used by no one), without mount options, takes the seed of the image's
+   * content at its path if one is ready, and needs no copy then. Another seed is made for the next.
+   */
+  async takeSeeds(points: ContainerMountPoint[], image: ImageLayers): Promise<void> {
+    if (!this.seeds) return;
+    for (const point of points) {
+      if (point.Type !== 'volume' || !point.copyData || !point.Name || !this.made.has(point)) continue;
+      if (this.store.get(point.Name).Options) continue;
+      if (!(await traced('volumes.seed.take', () => this.seeds!.take(image.imageId, point.Destination, point.Source)))) continue;
+      point.copyData = false;
+      this.seeds.prepare(image, point.Destination, { replace: true });
     }
   }
 
@@ -129,8 +153,7 @@ async function copyPending(points: ContainerMountPoint[], rootfs: string): Promi
     // A symlink on the way may point out of the root filesystem: never copy the host's files.
     const inside = await realpath(from).then((real) => real.startsWith(`${rootfs}/`), () => false);
     if (inside && (await isEmptyDirectory(point.Source)) && (await isDirectory(from))) {
-      // cp -a keeps owners, modes, symlinks and hard links, as Docker's copy-up does.
-      await run('cp', ['-a', '--', `${from}/.`, point.Source]);
+      await copyTree(from, point.Source);
     }
     point.copyData = false;
   }

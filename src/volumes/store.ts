@@ -27,6 +27,9 @@ export function validateVolumeName(name: string): void {
   }
 }
 
+/** Where the volume seeds live (src/volumes/seeds.ts): a name no volume can have. */
+export const SEEDS_DIRECTORY = '.seeds';
+
 /** A volume directory being removed is renamed to this prefix first (a name no volume can have). */
 const REMOVING_PREFIX = '.removing-';
 
@@ -53,6 +56,7 @@ export class VolumeStore {
   async init(): Promise<void> {
     await mkdir(this.root, { recursive: true, mode: 0o701 });
     for (const name of await readdir(this.root)) {
+      if (name === SEEDS_DIRECTORY) continue;
       if (name.startsWith(REMOVING_PREFIX)) {
         // A removal cut short: the volume was already gone for its clients.
         await this.removeData(join(this.root, name));
