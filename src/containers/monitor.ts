@@ -87,10 +87,13 @@ export class ExitMonitor {
           ExitCode: exitCode, OOMKilled: oomKilled, FinishedAt: exitedAt.toISOString(),
         };
       }
-      await core.store.save(record);
+      // A container that --rm removes next is not synced: its record goes within milliseconds,
+      // and a power loss before that leaves the running record, which start-up reconciles (exited, removed).
+      const removedNext = !decision.restart && !!record.hostConfig.AutoRemove;
+      await core.store.save(record, removedNext ? { durable: false } : {});
       await core.exitWatcher.clear(id);
       await rm(shimDir, SHIM_DIR_REMOVAL);
-      if (decision.restart || !record.hostConfig.AutoRemove) await deleting;
+      if (!removedNext) await deleting;
       core.publish(record, 'die', { exitCode: String(exitCode) });
       this.exits.get(id)?.resolve();
       this.notifyWaiters(id, ['not-running', 'next-exit'], exitCode);
