@@ -129,18 +129,20 @@ static void write_all(int fd, const char *data, size_t length) {
   }
 }
 
-// The reply pipe, opened afresh so that this worker's flock excludes the others' (a lock belongs
-// to an open file description, which fork shares).
-static int reply_fd = -1;
+// Replies go to stdout (a socket from berthd: Node's stdio pipes are socketpairs). Workers take
+// turns through an flock on a memfd the helper made, each worker on its own open file
+// description of it (/proc/self/fd/N opened afresh): a lock belongs to an open file
+// description, which fork shares, so the inherited one would exclude nobody.
+static int lock_fd = -1;
 
 static void reply(const char *header, const char *first, size_t first_length, const char *second, size_t second_length) {
   struct buffer message = {0};
   append(&message, header, strlen(header));
   if (first_length) append(&message, first, first_length);
   if (second_length) append(&message, second, second_length);
-  flock(reply_fd, LOCK_EX);
-  write_all(reply_fd, message.data, message.length);
-  flock(reply_fd, LOCK_UN);
+  if (lock_fd >= 0) flock(lock_fd, LOCK_EX);
+  write_all(1, message.data, message.length);
+  if (lock_fd >= 0) flock(lock_fd, LOCK_UN);
   free(message.data);
 }
 
@@ -246,9 +248,15 @@ static void serve_spawn(const char *id, const char *op, char **fields, int count
     fcntl(err[0], F_SETFL, O_NONBLOCK);
     ssize_t got;
     while (open_err && (got = read(err[0], chunk, sizeof chunk)) > 0) append(&errors, chunk, (size_t)got);
-    if (waitpid(child, &raw, WNOHANG) == child) status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+    if (waitpid(child, &raw, WNOHANG) == child) {
+      status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+      child = 0;
+    }
   }
   reply_end(id, status, &output, &errors);
+  // The shim's first process ends once it has daemonized: reaped here, after the reply, rather
+  // than left to init as a zombie.
+  if (child > 0) while (waitpid(child, &raw, 0) < 0 && errno == EINTR) {}
 }
 
 static void serve_request(const char *id, const char *op, char **fields, int count) {
@@ -273,6 +281,10 @@ static void serve_request(const char *id, const char *op, char **fields, int cou
 static int serve(void) {
   signal(SIGCHLD, SIG_IGN);  // workers are reaped by the kernel
   signal(SIGPIPE, SIG_IGN);
+  int lock = memfd_create("berth-helper-lock", MFD_CLOEXEC);
+  char lock_path[64];
+  snprintf(lock_path, sizeof lock_path, "/proc/self/fd/%d", lock);
+  lock_fd = lock >= 0 ? open(lock_path, O_RDWR | O_CLOEXEC) : -1;
   struct buffer input = {0};
   char chunk[16384];
   for (;;) {
@@ -292,8 +304,7 @@ static int serve(void) {
       pid_t worker = fork();
       if (worker == 0) {
         signal(SIGCHLD, SIG_DFL);
-        reply_fd = open("/proc/self/fd/1", O_WRONLY | O_CLOEXEC);
-        if (reply_fd < 0) reply_fd = 1;
+        lock_fd = lock >= 0 ? open(lock_path, O_RDWR | O_CLOEXEC) : -1;  // this worker's own description
         int count = 0;
         for (size_t at = 0; at < length; at++) if (input.data[header + at] == '\0') count++;
         char **fields = calloc((size_t)count + 1, sizeof *fields);
@@ -302,10 +313,8 @@ static int serve(void) {
         serve_request(id, op, fields, count);
         _exit(0);
       }
-      if (worker < 0) {
-        reply_fd = 1;
-        reply_error(id, "fork", errno);
-      }
+      if (worker < 0) reply_error(id, "fork", errno);
+
       memmove(input.data, input.data + header + length, input.length - header - length);
       input.length -= header + length;
     }
