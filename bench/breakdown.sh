@@ -3,7 +3,8 @@
 # run with BERTH_TRACE=1 (src/util/trace.ts), so that every API request, container exit and
 # CLI command writes one trace line with its phases; after N iterations of each command,
 # bench/breakdown.mjs prints the median of each phase per operation. Beside them, the floor:
-# `node -e 0`, and `runc exec` of `true` alone in the same container (no berthd, no conmon).
+# `node -e 0`, and the runtime's `exec` of `true` alone in the same container (no berthd, no
+# conmon), run the way berthd runs it (crun through dist's launcher; BENCH_RUNTIME=runc for runc).
 # bench/run.sh starts the daemon on its own roots and removes everything at the end; this
 # script is its hook. docs/performance.md explains each phase.
 #
@@ -24,15 +25,23 @@ side_root=$(dirname "$socket")
 daemon_log=$side_root/berthd.log
 runs=${BENCH_RUNS:-20}
 network=${BENCH_NETWORK-none}
+runtime=${BENCH_RUNTIME:-crun}
+dist=${BENCH_DIST:-$PWD/dist}
+runtime_cmd=(runc "--root=$side_root/exec/runtime/runc")
+if [ "$runtime" = crun ]; then
+  hide=()
+  if [ ! -e /sys/fs/cgroup/cgroup.controllers ] && [ -n "$(cat /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null)" ]; then hide=(--hide-cgroup2); fi
+  runtime_cmd=("$dist/berth-runtime-launcher" "${hide[@]}" /usr/bin/crun "--root=$side_root/exec/runtime/crun")
+fi
 net_args=()
 [ -n "$network" ] && net_args=(--network "$network")
 traces=$(mktemp -d)
 trap 'rm -rf "$traces"' EXIT
 
-"${cli[@]}" run -d --name berth-breakdown "${net_args[@]}" busybox sleep 3600 >/dev/null 2>&1
+"${cli[@]}" run -d --name berth-breakdown --runtime "$runtime" "${net_args[@]}" busybox sleep 3600 >/dev/null 2>&1
 ctr=$("${cli[@]}" inspect -f '{{.Id}}' berth-breakdown 2>/dev/null)
-# The same without a seccomp filter: what runc's compilation and loading of the filter costs an exec.
-"${cli[@]}" run -d --name berth-breakdown-noseccomp --security-opt seccomp=unconfined "${net_args[@]}" busybox sleep 3600 >/dev/null 2>&1
+# The same without a seccomp filter: what the runtime's compilation and loading of the filter costs an exec.
+"${cli[@]}" run -d --name berth-breakdown-noseccomp --security-opt seccomp=unconfined --runtime "$runtime" "${net_args[@]}" busybox sleep 3600 >/dev/null 2>&1
 ctr_unconfined=$("${cli[@]}" inspect -f '{{.Id}}' berth-breakdown-noseccomp 2>/dev/null)
 : > "$traces/floor"
 for _ in $(seq 2); do   # warm-up
@@ -46,8 +55,8 @@ for _ in $(seq "$runs"); do
   "${cli[@]}" exec berth-breakdown true 2>>"$traces/cli"
   "${cli[@]}" version 2>>"$traces/cli" >/dev/null
   node bench/time-once.mjs 'floor.node -e 0' node -e 0 >> "$traces/floor"
-  node bench/time-once.mjs 'floor.runc exec true' runc "--root=$side_root/exec/runtime/runc" exec "$ctr" true >> "$traces/floor"
-  node bench/time-once.mjs 'floor.runc exec true, seccomp unconfined' runc "--root=$side_root/exec/runtime/runc" exec "$ctr_unconfined" true >> "$traces/floor"
+  node bench/time-once.mjs "floor.$runtime exec true" "${runtime_cmd[@]}" exec "$ctr" true >> "$traces/floor"
+  node bench/time-once.mjs "floor.$runtime exec true, seccomp unconfined" "${runtime_cmd[@]}" exec "$ctr_unconfined" true >> "$traces/floor"
 done
 "${cli[@]}" rm -f berth-breakdown berth-breakdown-noseccomp >/dev/null 2>&1
 tail -n +"$((log_start + 1))" "$daemon_log" > "$traces/daemon"

@@ -62,6 +62,8 @@ export class ContainerCore {
   readonly lock = new KeyedLock();
   /** Attach readers still draining a container's output: --rm waits for them before removing the log. */
   readonly attachReaders = new Map<string, Set<Promise<void>>>();
+  /** The runtime's deletes of exited containers still under way (see ExitMonitor.handleExit). */
+  private readonly runtimeDeletes = new Map<string, Promise<void>>();
   /**
    * What other parts of the daemon (attach, exec, health checks, restart policies) follow:
    * 'started' (id, logOffset), 'exited' (id, exitCode) once the exit is recorded, 'removed' (id).
@@ -104,6 +106,21 @@ export class ContainerCore {
     const runtime = this.options.runtimes.get(record.runtime) ?? this.options.runtimes.get(this.options.defaultRuntime);
     if (!runtime) throw serverError(`Unknown runtime specified ${record.runtime}`);
     return runtime;
+  }
+
+  /** Deletes the runtime's container (its state and cgroup); failures are ignored, as for a container already gone. */
+  deleteRuntimeContainer(record: ContainerRecord): Promise<void> {
+    const deleting = this.runtimeOf(record).delete(record.id, true).catch(() => undefined);
+    this.runtimeDeletes.set(record.id, deleting);
+    void deleting.then(() => {
+      if (this.runtimeDeletes.get(record.id) === deleting) this.runtimeDeletes.delete(record.id);
+    });
+    return deleting;
+  }
+
+  /** Settles once no delete of the container's runtime state is under way: a start or a removal waits for it. */
+  runtimeDeleted(id: string): Promise<void> {
+    return this.runtimeDeletes.get(id) ?? Promise.resolve();
   }
 
   async hasExitFile(id: string): Promise<boolean> {

@@ -154,7 +154,7 @@ export class LifecycleHooks {
   /** Tells every hook, last registered first, that the container is removed. Failures are logged, not thrown: removal goes on. */
   async remove(context: HookContext): Promise<void> {
     for (const hook of [...this.hooks].reverse()) {
-      await this.logFailure(hook, 'removing', context, () => hook.remove?.(context));
+      await traced(`hook.${hook.name}.remove`, () => this.logFailure(hook, 'removing', context, () => hook.remove?.(context)));
     }
   }
 

@@ -76,6 +76,7 @@ export class ContainerLifecycle {
     const logPath = core.logPath(record);
     let prepared = false;
     try {
+      await core.runtimeDeleted(record.id);
       await core.exitWatcher.clear(record.id);
       record.starting = new Date().toISOString();
       // The start's records and bundle describe a run, which a power loss ends anyway: they are

@@ -6,6 +6,7 @@ import { lstat, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { WaitResponse } from '../wire/types.js';
 import { settlesWithin } from '../util/promises.js';
+import { traced } from '../util/trace.js';
 import { SHIM_DIR_REMOVAL, type ContainerCore } from './core.js';
 import type { ContainerRecord } from './record.js';
 import { exitedAfterRestarting, restartingState, type RestartDecision } from './restart-policy.js';
@@ -70,11 +71,12 @@ export class ExitMonitor {
       if (!record.state.Running || record.state.Restarting) return;
       const shimDir = core.shimDir(id);
       const oomKilled = await exists(join(shimDir, 'oom'));
-      // The runtime's delete (its record and cgroup) and the hooks' release (unmounts, interfaces) need nothing of each other.
-      await Promise.all([
-        core.runtimeOf(record).delete(id, true).catch(() => undefined),
-        core.hooks.release({ ...core.hookContext(record), reason: 'exited' }),
-      ]);
+      // The runtime's delete (its record and cgroup) needs nothing of the hooks' release (unmounts,
+      // interfaces) nor of the record's update. A container that --rm removes next is reported
+      // exited without waiting for it: its removal waits instead (ContainerService.remove), so
+      // `run --rm` still ends with nothing left; a start waits for it too.
+      const deleting = core.deleteRuntimeContainer(record);
+      await core.hooks.release({ ...core.hookContext(record), reason: 'exited' });
       decision = core.restarts.onExit(record, exitCode, exitedAt);
       if (decision.restart) {
         record.restartCount++;
@@ -85,9 +87,13 @@ export class ExitMonitor {
           ExitCode: exitCode, OOMKilled: oomKilled, FinishedAt: exitedAt.toISOString(),
         };
       }
-      await core.store.save(record);
+      // A container that --rm removes next is not synced: its record goes within milliseconds,
+      // and a power loss before that leaves the running record, which start-up reconciles (exited, removed).
+      const removedNext = !decision.restart && !!record.hostConfig.AutoRemove;
+      await core.store.save(record, removedNext ? { durable: false } : {});
       await core.exitWatcher.clear(id);
       await rm(shimDir, SHIM_DIR_REMOVAL);
+      if (!removedNext) await deleting;
       core.publish(record, 'die', { exitCode: String(exitCode) });
       this.exits.get(id)?.resolve();
       this.notifyWaiters(id, ['not-running', 'next-exit'], exitCode);
@@ -96,8 +102,8 @@ export class ExitMonitor {
     if (decision.restart) {
       core.restarts.schedule(id, decision.delayMs, () => this.restartAfterDelay(record));
     } else if (record.hostConfig.AutoRemove) {
-      await settlesWithin(Promise.all(core.attachReaders.get(id) ?? []), 5000);
-      await this.deps.remove(id).catch(() => undefined);
+      await traced('exit.readers', () => settlesWithin(Promise.all(core.attachReaders.get(id) ?? []), 5000));
+      await traced('container.remove', () => this.deps.remove(id)).catch(() => undefined);
     }
   }
 

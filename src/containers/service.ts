@@ -461,7 +461,7 @@ export class ContainerService {
       if (!core.records.has(record.id)) return;
       if (record.state.Running) throw conflict(`You cannot remove a running container ${record.id}. Stop the container before attempting removal or force remove`);
       await core.hooks.remove(core.hookContext(record));
-      await core.store.remove(record.id);
+      await traced('record.remove', () => core.store.remove(record.id));
       // conmon's link from the socket directory to the bundle outlives conmon.
       await rm(join(core.socketRoot, record.id), { force: true });
       core.records.delete(record.id);
@@ -473,6 +473,7 @@ export class ContainerService {
       if (options.volumes) await core.options.volumes?.removeAnonymous(record.mountPoints ?? []).catch((error: unknown) => { volumesFailure = error; });
       monitor.forget(record.id);
       core.restarts.forget(record.id);
+      await core.runtimeDeleted(record.id);
       core.publish(record, 'destroy');
       core.lifecycle.emit('removed', record.id);
       monitor.notifyWaiters(record.id, ['not-running', 'next-exit', 'removed'], record.state.ExitCode);

@@ -20,6 +20,7 @@ import type { Readable } from 'node:stream';
 import type { OciRuntime } from './oci-runtime.js';
 import { CONMON_BINARY, ShimError, cleanRuntimeMessage, conmonArgs, traceSpawn } from './shim.js';
 import { traced } from '../util/trace.js';
+import { processHelper } from './process-helper.js';
 
 export interface ExecShimOptions {
   containerId: string;
@@ -75,17 +76,8 @@ function spawnExecShim(options: ExecShimOptions): Promise<ExecShimProcess> {
     }),
     '--exec', '--exec-process-spec', options.processSpecPath,
   ];
+  const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', _OCI_SYNCPIPE: '3' };
   return new Promise((resolve, reject) => {
-    const child = spawn(CONMON_BINARY, args, {
-      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-      detached: true,
-      cwd: sessionDir,
-      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', _OCI_SYNCPIPE: '3' },
-    });
-    traceSpawn(child);
-    const syncPipe = child.stdio[3] as Readable;
-    let pending = '';
-    let stderr = '';
     let pid: number | undefined;
     let resolveExit!: (code: number) => void;
     const exited = new Promise<number>((r) => { resolveExit = r; });
@@ -93,42 +85,31 @@ function spawnExecShim(options: ExecShimOptions): Promise<ExecShimProcess> {
     const finish = (exitCode: number) => {
       if (finished) return;
       finished = true;
-      syncPipe.destroy();
       resolveExit(exitCode);
     };
     const fail = (message: string) => {
       if (pid !== undefined) return;
       finished = true;
-      syncPipe.destroy();
       reject(new ShimError(cleanRuntimeMessage(message, options.command)));
     };
-    child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-    child.on('error', (error) => fail(`conmon: ${error.message}`));
-    // The first conmon exits as soon as it has daemonized: nothing of ours must wait on it.
-    child.on('exit', () => { child.stderr?.destroy(); });
-    child.unref();
-    syncPipe.on('data', (chunk: Buffer) => {
-      pending += chunk.toString();
-      let newline: number;
-      while ((newline = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, newline).trim();
-        pending = pending.slice(newline + 1);
-        if (line === '') continue;
-        let message: { data: number; message?: string };
-        try { message = JSON.parse(line) as { data: number; message?: string }; } catch { continue; }
-        if (pid === undefined) {
-          if (message.data > 0) {
-            pid = message.data;
-            resolve({ pid, exited });
-          } else {
-            fail(message.message ?? (stderr || 'exec failed'));
-          }
+    let stderr = '';
+    const onLine = (text: string) => {
+      const line = text.trim();
+      if (line === '') return;
+      let message: { data: number; message?: string };
+      try { message = JSON.parse(line) as { data: number; message?: string }; } catch { return; }
+      if (pid === undefined) {
+        if (message.data > 0) {
+          pid = message.data;
+          resolve({ pid, exited });
         } else {
-          finish(message.data);
+          fail(message.message ?? (stderr || 'exec failed'));
         }
+      } else {
+        finish(message.data);
       }
-    });
-    syncPipe.on('end', () => {
+    };
+    const onEnd = () => {
       if (pid === undefined) {
         fail(stderr || 'conmon exited before the exec process started');
         return;
@@ -138,7 +119,36 @@ function spawnExecShim(options: ExecShimOptions): Promise<ExecShimProcess> {
         (text) => finish(Number.parseInt(text.trim(), 10) || 0),
         () => finish(137),
       );
+    };
+    const helper = processHelper();
+    if (helper) {
+      // The helper forks conmon (no fork of berthd) and relays its sync pipe line by line.
+      helper.spawnWithSyncPipe(CONMON_BINARY, args, { cwd: sessionDir, env, firstLineOnly: false }, onLine).then(
+        (result) => { stderr = result.stderr.toString(); onEnd(); },
+        (error: Error) => { stderr = error.message; onEnd(); },
+      );
+      return;
+    }
+    const child = spawn(CONMON_BINARY, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true, cwd: sessionDir, env });
+    traceSpawn(child);
+    const syncPipe = child.stdio[3] as Readable;
+    let pending = '';
+    child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.on('error', (error) => { syncPipe.destroy(); fail(`conmon: ${error.message}`); });
+    // The first conmon exits as soon as it has daemonized: nothing of ours must wait on it.
+    child.on('exit', () => { child.stderr?.destroy(); });
+    child.unref();
+    syncPipe.on('data', (chunk: Buffer) => {
+      pending += chunk.toString();
+      let newline: number;
+      while ((newline = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, newline);
+        pending = pending.slice(newline + 1);
+        onLine(line);
+        if (finished) syncPipe.destroy();
+      }
     });
+    syncPipe.on('end', onEnd);
     syncPipe.on('error', () => undefined);
   });
 }

@@ -5,9 +5,9 @@ import { constants, existsSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { open, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { OciSeccomp, OciSpec } from './oci-types.js';
-import { run, CommandError } from '../util/exec.js';
+import { run as runDirect, CommandError } from '../util/exec.js';
+import { compiledLauncher, processHelper } from './process-helper.js';
 
 export interface RuntimeState { status: 'creating' | 'created' | 'running' | 'paused' | 'stopped'; pid: number }
 
@@ -75,6 +75,12 @@ export class OciRuntime {
     this.compiledSeccomp.set(key, filter.toString('base64'));
   }
 
+  /** The runtime's CLI: through berthd's process helper where there is one (no fork of berthd), else spawned. */
+  private run(args: string[], options: { input?: string } = {}): Promise<string> {
+    const helper = options.input === undefined ? processHelper() : undefined;
+    return helper ? helper.run(this.executable, [...this.globalArgs, ...args]) : runDirect(this.executable, [...this.globalArgs, ...args], options);
+  }
+
   /** Global arguments that go before every subcommand (conmon receives them as --runtime-arg). */
   get globalArgs(): string[] {
     return [...this.launcherArgs, `--root=${this.stateRoot}`];
@@ -90,17 +96,17 @@ export class OciRuntime {
    */
   async start(id: string): Promise<void> {
     if (this.isCrun && await releaseCrunExecFifo(join(this.stateRoot, id, 'exec.fifo'))) return;
-    await run(this.executable, [...this.globalArgs, 'start', id]);
+    await this.run(['start', id]);
   }
 
   async kill(id: string, signal: number | string, all = false): Promise<void> {
-    await run(this.executable, [...this.globalArgs, 'kill', ...(all ? ['--all'] : []), id, String(signal)]);
+    await this.run(['kill', ...(all ? ['--all'] : []), id, String(signal)]);
   }
 
   /** Removes the runtime's record and cgroup; a container already gone is not an error. */
   async delete(id: string, force = false): Promise<void> {
     try {
-      await run(this.executable, [...this.globalArgs, 'delete', ...(force ? ['--force'] : []), id]);
+      await this.run(['delete', ...(force ? ['--force'] : []), id]);
     } catch (error) {
       if (!(error instanceof CommandError) || !/does not exist|not found|no such file/i.test(error.stderr)) throw error;
     }
@@ -108,7 +114,7 @@ export class OciRuntime {
 
   async state(id: string): Promise<RuntimeState | undefined> {
     try {
-      const parsed = JSON.parse(await run(this.executable, [...this.globalArgs, 'state', id])) as { status: RuntimeState['status']; pid: number };
+      const parsed = JSON.parse(await this.run(['state', id])) as { status: RuntimeState['status']; pid: number };
       return { status: parsed.status, pid: parsed.pid };
     } catch (error) {
       if (error instanceof CommandError) return undefined;
@@ -118,30 +124,30 @@ export class OciRuntime {
 
   /** Every container's state in one call (`list`), for start-up: one process instead of one per container. */
   async states(): Promise<Map<string, RuntimeState>> {
-    const parsed = JSON.parse(await run(this.executable, [...this.globalArgs, 'list', '--format', 'json'])) as Array<{ id: string; status: RuntimeState['status']; pid: number }> | null;
+    const parsed = JSON.parse(await this.run(['list', '--format', 'json'])) as Array<{ id: string; status: RuntimeState['status']; pid: number }> | null;
     return new Map((parsed ?? []).map((entry) => [entry.id, { status: entry.status, pid: entry.pid }]));
   }
 
   pause(id: string): Promise<string> {
-    return run(this.executable, [...this.globalArgs, 'pause', id]);
+    return this.run(['pause', id]);
   }
 
   resume(id: string): Promise<string> {
-    return run(this.executable, [...this.globalArgs, 'resume', id]);
+    return this.run(['resume', id]);
   }
 
   /** Changes a running container's cgroup limits: the resources JSON on stdin (runc) or in a file (crun). */
   async update(id: string, resources: RuntimeResourceUpdate): Promise<void> {
     const json = JSON.stringify(resources);
     if (!this.isCrun) {
-      await run(this.executable, [...this.globalArgs, 'update', '--resources', '-', id], { input: json });
+      await this.run(['update', '--resources', '-', id], { input: json });
       return;
     }
     // crun opens a path, and /dev/stdin is not one when stdin is a socket (as Node's pipes are).
     const file = join(dirname(this.stateRoot), `update-${id}-${process.pid}-${Date.now()}.json`);
     await writeFile(file, json);
     try {
-      await run(this.executable, [...this.globalArgs, 'update', '--resources', file, id]);
+      await this.run(['update', '--resources', file, id]);
     } finally {
       await rm(file, { force: true });
     }
@@ -164,17 +170,6 @@ function isHybridCgroupHost(): boolean {
   } catch {
     return false;
   }
-}
-
-/**
- * native/runtime-launcher.c, compiled by scripts/build.mjs next to the daemon's bundle: runs
- * crun from a sealed in-memory copy (crun then skips re-executing itself from a bind mount of
- * its own binary, its guard against CVE-2019-5736) and, on a hybrid host, with the cgroup2
- * mount hidden, in one process.
- */
-function compiledLauncher(moduleUrl: string = import.meta.url): string | undefined {
-  const candidates = ['./berth-runtime-launcher', '../../../berth-runtime-launcher'].map((relative) => fileURLToPath(new URL(relative, moduleUrl)));
-  return candidates.find((path) => existsSync(path));
 }
 
 /** How crun is executed: through the compiled launcher, or without it through unshare and sh where the host is hybrid. */

@@ -11,6 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import type { OciRuntime } from './oci-runtime.js';
 import { traced, traceNow, traceRecord } from '../util/trace.js';
+import { processHelper, type ProcessHelper } from './process-helper.js';
 
 export const CONMON_BINARY = process.env.BERTH_CONMON ?? '/usr/bin/conmon';
 
@@ -83,14 +84,12 @@ function spawnCreateShim(options: ShimCreateOptions): Promise<{ pid: number }> {
     stateDir: options.shimDir, exitDir: options.exitDir, socketDir: options.socketDir, logSpec: `k8s-file:${options.logPath}`,
     terminal: options.terminal, stdin: options.stdin, leaveStdinOpen: options.leaveStdinOpen,
   });
+  const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', _OCI_SYNCPIPE: '3' };
+  // conmon writes an `oom` marker into its working directory besides the persist dir.
+  const helper = processHelper();
+  if (helper) return createThroughHelper(helper, args, env, options);
   return new Promise((resolve, reject) => {
-    const child = spawn(CONMON_BINARY, args, {
-      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-      detached: true,
-      // conmon writes an `oom` marker into its working directory besides the persist dir.
-      cwd: options.shimDir,
-      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', _OCI_SYNCPIPE: '3' },
-    });
+    const child = spawn(CONMON_BINARY, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true, cwd: options.shimDir, env });
     traceSpawn(child);
     const syncPipe = child.stdio[3] as Readable;
     let syncText = '';
@@ -118,6 +117,17 @@ function spawnCreateShim(options: ShimCreateOptions): Promise<{ pid: number }> {
     });
     syncPipe.on('end', () => finish(new ShimError(cleanRuntimeMessage(stderr || 'conmon exited before the container was created', options.command))));
   });
+}
+
+/** conmon forked by berthd's process helper (no fork of berthd), which relays the first line of its sync pipe. */
+async function createThroughHelper(helper: ProcessHelper, args: string[], env: NodeJS.ProcessEnv, options: ShimCreateOptions): Promise<{ pid: number }> {
+  const lines: string[] = [];
+  const { stderr } = await helper.spawnWithSyncPipe(CONMON_BINARY, args, { cwd: options.shimDir, env, firstLineOnly: true }, (line) => lines.push(line));
+  let message: { data: number; message?: string } | undefined;
+  try { message = lines.length > 0 ? JSON.parse(lines[0]!) as { data: number; message?: string } : undefined; } catch { message = undefined; }
+  if (message && message.data > 0) return { pid: message.data };
+  const fallback = message ? 'container create failed' : 'conmon exited before the container was created';
+  throw new ShimError(cleanRuntimeMessage(message?.message ?? (stderr.toString() || fallback), options.command));
 }
 
 /** Records how long spawning conmon took (fork and exec, until Node's 'spawn' event). */
