@@ -79,8 +79,8 @@ export interface RequestOptions {
 
 /** TLS towards a tcp:// daemon (PEM material already read). */
 export interface ClientTls {
-  /** Trusted CAs; without one, the system's. */
-  ca?: Buffer;
+  /** Trusted CAs (PEM, one or several); without one, the system's. */
+  ca?: string | Buffer | Array<string | Buffer>;
   /** The client's certificate and key, for a daemon that verifies its clients. */
   cert?: Buffer;
   key?: Buffer;
