@@ -270,6 +270,10 @@ export class Http1Client {
         }
         response = new HttpResponse(parsed.status, parsed.message, parsed.headers);
         response.resumeSource = () => socket.resume();
+        // A reader that gives up on the body (destroy) gives the connection up with it.
+        response.once('close', () => {
+          if (!response?.complete) socket.destroy();
+        });
         const raw = upgrade && (parsed.status === 101 || (parsed.status === 200 && parsed.headers['content-type'] === 'application/vnd.docker.raw-stream'));
         if (raw) {
           socket.removeListener('data', onData).removeListener('end', onEnd).removeListener('close', onEnd).removeListener('error', fail);

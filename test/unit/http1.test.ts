@@ -152,8 +152,13 @@ test('raw server, byte by byte: Content-Length, a body to the end, a 100 Continu
     if (path === '/length') byteByByte(socket, 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Multi: a\r\nx-multi: b\r\n\r\nhello');
     else if (path === '/until-close') byteByByte(socket, 'HTTP/1.0 200 OK\r\n\r\nall of it', () => socket.end());
     else if (path === '/continue') byteByByte(socket, 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok');
-    else byteByByte(socket, 'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial', () => socket.destroy());
+    else if (path === '/hang') {
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nsome');
+      socket.once('close', () => hangClosed());
+    } else byteByByte(socket, 'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial', () => socket.destroy());
   });
+  let hangClosed: () => void = () => undefined;
+  const hangClosedPromise = new Promise<void>((resolve) => (hangClosed = resolve));
   const client = new Http1Client({ socketPath: await listen(t, server) });
   t.after(() => client.close());
 
@@ -165,6 +170,10 @@ test('raw server, byte by byte: Content-Length, a body to the end, a 100 Continu
   const continued = await client.request({ method: 'POST', path: '/continue', headers: {} });
   assert.equal(continued.statusCode, 201);
   assert.equal(await text(continued), 'ok');
+  // A reader that gives up on a body closes the connection, which is not kept.
+  const hung = await client.request({ method: 'GET', path: '/hang', headers: {} });
+  hung.destroy();
+  await hangClosedPromise;
   const lost = await client.request({ method: 'GET', path: '/lost', headers: {} });
   await assert.rejects(text(lost), (error: NodeJS.ErrnoException) => error.code === 'ECONNRESET');
 });
