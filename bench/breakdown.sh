@@ -18,7 +18,7 @@ if [ -z "${BERTH_BREAKDOWN_HOOK:-}" ]; then
   exec bash bench/run.sh
 fi
 
-# From here on we run inside bench/run.sh, with BERTH_CLI ("node .../berth.js -H unix://SOCKET") set.
+# From here on we run inside bench/run.sh, with BERTH_CLI (".../berth -H unix://SOCKET") set.
 read -r -a cli <<<"$BERTH_CLI"
 socket=$(sed -E 's|.*-H unix://([^ ]+).*|\1|' <<<"$BERTH_CLI")
 side_root=$(dirname "$socket")

@@ -51,3 +51,11 @@ socket_of() {
   [ -n "$cli" ] || return 0
   sed -E 's|.*-H unix://([^ ]+).*|\1|' <<<"$cli"
 }
+
+# berth_cli_of DIST: the berth CLI a user runs from that build: DIST/berth (the launcher,
+# native/cli-launcher.c), or `node DIST/berth.js` for a build without one (scripts/dev-bundle.sh,
+# or a dist from before the launcher existed).
+berth_cli_of() {
+  local dist=$1
+  if [ -x "$dist/berth" ]; then echo "$dist/berth"; else echo "node $dist/berth.js"; fi
+}

@@ -16,7 +16,7 @@
 # Environment:
 #   BENCH_RUNS=5 BENCH_WARMUP=1      timed runs per operation, after the warm-up runs
 #   BENCH_LAYER_MB=22                size of each random layer (9 of them)
-#   BERTH_DIST=dist                  the berth build to run (dist/berth.js, dist/berthd.js)
+#   BERTH_DIST=dist                  the berth build to run (dist/berth or dist/berth.js, dist/berthd.js)
 set -euo pipefail
 
 cd "$(dirname -- "${BASH_SOURCE[0]}")/.."
@@ -112,7 +112,7 @@ node "$dist/berthd.js" \
 daemon_pids+=($!)
 berth_pid=$!
 docker_cli=(docker -H "unix://$root/docker/docker.sock")
-berth_cli=(node "$dist/berth.js" -H "unix://$root/berth/berth.sock")
+read -r -a berth_cli <<<"$(berth_cli_of "$dist") -H unix://$root/berth/berth.sock"
 wait_for_daemon dockerd "$root/docker/docker.sock" "$root/docker/dockerd.log"
 wait_for_daemon berthd "$root/berth/berth.sock" "$root/berth/berthd.log"
 restart_registry

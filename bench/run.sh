@@ -109,7 +109,7 @@ if $want_berth; then
     > "$root/berth/berthd.log" 2>&1 < /dev/null &
   berthd_pid=$!
   daemon_pids+=($berthd_pid)
-  berth_cli="node $dist/berth.js -H unix://$root/berth/berth.sock"
+  berth_cli="$(berth_cli_of "$dist") -H unix://$root/berth/berth.sock"
   wait_for_daemon berthd "$root/berth/berth.sock" "$root/berth/berthd.log"
   $berth_cli import -c 'CMD ["sh"]' "$rootfs" busybox:latest >/dev/null
   # Were it missing, `run` would try to pull busybox from Docker Hub.

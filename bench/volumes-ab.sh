@@ -46,7 +46,7 @@ for side in base new; do
   pids+=($!)
   subnet=$((subnet + 1))
   node bench/wait-ping.mjs "$root/$side/berth.sock" 60
-  cli="node $dist/berth.js -H unix://$root/$side/berth.sock"
+  cli="$(berth_cli_of "$dist") -H unix://$root/$side/berth.sock"
   $cli import -c 'CMD ["sh"]' "$root/busybox.tar" busybox:latest >/dev/null
   $cli import -c 'VOLUME /data' -c 'CMD ["true"]' "$root/copyup.tar" berth-bench-copyup:latest >/dev/null
   clis+=("$cli")

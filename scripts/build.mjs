@@ -54,6 +54,22 @@ try {
   rmSync('dist/berth-copy-tree', { force: true });
   console.warn(`build: native/copy-tree.c not compiled (${error.message}); volume copy-ups will use cp -a`);
 }
+// dist/berth, the CLI a user runs: node dist/berth.js without node's parse of NODE_EXTRA_CA_CERTS
+// at every start (native/cli-launcher.c). Without a C compiler, a shell script does the same
+// for one more process.
+try {
+  execFileSync('cc', ['-O2', '-Wall', '-o', 'dist/berth', 'native/cli-launcher.c'], { stdio: 'inherit' });
+} catch (error) {
+  console.warn(`build: native/cli-launcher.c not compiled (${error.message}); dist/berth is a shell script`);
+  writeFileSync('dist/berth', [
+    '#!/bin/sh',
+    '# berth: node dist/berth.js, with NODE_EXTRA_CA_CERTS moved aside (native/cli-launcher.c says why).',
+    'if [ -n "${NODE_EXTRA_CA_CERTS+set}" ]; then BERTH_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS; export BERTH_EXTRA_CA_CERTS; unset NODE_EXTRA_CA_CERTS; else unset BERTH_EXTRA_CA_CERTS; fi',
+    'exec node "$(dirname -- "$(readlink -f -- "$0")")/berth.js" "$@"',
+    '',
+  ].join('\n'));
+  chmodSync('dist/berth', 0o755);
+}
 // The first run writes the code cache; at build time, so that no user's first command pays it.
 // A command through the client to a socket where no daemon listens compiles what most commands
 // run (flags, context, client, connection), and it fails as expected.

@@ -115,9 +115,9 @@ fi
 if $want_build; then
   stamp=dist/.build-stamp
   needs_build=false
-  if [ ! -f "$stamp" ] || [ ! -f dist/berth.js ] || [ ! -f dist/berthd.js ]; then
+  if [ ! -f "$stamp" ] || [ ! -f dist/berth ] || [ ! -f dist/berth.js ] || [ ! -f dist/berthd.js ]; then
     needs_build=true
-  elif [ -n "$(find src test api scripts/build.mjs scripts/gen-validators.mjs tsconfig.json package.json package-lock.json \
+  elif [ -n "$(find src test api native scripts/build.mjs scripts/cli-entry.cjs scripts/gen-validators.mjs tsconfig.json package.json package-lock.json \
                  -newer "$stamp" -print -quit 2>/dev/null)" ]; then
     needs_build=true
   fi

@@ -17,7 +17,7 @@ log=${BERTHD_LOG:-/var/log/berthd.log}
 
 bash scripts/setup.sh
 
-berth=(node "$repo/dist/berth.js")
+berth=("$repo/dist/berth")
 # The CLI's default host is the default socket; any other socket is named with -H.
 [ "$socket" = "$default_socket" ] || berth+=(-H "unix://$socket")
 
@@ -75,7 +75,7 @@ cat <<EOF
 berthd is running (pid $(cat "$pidfile" 2>/dev/null || echo '?'), log $log).
 
 Use the berth CLI:
-  alias berth="node $repo/dist/berth.js$host_flag"      # or: npm link
+  alias berth="$repo/dist/berth$host_flag"      # or: npm link
   berth run -it --rm busybox sh
   berth ps -a
 

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type { ClientTls } from '../client/engine-client.js';
 import { loadBuiltin } from '../util/builtins.js';
 import { DEFAULT_UNIX_SOCKET, formatDockerHost, HostFormatError, parseDockerHost } from '../util/docker-host.js';
+import { unreadExtraCaCertsFile, withExtraCaCerts } from './extra-ca-certs.js';
 import { StatusError } from './status-error.js';
 
 export const DEFAULT_CONTEXT = 'default';
@@ -208,11 +209,12 @@ export async function resolveConnection(options: ConnectionOptions, env: NodeJS.
   const name = chooseContext(options, env, current);
   if (name === DEFAULT_CONTEXT) {
     const tls = await defaultTls(options, env, configDir);
-    return { context: name, host: defaultHost(options, env, tls !== undefined), tls };
+    return { context: name, host: defaultHost(options, env, tls !== undefined), tls: withExtraCaCerts(tls, unreadExtraCaCertsFile()) };
   }
   const store = new ContextStore(configDir);
   if (!(await store.exists(name))) {
     throw new StatusError(1, `context "${name}": context not found: open ${join(configDir, 'contexts', 'meta', contextDirName(name), 'meta.json')}: no such file or directory`);
   }
-  return contextConnection(await store.get(name));
+  const connection = contextConnection(await store.get(name));
+  return { ...connection, tls: withExtraCaCerts(connection.tls, unreadExtraCaCertsFile()) };
 }

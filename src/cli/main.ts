@@ -6,6 +6,7 @@
 import { executeCommand, type CommandSpec, type CliContext } from './command.js';
 import { EngineClient } from '../client/engine-client.js';
 import { resolveConnection } from './contexts.js';
+import { restoreExtraCaCerts } from './extra-ca-certs.js';
 import { ClientConfig, configDir } from './credentials.js';
 import { FlagError, formatFlagHelp, parseFlags } from './flags.js';
 import type { FlagSpec } from './flags.js';
@@ -378,6 +379,7 @@ async function tracedDispatch(argv: string[]): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  restoreExtraCaCerts();
   let code: number;
   try {
     code = await tracedDispatch(process.argv.slice(2));

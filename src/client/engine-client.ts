@@ -1,16 +1,13 @@
-// A small typed client for the Docker Engine API (v1.43) over node:http, used by the berth CLI
-// and by tests. It speaks to unix:// and tcp:// hosts, maps daemon errors to ClientError and
-// exposes the raw pieces (streams, hijacked sockets) that attach/logs/events need.
+// A small typed client for the Docker Engine API (v1.43) over HTTP/1.1 (./http1.ts), used by the
+// berth CLI and by tests. It speaks to unix:// and tcp:// hosts (TLS too), maps daemon errors to
+// ClientError and exposes the raw pieces (streams, hijacked sockets) that attach/logs/events need.
 
-import http from 'node:http';
-import type * as Https from 'node:https';
-import { loadBuiltin } from '../util/builtins.js';
 import { HostFormatError, parseDockerHost } from '../util/docker-host.js';
-import { traced, traceNow, traceRecord, tracing } from '../util/trace.js';
-import type { IncomingMessage } from 'node:http';
+import { traced } from '../util/trace.js';
 import type { Duplex } from 'node:stream';
 import { Readable } from 'node:stream';
 import { encodeFilters, encodeQuery, readJsonLines, type Query } from './encoding.js';
+import { Http1Client, HttpResponse, type Endpoint, type TlsConnectOptions } from './http1.js';
 import type {
   AuthConfig,
   AuthResponse,
@@ -28,6 +25,7 @@ import type {
 
 // The encodings are part of this module's interface, as they were before they moved.
 export { encodeFilters, encodeQuery, readJsonLines, type Query, type QueryValue } from './encoding.js';
+export { HttpResponse } from './http1.js';
 
 export const DEFAULT_HOST = 'unix:///run/berth/berth.sock';
 export const API_VERSION = '1.43';
@@ -59,8 +57,6 @@ export function resolveHost(flagHost: string | undefined, env: NodeJS.ProcessEnv
   return flagHost || env.BERTH_HOST || env.DOCKER_HOST || DEFAULT_HOST;
 }
 
-type Endpoint = { socketPath: string } | { host: string; port: number };
-
 /** unix:///path, tcp://host:port, or a bare host:port / path like docker's ParseHost accepts; tcp's default port is 2376 with TLS. */
 export function parseHost(host: string, options: { tls?: boolean } = {}): Endpoint {
   if (host.startsWith('/')) return { socketPath: host };
@@ -79,8 +75,8 @@ export interface RequestOptions {
 
 /** TLS towards a tcp:// daemon (PEM material already read). */
 export interface ClientTls {
-  /** Trusted CAs; without one, the system's. */
-  ca?: Buffer;
+  /** Trusted CAs (PEM, one or several); without one, the system's. */
+  ca?: string | Buffer | Array<string | Buffer>;
   /** The client's certificate and key, for a daemon that verifies its clients. */
   cert?: Buffer;
   key?: Buffer;
@@ -130,7 +126,8 @@ async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-function errorFromBody(status: number, body: Buffer): ClientError {
+function errorFromBody(res: HttpResponse, body: Buffer): ClientError {
+  const status = res.statusCode;
   const text = body.toString().trim();
   let message = text;
   try {
@@ -139,21 +136,17 @@ function errorFromBody(status: number, body: Buffer): ClientError {
   } catch {
     // Not JSON: Docker's client shows the body as it is.
   }
-  if (!message) message = http.STATUS_CODES[status] ?? `status ${status}`;
+  if (!message) message = res.statusMessage || `status ${status}`;
   return new ClientError(status, message);
 }
-
-/** node:https, loaded only for a daemon reached over TLS: loading TLS would add ~10 ms to the start of every other command. */
-const loadHttps = (): typeof Https => loadBuiltin<typeof Https>('node:https');
 
 export class EngineClient {
   readonly host: string;
   readonly apiVersion: string;
   private readonly endpoint: Endpoint;
-  private readonly agent: http.Agent;
-  /** TLS options for each request (https only, never for a unix socket). */
-  private readonly tls: Pick<Https.RequestOptions, 'ca' | 'cert' | 'key' | 'rejectUnauthorized'> | undefined;
-  private readonly https: typeof Https | undefined;
+  private readonly http: Http1Client;
+  /** TLS towards a tcp:// daemon (never for a unix socket). */
+  private readonly tls: TlsConnectOptions | undefined;
 
   constructor(options: EngineClientOptions = {}) {
     this.host = options.host ?? DEFAULT_HOST;
@@ -161,27 +154,16 @@ export class EngineClient {
     this.endpoint = parseHost(this.host, { tls: options.tls !== undefined });
     const tls = options.tls && !('socketPath' in this.endpoint) ? options.tls : undefined;
     this.tls = tls && { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: tls.verify };
-    this.https = this.tls ? loadHttps() : undefined;
-    this.agent = this.https ? new this.https.Agent({ keepAlive: true, ...this.tls }) : new http.Agent({ keepAlive: true });
-  }
-
-  /** http.request or https.request, whichever this daemon speaks. */
-  private send(options: http.RequestOptions, callback?: (res: IncomingMessage) => void): http.ClientRequest {
-    return this.https ? this.https.request({ ...this.tls, ...options }, callback) : http.request(options, callback);
+    this.http = new Http1Client(this.endpoint, this.tls);
   }
 
   /** Close idle keep-alive connections (tests call this; the CLI just exits). */
   close(): void {
-    this.agent.destroy();
+    this.http.close();
   }
 
-  private requestOptions(method: string, path: string, query: Query | undefined, headers: Record<string, string>): http.RequestOptions {
-    const fullPath = `/v${this.apiVersion}${path}${encodeQuery(query)}`;
-    const base: http.RequestOptions = { method, path: fullPath, headers: { ...headers }, agent: this.agent };
-    // An empty servername spares the agent its check whether the host is an IP address: the
-    // first use of net.isIPv6 compiles a large regular expression, 10-30 ms of a CLI's start.
-    if ('socketPath' in this.endpoint) return { ...base, socketPath: this.endpoint.socketPath, host: 'localhost', servername: '' } as http.RequestOptions;
-    return { ...base, host: this.endpoint.host, port: this.endpoint.port };
+  private fullPath(path: string, query: Query | undefined): string {
+    return `/v${this.apiVersion}${path}${encodeQuery(query)}`;
   }
 
   private connectionError(err: Error): Error {
@@ -200,7 +182,7 @@ export class EngineClient {
   }
 
   /** Send a request; resolves with the response once headers arrive; rejects with ClientError on >= 400. */
-  async request(method: string, path: string, options: RequestOptions = {}): Promise<IncomingMessage> {
+  async request(method: string, path: string, options: RequestOptions = {}): Promise<HttpResponse> {
     const headers: Record<string, string> = { ...(options.headers ?? {}) };
     let payload: Buffer | Readable | undefined;
     if (options.body !== undefined) {
@@ -215,25 +197,16 @@ export class EngineClient {
         headers['Content-Type'] ??= 'application/json';
       }
     }
-    if (Buffer.isBuffer(payload)) headers['Content-Length'] = String(payload.length);
-    return traced(`api.${method}_${routeOf(path)}`, () => new Promise<IncomingMessage>((resolve, reject) => {
-      const req = this.send(this.requestOptions(method, path, options.query, headers), (res) => {
-        const status = res.statusCode ?? 0;
-        if (status >= 400) {
-          readAll(res).then((body) => reject(errorFromBody(status, body)), reject);
-          return;
-        }
-        resolve(res);
-      });
-      req.on('error', (err) => reject(this.connectionError(err)));
-      traceConnection(req);
-      if (payload === undefined) req.end();
-      else if (Buffer.isBuffer(payload)) req.end(payload);
-      else {
-        payload.on('error', (err) => req.destroy(err));
-        payload.pipe(req);
+    return traced(`api.${method}_${routeOf(path)}`, async () => {
+      let res: HttpResponse;
+      try {
+        res = await this.http.request({ method, path: this.fullPath(path, options.query), headers, body: payload });
+      } catch (err) {
+        throw this.connectionError(err as Error);
       }
-    }));
+      if (res.statusCode >= 400) throw errorFromBody(res, await readAll(res));
+      return res;
+    });
   }
 
   /** A request whose response body is JSON (or empty: then undefined). */
@@ -253,7 +226,7 @@ export class EngineClient {
       if (res.complete) resolve();
       else res.once('end', resolve).once('close', resolve);
     });
-    return res.statusCode ?? 0;
+    return res.statusCode;
   }
 
   /**
@@ -267,29 +240,19 @@ export class EngineClient {
     if (body !== undefined) {
       payload = Buffer.from(JSON.stringify(body));
       headers['Content-Type'] = 'application/json';
-      headers['Content-Length'] = String(payload.length);
     }
-    // A hijacked socket must not come back to the pool.
-    const options = { ...this.requestOptions('POST', path, query, headers), agent: false as const };
-    return traced(`api.hijack_${routeOf(path)}`, () => new Promise<Duplex>((resolve, reject) => {
-      const req = this.send(options);
-      traceConnection(req);
-      req.on('upgrade', (_res, socket, head) => {
-        if (head.length > 0) socket.unshift(head);
-        resolve(socket);
-      });
-      req.on('response', (res) => {
-        const status = res.statusCode ?? 0;
-        if (status >= 400) {
-          readAll(res).then((data) => reject(errorFromBody(status, data)), reject);
-          return;
-        }
-        res.resume();
-        reject(new Error(`unexpected response from daemon to an upgrade request: ${status}`));
-      });
-      req.on('error', (err) => reject(this.connectionError(err)));
-      req.end(payload);
-    }));
+    return traced(`api.hijack_${routeOf(path)}`, async () => {
+      let answer;
+      try {
+        answer = await this.http.hijack({ method: 'POST', path: this.fullPath(path, query), headers, body: payload });
+      } catch (err) {
+        throw this.connectionError(err as Error);
+      }
+      if (!(answer instanceof HttpResponse)) return answer.socket;
+      if (answer.statusCode >= 400) throw errorFromBody(answer, await readAll(answer));
+      answer.resume();
+      throw new Error(`unexpected response from daemon to an upgrade request: ${answer.statusCode}`);
+    });
   }
 
   // ---- system ----
@@ -376,7 +339,7 @@ export class EngineClient {
   containerLogs(
     id: string,
     query: { follow?: boolean; stdout?: boolean; stderr?: boolean; since?: string; until?: string; timestamps?: boolean; tail?: string; details?: boolean },
-  ): Promise<IncomingMessage> {
+  ): Promise<HttpResponse> {
     return this.request('GET', `/containers/${encodeURIComponent(id)}/logs`, { query });
   }
 
@@ -472,7 +435,7 @@ export class EngineClient {
   // ---- image archives and prune ----
 
   /** GET /images/get?names=...: the tar stream of `docker save`. */
-  imageSave(names: string[]): Promise<IncomingMessage> {
+  imageSave(names: string[]): Promise<HttpResponse> {
     return this.request('GET', '/images/get', { query: { names } });
   }
 
@@ -554,7 +517,7 @@ export class EngineClient {
   }
 
   /** GET /containers/{id}/archive: a tar of the path, with its stat. */
-  async containerArchive(id: string, path: string): Promise<{ stat: import('../wire/types.js').ContainerPathStat; content: IncomingMessage }> {
+  async containerArchive(id: string, path: string): Promise<{ stat: import('../wire/types.js').ContainerPathStat; content: HttpResponse }> {
     const res = await this.request('GET', `/containers/${encodeURIComponent(id)}/archive`, { query: { path } });
     try {
       return { stat: decodePathStatHeader(res), content: res };
@@ -579,7 +542,7 @@ export class EngineClient {
   }
 
   /** GET /containers/{id}/export: the container's root filesystem as a tar stream. */
-  containerExport(id: string): Promise<IncomingMessage> {
+  containerExport(id: string): Promise<HttpResponse> {
     return this.request('GET', `/containers/${encodeURIComponent(id)}/export`);
   }
 
@@ -609,7 +572,7 @@ export class EngineClient {
 }
 
 /** The X-Docker-Container-Path-Stat header: base64 of the stat's JSON. */
-function decodePathStatHeader(res: IncomingMessage): import('../wire/types.js').ContainerPathStat {
+function decodePathStatHeader(res: HttpResponse): import('../wire/types.js').ContainerPathStat {
   const header = res.headers['x-docker-container-path-stat'];
   const text = Buffer.from(Array.isArray(header) ? header[0] ?? '' : header ?? '', 'base64').toString('utf8');
   try {
@@ -627,13 +590,4 @@ function encodeImageName(name: string): string {
 /** The API path with its names and IDs as {}: one trace phase per route. */
 function routeOf(path: string): string {
   return path.replace(/^\/(containers|exec|images|volumes|networks|plugins|distribution)\/(?!(?:json|create|prune|load|get|search)(?:$|\/))[^/]+/, '/$1/{}');
-}
-
-/** With tracing: how long opening a new connection took (a kept-alive one costs nothing). */
-function traceConnection(req: http.ClientRequest): void {
-  if (!tracing()) return;
-  const asked = traceNow();
-  req.once('socket', (socket) => {
-    if (socket.connecting) socket.once('connect', () => traceRecord('api.connect', traceNow() - asked));
-  });
 }

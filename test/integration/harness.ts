@@ -31,6 +31,8 @@ function findRepoRoot(start: string): string | undefined {
 /** BERTH_DIST points the tests at another build (scripts/dev-bundle.sh) than the repository's dist/. */
 const DIST = process.env.BERTH_DIST ?? join(REPO_ROOT, 'dist');
 export const BERTH = join(DIST, 'berth.js');
+/** The berth CLI as a user runs it: the launcher dist/berth (native/cli-launcher.c), or node berth.js for a build without one (scripts/dev-bundle.sh). */
+export const BERTH_ARGV: readonly string[] = existsSync(join(DIST, 'berth')) ? [join(DIST, 'berth')] : [process.execPath, BERTH];
 export const BERTHD = join(DIST, 'berthd.js');
 
 /** Makes a busybox root filesystem tarball from the host's busybox-static at `path`. */
@@ -187,7 +189,7 @@ export class TestDaemon {
   }
 
   berth(args: string[], options: { input?: string | Buffer; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<CommandResult> {
-    return runCommand(process.execPath, [BERTH, '-H', this.host, ...args], options);
+    return runCommand(BERTH_ARGV[0]!, [...BERTH_ARGV.slice(1), '-H', this.host, ...args], options);
   }
 
   docker(args: string[], options: { input?: string | Buffer; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<CommandResult> {

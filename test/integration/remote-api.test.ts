@@ -11,7 +11,7 @@ import { connect as connectTcp } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
-import { BERTH, BERTHD, freePort, processAlive, runCommand, sleep, TestDaemon, type CommandResult } from './harness.js';
+import { BERTH, BERTH_ARGV, BERTHD, freePort, processAlive, runCommand, sleep, TestDaemon, type CommandResult } from './harness.js';
 import { makeCertificates, type CertificateSet } from './tls-certs.js';
 import { Terminal } from './terminal.js';
 
@@ -23,7 +23,7 @@ const otherCa: CertificateSet = makeCertificates(join(scratch, 'other'), 'anothe
 const cleanEnv = { DOCKER_HOST: '', BERTH_HOST: '', DOCKER_TLS_VERIFY: '', DOCKER_CERT_PATH: '', DOCKER_CONTEXT: '', DOCKER_CLI_HINTS: 'false' };
 
 function berth(args: string[], env: Record<string, string> = {}, configDir = join(scratch, 'berth-config')): Promise<CommandResult> {
-  return runCommand(process.execPath, [BERTH, ...args], { env: { ...cleanEnv, BERTH_CONFIG: configDir, ...env }, timeoutMs: 30_000 });
+  return runCommand(BERTH_ARGV[0]!, [...BERTH_ARGV.slice(1), ...args], { env: { ...cleanEnv, BERTH_CONFIG: configDir, ...env }, timeoutMs: 30_000 });
 }
 
 function docker(args: string[], env: Record<string, string> = {}): Promise<CommandResult> {
@@ -270,6 +270,19 @@ describe('server-only TLS, socket activation, socket permissions', () => {
       assert.equal(berthTls.code, 0, berthTls.stderr);
       const berthVerify = await berth(['--tlsverify', '--tlscacert', certs.ca, '-H', tcp, 'info', '--format', '{{.Name}}']);
       assert.equal(berthVerify.code, 0, berthVerify.stderr);
+      // Verified against the default roots (no CA given, none in the config dir), which hold the
+      // CA through NODE_EXTRA_CA_CERTS: dist/berth keeps node from parsing that file at start, so
+      // the CLI adds it itself; node dist/berth.js leaves it to node.
+      const noCaConfig = join(scratch, 'no-ca-config');
+      mkdirSync(noCaConfig, { recursive: true });
+      for (const argv of [BERTH_ARGV, [process.execPath, BERTH]]) {
+        const trusted = await runCommand(argv[0]!, [...argv.slice(1), '--tlsverify', '-H', tcp, 'version', '--format', '{{.Server.Version}}'],
+          { env: { ...cleanEnv, BERTH_CONFIG: noCaConfig, NODE_EXTRA_CA_CERTS: certs.ca }, timeoutMs: 30_000 });
+        assert.equal(trusted.code, 0, `${argv.join(' ')}: ${trusted.stderr}`);
+      }
+      const untrusted = await berth(['--tlsverify', '-H', tcp, 'version', '--format', '{{.Server.Version}}'], { NODE_EXTRA_CA_CERTS: '' }, noCaConfig);
+      assert.notEqual(untrusted.code, 0);
+      assert.match(untrusted.stderr, /certificate/);
       // The docker CLI reads the CA file (its default, ~/.docker/ca.pem, must exist) even when it does not verify.
       const dockerTls = await docker(['--tls', '--tlscacert', otherCa.ca, '-H', tcp, 'version', '--format', '{{.Server.Version}}']);
       assert.equal(dockerTls.code, 0, dockerTls.stderr);

@@ -1,5 +1,5 @@
 // `berth exec`: run a command in a running container, as the docker CLI's exec.go does:
-// inspect the container first (so that "No such container" wins), create the exec, then
+// create the exec ("No such container" still wins over the TTY check), then
 // either start it detached or attach to it (raw terminal and client-side detach keys with
 // -t, stdin with -i) and leave with the exit code the daemon recorded for the process.
 
@@ -82,8 +82,11 @@ async function runExec(invocation: Invocation): Promise<number> {
   const detach = boolFlag(flags, 'detach');
   const client = invocation.ctx.client();
 
-  await client.containerInspect(container);
+  // The docker CLI inspects the container first so that "No such container" wins over the TTY
+  // check (and no exec is left behind by a refused one). The exec's create answers a missing
+  // container with the same 404, so the inspect is needed only when the TTY check refuses.
   if (!detach && request.Tty && request.AttachStdin && !process.stdin.isTTY) {
+    await client.containerInspect(container);
     throw new StatusError(1, 'the input device is not a TTY');
   }
   if (request.Tty) request.ConsoleSize = [process.stdout.rows ?? 0, process.stdout.columns ?? 0];
