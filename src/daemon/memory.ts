@@ -1,6 +1,6 @@
 // berthd's memory settings, applied before any other module of the daemon is evaluated (main.ts
 // imports this first), and the memory line BERTH_TRACE=1 logs. docs/performance.md, "Idle memory".
-import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+import { getHeapSpaceStatistics, getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { readFileSync } from 'node:fs';
 import { runInNewContext } from 'node:vm';
 
@@ -34,8 +34,11 @@ let fullGc: (() => void) | undefined;
  */
 export class IdleCollector {
   private timer: NodeJS.Timeout | undefined;
+  /** V8's heap plus what it holds outside (buffers) after the last collection. */
+  private heldAfterLast = 0;
 
-  constructor(private readonly quietMs = 3000) {}
+  /** `minGrowth`: a collection only when the heap grew by this much since the last (a lone `ps` needs none). */
+  constructor(private readonly quietMs = 3000, private readonly minGrowth = 2 * 1048576) {}
 
   /** A request ended: (re)starts the wait. */
   readonly settled = (): void => {
@@ -45,11 +48,18 @@ export class IdleCollector {
 
   private collect(): void {
     this.timer = undefined;
+    if (held() - this.heldAfterLast < this.minGrowth) return;
     if (!fullGc) {
       // gc() is only given to contexts made after the flag is set.
       setFlagsFromString('--expose-gc');
       fullGc = runInNewContext('gc') as () => void;
     }
     fullGc();
+    this.heldAfterLast = held();
   }
+}
+
+function held(): number {
+  const heap = getHeapStatistics();
+  return heap.used_heap_size + heap.external_memory;
 }
