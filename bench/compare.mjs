@@ -253,6 +253,9 @@ async function startFloorServer(side) {
     server.stdout.once('data', () => resolve(true));
     server.once('exit', () => resolve(false));
   });
+  // The bench must not wait for it to end: it is killed at exit.
+  server.stdout.destroy();
+  server.unref();
   return ready ? { client: ['docker', '-H', `unix://${listen}`] } : undefined;
 }
 
