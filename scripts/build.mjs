@@ -39,6 +39,7 @@ writeFileSync('dist/berth.js', readFileSync('scripts/cli-entry.cjs', 'utf8').rep
 // the whole source in the heap, 0.95 MB instead of 1.5 MB. Started as a program (start.sh,
 // bench/run.sh), it gets glibc's malloc with 2 arenas instead of up to 8 per core: libuv's
 // threads otherwise each keep an arena of freed memory (docs/performance.md, "Idle memory").
+// `env -S` is GNU coreutils' (8.30 and later).
 await build({
   ...common, entryPoints: ['src/daemon/main.ts'], outfile: 'dist/berthd.js', minifyWhitespace: true, minifySyntax: true,
   banner: { js: '#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node' },
