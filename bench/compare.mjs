@@ -39,7 +39,7 @@ const CASES = {
     { label: 'exec (running container) true', args: ['exec', 'berth-bench-exec', 'true'] },
     // The daemons' own parts: the same Go client against both.
     { label: 'exec true, the docker CLI against each daemon', args: ['exec', 'berth-bench-exec', 'true'], dockerClient: true },
-    { label: 'ps, the docker CLI against each daemon', args: ['ps'], dockerClient: true },
+    { label: 'ps, the docker CLI against each daemon', args: ['ps'], dockerClient: true, floor: true },
   ],
   // bench/network.sh: each side has its default bridge and a user network named berth-bench-net.
   network: [
@@ -60,8 +60,15 @@ const cases = CASES[options.cases];
 if (!cases) throw new Error(`unknown --cases ${options.cases}: ${Object.keys(CASES).join(', ')}`);
 
 // Idle memory first, before any container exists: berthd against dockerd plus its containerd
-// (bench/run.sh passes the daemons' pids).
-const idleRss = options.cases === 'engine' ? { berth: rssKb([Number(process.env.BENCH_BERTHD_PID)]), docker: rssKb(daemonTree(Number(process.env.BENCH_DOCKERD_PID))) } : undefined;
+// (bench/run.sh passes the daemons' pids), once both have been left alone for a while (bench/run.sh
+// has just imported busybox into each); both give memory back when idle (berthd: daemon/memory.ts).
+const QUIET_MS = 5000;
+const daemonsRss = () => ({ berth: rssKb([Number(process.env.BENCH_BERTHD_PID)]), docker: rssKb(daemonTree(Number(process.env.BENCH_DOCKERD_PID))) });
+let idleRss;
+if (options.cases === 'engine') {
+  await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
+  idleRss = daemonsRss();
+}
 
 // The exec case needs a running container on each side; it is removed at the end.
 for (const side of options.cases === 'engine' ? sides : []) {
@@ -71,6 +78,10 @@ for (const side of options.cases === 'engine' ? sides : []) {
 process.on('exit', () => {
   for (const side of sides) spawnSync(side.cli[0], [...side.cli.slice(1), 'rm', '-f', 'berth-bench-exec'], { stdio: 'ignore' });
 });
+
+// The docker CLI's own floor: the same docker command against bench/floor-server.mjs, which
+// answers every request from a copy of berthd's first answer to it, at once (no daemon work).
+const floor = await startFloorServer(sides.find((side) => side.name === 'berth'));
 
 /** The docker CLI aimed at a side's daemon (its -H). */
 function dockerClientFor(side) {
@@ -107,8 +118,13 @@ const rows = [];
 for (const benchCase of cases) {
   const timings = new Map(sides.map((side) => [side.name, []]));
   const failures = new Map();
+  const floorTimes = [];
   // Interleaved, so that drift in the machine's load falls on both sides alike.
   for (let i = 0; i < warmup + runs; i++) {
+    if (benchCase.floor && floor) {
+      const outcome = timeOnce([...floor.client, ...benchCase.args]);
+      if (outcome.ok && i >= warmup) floorTimes.push(outcome.ms);
+    }
     for (const side of sides) {
       if (failures.has(side.name)) continue;
       const outcome = timeOnce([...(benchCase.dockerClient ? dockerClientFor(side) : side.cli), ...benchCase.args]);
@@ -126,12 +142,16 @@ for (const benchCase of cases) {
     const sorted = timings.get(side.name).sort((a, b) => a - b);
     stats[side.name] = { median: median(sorted), min: sorted[0], max: sorted[sorted.length - 1] };
   }
-  rows.push({ label: benchCase.label, stats });
+  rows.push({ label: benchCase.label, stats, floor: floorTimes.length > 0 ? median(floorTimes.sort((a, b) => a - b)) : undefined });
 }
 
 const header = ['command', ...sides.map((side) => `${side.name} median (min–max)`)];
 const bothSides = sides.length === 2;
 if (bothSides) header.push('berth / docker');
+// The floor column: the docker CLI alone (a server answering from memory), and the best ratio
+// berth could reach were berthd's own part zero.
+const withFloor = rows.some((row) => row.floor !== undefined);
+if (withFloor) header.push(bothSides ? 'docker CLI floor (floor / docker)' : 'docker CLI floor');
 const lines = [header];
 for (const row of rows) {
   const cells = [row.label];
@@ -143,6 +163,10 @@ for (const row of rows) {
     const berth = row.stats.berth;
     const docker = row.stats.docker;
     cells.push(berth && docker ? `${(berth.median / docker.median).toFixed(2)}×` : '–');
+  }
+  if (withFloor) {
+    const docker = row.stats.docker;
+    cells.push(row.floor === undefined ? '–' : `${formatMs(row.floor)}${docker ? ` (${(row.floor / docker.median).toFixed(2)}×)` : ''}`);
   }
   lines.push(cells);
 }
@@ -201,21 +225,48 @@ if (options.cases === 'engine' && bothSides) {
       await timeConcurrently(Array.from({ length: 20 }, () => [...client, 'create', '--label', 'berth-bench=many', ...networkArgs, 'busybox', 'true']));
     }
   }
-  const listing = { berth: [], docker: [] };
+  const listing = { berth: [], docker: [], floor: [] };
   for (let i = 0; i < warmup + runs; i++) {
-    for (const side of sides) {
-      const outcome = timeOnce([...dockerClientFor(side), 'ps', '-a']);
-      if (outcome.ok && i >= warmup) listing[side.name].push(outcome.ms);
+    for (const [name, client] of [...sides.map((side) => [side.name, dockerClientFor(side)]), ...(floor ? [['floor', floor.client]] : [])]) {
+      const outcome = timeOnce([...client, 'ps', '-a']);
+      if (outcome.ok && i >= warmup) listing[name].push(outcome.ms);
     }
   }
   for (const side of sides) removeLabelled(dockerClientFor(side), 'berth-bench=many');
   printRatio('ps -a with 300 containers, the docker CLI against each daemon', listing, '<= 0.5');
-  // Again once both have done the same work (the exec case's container still runs; shims are not counted).
-  const afterWork = { berth: rssKb([Number(process.env.BENCH_BERTHD_PID)]), docker: rssKb(daemonTree(Number(process.env.BENCH_DOCKERD_PID))) };
-  for (const [when, rss] of [['at start', idleRss], ['after the runs above', afterWork]]) {
-    if (!rss?.berth || !rss.docker) continue;
-    console.log(`idle RSS ${when}: berthd ${(rss.berth / 1024).toFixed(1)} MB, dockerd + containerd ${(rss.docker / 1024).toFixed(1)} MB: ${(rss.berth / rss.docker).toFixed(2)}× (goal <= 0.3×)`);
+  if (listing.floor.length > 0) {
+    const floorMs = median(listing.floor.sort((a, b) => a - b));
+    console.log(`  its docker CLI floor (a server answering berthd's list from memory): ${formatMs(floorMs)}: ${(floorMs / median(listing.docker)).toFixed(2)}× of docker's`);
   }
+  // Again once both have done the same work (the exec case's container still runs; shims are not counted).
+  await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
+  const afterWork = daemonsRss();
+  const mb = (kb) => (kb / 1024).toFixed(1);
+  for (const [when, rss] of [[`at start (${QUIET_MS / 1000} s after the import)`, idleRss], [`after the runs above (${QUIET_MS / 1000} s after the last)`, afterWork]]) {
+    if (!rss?.berth.rss || !rss.docker.rss) continue;
+    console.log(`idle RSS ${when}: berthd ${mb(rss.berth.rss)} MB (anon ${mb(rss.berth.anon)}, file ${mb(rss.berth.file)}), dockerd + containerd ${mb(rss.docker.rss)} MB (anon ${mb(rss.docker.anon)}, file ${mb(rss.docker.file)}): ${(rss.berth.rss / rss.docker.rss).toFixed(2)}× (goal < 0.5×; issue 15's table 0.3×)`);
+  }
+}
+
+/**
+ * bench/floor-server.mjs in front of berth's daemon, on a socket beside it; undefined without
+ * a berth side. Stopped when the bench ends.
+ */
+async function startFloorServer(side) {
+  const host = side?.cli[side.cli.indexOf('-H') + 1];
+  if (!host?.startsWith('unix://')) return undefined;
+  const upstream = host.slice('unix://'.length);
+  const listen = `${upstream}.floor`;
+  const server = spawn(process.execPath, [new URL('floor-server.mjs', import.meta.url).pathname, '--listen', listen, '--upstream', upstream], { stdio: ['ignore', 'pipe', 'inherit'] });
+  process.on('exit', () => server.kill());
+  const ready = await new Promise((resolve) => {
+    server.stdout.once('data', () => resolve(true));
+    server.once('exit', () => resolve(false));
+  });
+  // The bench must not wait for it to end: it is killed at exit.
+  server.stdout.destroy();
+  server.unref();
+  return ready ? { client: ['docker', '-H', `unix://${listen}`] } : undefined;
 }
 
 /** Runs the commands at once; resolves with the wall time until the last has exited. */
@@ -251,17 +302,18 @@ function daemonTree(pid) {
   return [pid, ...children.flatMap(daemonTree)];
 }
 
-/** The summed VmRSS of the processes, in KB; 0 when one cannot be read. */
+/** The summed VmRSS of the processes (and its RssAnon and RssFile parts), in KB; 0 when one cannot be read. */
 function rssKb(pids) {
-  let total = 0;
+  const total = { rss: 0, anon: 0, file: 0 };
   for (const pid of pids) {
     try {
-      total += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      for (const [key, field] of [['rss', 'VmRSS'], ['anon', 'RssAnon'], ['file', 'RssFile']]) total[key] += Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
     } catch {
-      return 0;
+      return { rss: 0, anon: 0, file: 0 };
     }
   }
-  return Number.isFinite(total) ? total : 0;
+  return Number.isFinite(total.rss) ? total : { rss: 0, anon: 0, file: 0 };
 }
 
 const anyFailed = rows.some((row) => sides.some((side) => !row.stats[side.name]));

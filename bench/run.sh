@@ -102,7 +102,11 @@ fi
 berth_cli=''
 if $want_berth; then
   mkdir -p "$root/berth/data" "$root/berth/exec"
-  node "$dist/berthd.js" \
+  # As a program, as scripts/start.sh starts it: its #! line sets berthd's launch environment
+  # (scripts/build.mjs). A build without the executable bit (scripts/dev-bundle.sh) runs under node.
+  berthd=(node "$dist/berthd.js")
+  [ -x "$dist/berthd.js" ] && berthd=("$dist/berthd.js")
+  "${berthd[@]}" \
     --data-root "$root/berth/data" --exec-root "$root/berth/exec" \
     --pidfile "$root/berth/berthd.pid" -H "unix://$root/berth/berth.sock" \
     --cgroup-parent "$cgroup_parent" \

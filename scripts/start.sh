@@ -41,8 +41,9 @@ else
   echo "start: starting berthd (log: $log)"
   # setsid: berthd gets its own session, so it outlives this script and a Ctrl-C typed
   # into the terminal that ran it. Its working directory is / so it holds no repo folder.
+  # Run as a program: its #! line sets its launch environment (scripts/build.mjs).
   # shellcheck disable=SC2086 # BERTHD_FLAGS is a list of flags
-  (cd / && setsid -f node "$repo/dist/berthd.js" -H "unix://$socket" --pidfile "$pidfile" \
+  (cd / && setsid -f "$repo/dist/berthd.js" -H "unix://$socket" --pidfile "$pidfile" \
      ${BERTHD_FLAGS:-} >>"$log" 2>&1 </dev/null)
   for _ in $(seq 300); do
     ping_berthd && break

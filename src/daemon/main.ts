@@ -1,13 +1,14 @@
 // berthd's entry point and composition root: reads the configuration, builds the stores and
 // services, restores containers that kept running while the daemon was away, and serves the
 // API until SIGTERM/SIGINT. Stopping berthd never stops containers (conmon holds them).
+// First: the heap's settings must hold before the other modules allocate.
+import { IdleCollector, memoryLine } from './memory.js';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { createSecureContext } from 'node:tls';
 import { ApiServer, type ListenAddress, type ServerTls } from '../server/server.js';
 import { formatDockerHost, isLoopbackAddress, parseDockerHost, type DockerHost } from '../util/docker-host.js';
 import { ImageArchive } from '../images/archive.js';
@@ -24,7 +25,6 @@ import { VolumesHook } from '../containers/volumes-hook.js';
 import { NetworkHook, networkContainer } from '../containers/network-hook.js';
 import { NetworkService } from '../network/service.js';
 import { DEFAULT_ADDRESS_POOLS, parseAddressPool, type AddressPool } from '../network/ipam.js';
-import { EmbeddedDnsServer } from '../network/dns/embedded-dns.js';
 import { readHostResolvConf } from '../containers/etc-files.js';
 import { SEEDS_DIRECTORY, VolumeStore } from '../volumes/store.js';
 import { VolumeSeeds } from '../volumes/seeds.js';
@@ -42,6 +42,7 @@ import { ImageStore } from '../images/store.js';
 import { LayerStore } from '../layers/store.js';
 import { OciRuntime } from '../runtime/oci-runtime.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { TRACE_ENABLED } from '../util/trace.js';
 import { apiRoutes } from './routes.js';
 import { activatedSockets, groupId, planListeners } from './listeners.js';
 import { buildServices } from './build-services.js';
@@ -119,6 +120,7 @@ async function prepareListeners(config: DaemonConfig): Promise<{ addresses: List
       ca: plan.tls.verifyClients || existsSync(plan.tls.caFile) ? await read(plan.tls.caFile, 'CA certificate') : undefined,
       verifyClients: plan.tls.verifyClients,
     };
+    const { createSecureContext } = await import('node:tls');
     try {
       createSecureContext(tls);
     } catch (error) {
@@ -256,7 +258,8 @@ async function main(): Promise<void> {
     defaultAddressPools: addressPools(config.defaultAddressPools), publish: events.publish,
     // One embedded DNS server per user network, on its gateway: it forwards what is not a
     // container's name to the host's resolvers (loopback ones too: it runs in the host's namespace).
-    startDns: async (network, records) => EmbeddedDnsServer.start({
+    // Its module (and dns-packet) is loaded with the first user network.
+    startDns: async (network, records) => (await import('../network/dns/embedded-dns.js')).EmbeddedDnsServer.start({
       address: network.IPAM.Config[0]!.Gateway!, records,
       upstreams: (await readHostResolvConf()).split('\n').map((line) => /^\s*nameserver\s+(\S+)/.exec(line)?.[1]).filter((server): server is string => !!server),
     }),
@@ -335,8 +338,13 @@ async function main(): Promise<void> {
     facts, events, containers, execs, images, imageArchive, distribution, cgroupParent: config.cgroupParent, build,
     imagePruner: new ImagePruner({ images, layers, publish: events.publish }), registries: new RegistryService(registryHosts), volumes, networks,
   }), config.debug);
+  server.onSettled = new IdleCollector().settled;
   await server.listen(listening.addresses, listening.tls);
   process.stderr.write(`berthd ${BERTH_VERSION} listening on ${listening.shown.join(', ')} (data root ${config.dataRoot})\n`);
+  if (TRACE_ENABLED) {
+    process.stderr.write(`${memoryLine()}\n`);
+    setInterval(() => process.stderr.write(`${memoryLine()}\n`), 10_000).unref();
+  }
 
   let stopping = false;
   const stop = async () => {

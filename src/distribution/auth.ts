@@ -8,7 +8,8 @@
 // of its ping (and of any 401), and asks it for the Authorization header of each request.
 import { createHash } from 'node:crypto';
 import http, { type IncomingMessage } from 'node:http';
-import https from 'node:https';
+import type * as Https from 'node:https';
+import { loadBuiltin } from '../util/builtins.js';
 import type { AuthConfig } from '../wire/types.js';
 
 /** The client_id Docker sends to token servers. */
@@ -356,7 +357,7 @@ export class RegistryAuthenticator {
         response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
         response.on('error', reject);
       };
-      const request = secure ? https.request(url, options, onResponse) : http.request(url, options, onResponse);
+      const request = secure ? loadBuiltin<typeof Https>('node:https').request(url, options, onResponse) : http.request(url, options, onResponse);
       const shown = `${url.origin}${url.pathname}`;
       request.on('timeout', () => request.destroy(new Error('request timed out')));
       request.on('error', (error) => reject(new RegistryAuthError(0, '', `${method === 'GET' ? 'Get' : 'Post'} "${shown}": ${error.message}`)));

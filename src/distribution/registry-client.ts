@@ -8,7 +8,8 @@
 // for something new. Without endpoints, plain HTTP is used for localhost and 127.0.0.0/8,
 // HTTPS for every other registry.
 import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import https from 'node:https';
+import type * as Https from 'node:https';
+import { loadBuiltin } from '../util/builtins.js';
 import type { Readable } from 'node:stream';
 import type { AuthConfig } from '../wire/types.js';
 import { RegistryAuthenticator, RegistryAuthError, type TokenCache } from './auth.js';
@@ -360,7 +361,8 @@ export class RegistryClient {
 
   private once(method: string, url: URL, options: SendOptions): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
-      const transport = url.protocol === 'https:' ? https : http;
+      // node:https (and tls) only once a registry is reached over TLS.
+      const transport = url.protocol === 'https:' ? loadBuiltin<typeof Https>('node:https') : http;
       const sameHost = url.host === this.baseUrl.host;
       const request = transport.request(url, {
         method,
@@ -398,7 +400,7 @@ function defaultEndpoint(domain: string): RegistryEndpoint {
 
 function agentFor(endpoint: RegistryEndpoint): http.Agent {
   return endpoint.url.protocol === 'https:'
-    ? new https.Agent({ keepAlive: true, rejectUnauthorized: !endpoint.insecureTls })
+    ? new (loadBuiltin<typeof Https>('node:https').Agent)({ keepAlive: true, rejectUnauthorized: !endpoint.insecureTls })
     : new http.Agent({ keepAlive: true });
 }
 
