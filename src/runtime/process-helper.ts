@@ -6,10 +6,9 @@
 // Without the compiled launcher (or once it cannot be started) callers use their direct path.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
-import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CommandError } from '../util/exec.js';
+import { nativeProgram } from '../util/native-programs.js';
 import { traced } from '../util/trace.js';
 
 export interface HelperResult { status: number; stdout: Buffer; stderr: Buffer }
@@ -161,7 +160,6 @@ export function processHelper(): ProcessHelper | undefined {
  * its own binary, its guard against CVE-2019-5736) and, on a hybrid host, with the cgroup2
  * mount hidden, in one process; with --serve, it is this helper.
  */
-export function compiledLauncher(moduleUrl: string = import.meta.url): string | undefined {
-  const candidates = ['./berth-runtime-launcher', '../../../berth-runtime-launcher'].map((relative) => fileURLToPath(new URL(relative, moduleUrl)));
-  return candidates.find((path) => existsSync(path));
+export function compiledLauncher(): string | undefined {
+  return nativeProgram('berth-runtime-launcher');
 }

@@ -1,9 +1,8 @@
 // Copying a directory tree into an empty volume as Docker's copy-up does (owners, modes, times,
 // symlinks unfollowed, hard links, xattrs, device nodes, fifos): with native/copy-tree.c,
 // compiled by scripts/build.mjs next to the daemon's bundle, or with `cp -a` where it is missing.
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { CommandError, run } from '../util/exec.js';
+import { nativeProgram } from '../util/native-programs.js';
 
 /** Limits of a copy that may give up (a seed: src/volumes/seeds.ts); the copier exits with this status then. */
 export interface CopyLimits { maxEntries: number; maxBytes: number }
@@ -11,14 +10,9 @@ const OVER_LIMIT = 3;
 
 let copier: string | null | undefined;
 
-function compiledCopier(moduleUrl: string = import.meta.url): string | null {
-  const candidates = ['./berth-copy-tree', '../../../berth-copy-tree'].map((relative) => fileURLToPath(new URL(relative, moduleUrl)));
-  return candidates.find((path) => existsSync(path)) ?? null;
-}
-
 /** Whether copies go through the compiled copier (seeds need its limits and its low priority). */
 export function hasNativeCopier(): boolean {
-  copier ??= compiledCopier();
+  copier ??= nativeProgram('berth-copy-tree') ?? null;
   return copier !== null;
 }
 
