@@ -35,6 +35,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "process-helper.h"
 
 #define UNIFIED_MOUNT "/sys/fs/cgroup/unified"
 // The seals runc and crun check for before they skip cloning themselves.
@@ -98,14 +99,13 @@ static int sealed_copy(const char *path) {
 //                                 first process's end says nothing)
 //   mount CWD SOURCE TARGET FSTYPE DATA   mount(2), relative paths in DATA from CWD
 //   umount TARGET                 umount2(2); a busy mount is detached, one not mounted is fine
+//   nsexec ...                    a process in a running container (native/ns-exec.c)
 // Replies (stdout), one write each under an flock, so that workers never interleave:
 //   "S <id> <length>\n<line>"                          a line from the sync pipe
 //   "E <id> <status> <outlen> <errlen>\n<out><err>"    the end; status -1: unknown (sync modes)
 // The helper exits when its stdin ends (berthd is gone); workers finish what they started.
 
-struct buffer { char *data; size_t length, capacity; };
-
-static void append(struct buffer *buffer, const char *data, size_t length) {
+void append(struct buffer *buffer, const char *data, size_t length) {
   if (buffer->length + length + 1 > buffer->capacity) {
     size_t capacity = buffer->capacity ? buffer->capacity : 4096;
     while (capacity < buffer->length + length + 1) capacity *= 2;
@@ -135,7 +135,7 @@ static void write_all(int fd, const char *data, size_t length) {
 // description, which fork shares, so the inherited one would exclude nobody.
 static int lock_fd = -1;
 
-static void reply(const char *header, const char *first, size_t first_length, const char *second, size_t second_length) {
+void reply(const char *header, const char *first, size_t first_length, const char *second, size_t second_length) {
   struct buffer message = {0};
   append(&message, header, strlen(header));
   if (first_length) append(&message, first, first_length);
@@ -146,13 +146,13 @@ static void reply(const char *header, const char *first, size_t first_length, co
   free(message.data);
 }
 
-static void reply_end(const char *id, int status, const struct buffer *out, const struct buffer *err) {
+void reply_end(const char *id, int status, const struct buffer *out, const struct buffer *err) {
   char header[128];
   snprintf(header, sizeof header, "E %s %d %zu %zu\n", id, status, out->length, err->length);
   reply(header, out->data, out->length, err->data, err->length);
 }
 
-static void reply_error(const char *id, const char *what, int error) {
+void reply_error(const char *id, const char *what, int error) {
   struct buffer none = {0}, message = {0};
   append(&message, what, strlen(what));
   append(&message, ": ", 2);
@@ -271,6 +271,8 @@ static void serve_request(const char *id, const char *op, char **fields, int cou
     if (fields[0][0] && chdir(fields[0]) != 0) { reply_error(id, "chdir", errno); return; }
     if (mount(fields[1], fields[2], fields[3], 0, fields[4]) != 0) reply_error(id, "mount", errno);
     else reply_end(id, 0, &none, &none);
+  } else if (strcmp(op, "nsexec") == 0) {
+    serve_nsexec(id, fields, count);
   } else if ((strcmp(op, "run") == 0 || strcmp(op, "sync1") == 0 || strcmp(op, "sync") == 0) && count >= 3) {
     serve_spawn(id, op, fields, count);
   } else {
@@ -321,8 +323,23 @@ static int serve(void) {
   }
 }
 
+// The helper's nsexec children run as this binary inside containers until their execve: like
+// crun, it runs from a sealed in-memory copy of itself, so that no container process can ever
+// reach the file on disk through /proc/<pid>/exe (CVE-2019-5736).
+#define SEALED_MARK "BERTH_HELPER_SEALED"
+
+static int serve_sealed(char **argv) {
+  if (getenv(SEALED_MARK)) {
+    unsetenv(SEALED_MARK);
+    return serve();
+  }
+  int copy = sealed_copy("/proc/self/exe");
+  if (copy >= 0 && setenv(SEALED_MARK, "1", 1) == 0) fexecve(copy, argv, environ);
+  return fail("re-executing from a sealed copy", "/proc/self/exe");
+}
+
 int main(int argc, char **argv) {
-  if (argc == 2 && strcmp(argv[1], "--serve") == 0) return serve();
+  if (argc == 2 && strcmp(argv[1], "--serve") == 0) return serve_sealed(argv);
   int first = 1;
   if (argc > 1 && strcmp(argv[1], "--hide-cgroup2") == 0) {
     int status = hide_cgroup2();

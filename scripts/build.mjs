@@ -50,7 +50,7 @@ copyFileSync('src/containers/seccomp-default.json', 'dist/seccomp-default.json')
 // cgroup2 mount hidden on a hybrid host); without a C compiler berthd runs crun itself, or
 // through unshare and sh on a hybrid host, which is slower.
 try {
-  execFileSync('cc', ['-O2', '-Wall', '-o', 'dist/berth-runtime-launcher', 'native/runtime-launcher.c'], { stdio: 'inherit' });
+  execFileSync('cc', ['-O2', '-Wall', '-o', 'dist/berth-runtime-launcher', 'native/runtime-launcher.c', 'native/ns-exec.c'], { stdio: 'inherit' });
 } catch (error) {
   rmSync('dist/berth-runtime-launcher', { force: true });
   console.warn(`build: native/runtime-launcher.c not compiled (${error.message}); crun will use the slower unshare+sh launcher`);

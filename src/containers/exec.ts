@@ -13,8 +13,9 @@
 //             Cleanup); container removal forgets them all
 //   GC     -> ended execs are forgotten after two GC rounds (5 minutes apart), as in Docker
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { access, lstat, mkdir, readdir, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import type { ContainerConfig, ExecCreateRequest, ExecInspectResponse } from '../wire/types.js';
 import { badParameter, conflict, EngineError, isEngineError, notFound, serverError } from '../errdefs/errors.js';
@@ -22,6 +23,9 @@ import { resizeTerminal } from '../runtime/console.js';
 import { execAttachSocket, execWithShim, removeExecSessionFiles, type ExecShimProcess } from '../runtime/exec-shim.js';
 import { ShimError } from '../runtime/shim.js';
 import { openStdinRelay } from '../runtime/stdin-relay.js';
+import { ExecIoListener, execOutputFrames } from '../runtime/exec-io.js';
+import { execInNamespaces, nsExecUnsupported } from '../runtime/ns-exec.js';
+import { processHelper } from '../runtime/process-helper.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../util/detach-keys.js';
 import { readLog, type LogEntry } from './logs.js';
 import type { OciProcess, OciUser } from '../runtime/oci-types.js';
@@ -46,6 +50,11 @@ export interface ExecServiceOptions {
   containers: ContainerService;
   /** The host's capability bounding set: what `--privileged` grants. */
   hostCapabilities: string[];
+  /**
+   * Where execs without a terminal in crun containers get their stdio when berthd's process
+   * helper runs them itself (runtime/ns-exec.ts); without it, every exec goes through conmon.
+   */
+  execIoSocket?: string;
 }
 
 export interface ExecStartOptions {
@@ -109,6 +118,15 @@ interface ExecRecord {
   finished: Deferred;
   /** Readers of the session's log still at work: the files stay until they are done. */
   readers: Set<Promise<void>>;
+  /** The process's stdio, when the process helper runs it (no conmon, no session files). */
+  io?: Socket;
+}
+
+/** What an exec inherits from the container's bundle (config.json). */
+interface BundleProcess {
+  process: OciProcess;
+  seccomp: boolean;
+  userNamespace: boolean;
 }
 
 interface Deferred { promise: Promise<void>; resolve: () => void; settled: boolean }
@@ -126,9 +144,12 @@ export class ExecService {
   /** The containers' /etc/passwd and /etc/group, as text, while they stay the same. */
   private readonly containerFiles = new FileCache<string>((text) => text);
   /** The containers' bundle processes, parsed, while config.json stays the same (it is written at each start). */
-  private readonly bundleProcesses = new FileCache<OciProcess>((text) => (JSON.parse(text) as { process: OciProcess }).process);
+  private readonly bundleProcesses = new FileCache<BundleProcess>(parseBundleProcess);
+  private readonly execIo: ExecIoListener | undefined;
 
-  constructor(private readonly options: ExecServiceOptions) {}
+  constructor(private readonly options: ExecServiceOptions) {
+    this.execIo = options.execIoSocket ? new ExecIoListener(options.execIoSocket) : undefined;
+  }
 
   private get containers(): ContainerService {
     return this.options.containers;
@@ -145,6 +166,7 @@ export class ExecService {
 
   shutdown(): void {
     if (this.gcTimer) clearInterval(this.gcTimer);
+    void this.execIo?.close();
   }
 
   // ---- create ------------------------------------------------------------------------------
@@ -264,8 +286,8 @@ export class ExecService {
       tty: exec.tty,
       // Docker records no keys when none were given, and then detaches on the default ones.
       detachKeys: exec.detachKeys.length > 0 ? exec.detachKeys : parseDetachKeys(DEFAULT_DETACH_KEYS),
-      output: (signal) => readLog(join(exec.sessionDir, 'log'), { stdout: exec.openStdout, stderr: exec.openStderr, byRead: true }, { done: exec.finished.promise, signal }),
-      stdin: exec.openStdin ? Promise.resolve(relay = openStdinRelay(execAttachSocket(exec.socketDir, exec.id))) : undefined,
+      output: (signal) => this.output(exec, { stdout: exec.openStdout, stderr: exec.openStderr }, signal),
+      stdin: exec.openStdin ? Promise.resolve(relay = exec.io ?? openStdinRelay(execAttachSocket(exec.socketDir, exec.id))) : undefined,
       finish: (ending) => {
         if (finished) return;
         finished = true;
@@ -284,29 +306,16 @@ export class ExecService {
     exec.state = 'starting';
     this.publish(exec, `exec_start: ${commandText(exec)}`, { execID: exec.id });
     try {
-      const processSpecPath = join(exec.sessionDir, 'process.json');
-      // Independent of each other: the user's look-up, the container's process, the session's directory.
-      const [user, base] = await Promise.all([
+      const [user, bundle] = await Promise.all([
         traced('exec.user', () => this.resolveExecUser(record, exec.user)),
         traced('exec.bundle.read', () => this.readBundleProcess(record)),
-        traced('exec.session.mkdir', () => mkdir(join(exec.sessionDir, 'exits'), { recursive: true })),
       ]);
       const spec = buildExecProcess({
-        base, args: [exec.entrypoint, ...exec.args], env: exec.env, home: user.home, cwd: exec.workingDir, tty: exec.tty,
+        base: bundle.process, args: [exec.entrypoint, ...exec.args], env: exec.env, home: user.home, cwd: exec.workingDir, tty: exec.tty,
         consoleSize: startConsoleSize ?? exec.consoleSize, user: ociUser(user), privileged: exec.privileged,
         hostCapabilities: this.options.hostCapabilities,
       });
-      // Not atomic, not synced: conmon reads it once, now, and a crash ends the session anyway.
-      await traced('exec.process.write', () => writeFile(processSpecPath, JSON.stringify(spec)));
-      const shimProcess = await execWithShim({
-        containerId: record.id, execId: exec.id, containerName: record.name.slice(1), runtime: this.containers.runtimeOf(record),
-        sessionDir: exec.sessionDir, socketDir: exec.socketDir, processSpecPath,
-        logPath: keepOutput ? join(exec.sessionDir, 'log') : undefined,
-        terminal: exec.tty, stdin: exec.openStdin,
-        // With a TTY, closing stdin would hang up the terminal: Docker never closes it there.
-        leaveStdinOpen: exec.tty,
-        command: spec.args[0],
-      });
+      const shimProcess = (keepOutput && await this.inNamespaces(exec, record, bundle, spec)) || await this.throughShim(exec, record, spec, keepOutput);
       exec.pid = shimProcess.pid;
       exec.state = 'running';
       exec.started.resolve();
@@ -327,6 +336,55 @@ export class ExecService {
     }
   }
 
+  /**
+   * The process run by berthd's process helper itself (runtime/ns-exec.ts), when it can run it:
+   * crun's container, no terminal, no user namespace, the seccomp filter crun compiled. Else
+   * undefined, and conmon runs it.
+   */
+  private async inNamespaces(exec: ExecRecord, record: ContainerRecord, bundle: BundleProcess, spec: OciProcess): Promise<ExecShimProcess | undefined> {
+    const helper = processHelper();
+    const filter = this.containers.runtimeOf(record).compiledSeccompPath(record.id);
+    if (!helper || !this.execIo || !filter || bundle.userNamespace || nsExecUnsupported(spec) || !record.state.Pid) return undefined;
+    if (bundle.seccomp && !(await access(filter).then(() => true, () => false))) return undefined;
+    if (!(await this.execIo.ready())) return undefined;
+    const started = await execInNamespaces(helper, this.execIo, {
+      containerPid: record.state.Pid, seccompFilter: bundle.seccomp ? filter : undefined, process: spec,
+      stdin: exec.openStdin, stdout: exec.openStdout, stderr: exec.openStderr,
+    });
+    exec.io = started.io;
+    return started;
+  }
+
+  /** conmon in exec mode runs the process, in a session directory of its own. */
+  private async throughShim(exec: ExecRecord, record: ContainerRecord, spec: OciProcess, keepOutput: boolean): Promise<ExecShimProcess> {
+    const processSpecPath = join(exec.sessionDir, 'process.json');
+    await traced('exec.session.mkdir', () => mkdir(join(exec.sessionDir, 'exits'), { recursive: true }));
+    // Not atomic, not synced: conmon reads it once, now, and a crash ends the session anyway.
+    await traced('exec.process.write', () => writeFile(processSpecPath, JSON.stringify(spec)));
+    return execWithShim({
+      containerId: record.id, execId: exec.id, containerName: record.name.slice(1), runtime: this.containers.runtimeOf(record),
+      sessionDir: exec.sessionDir, socketDir: exec.socketDir, processSpecPath,
+      logPath: keepOutput ? join(exec.sessionDir, 'log') : undefined,
+      terminal: exec.tty, stdin: exec.openStdin,
+      // With a TTY, closing stdin would hang up the terminal: Docker never closes it there.
+      leaveStdinOpen: exec.tty,
+      command: spec.args[0],
+    });
+  }
+
+  /** The process's output as it comes, until it has ended and all of it was read (or `signal`). */
+  private async *output(exec: ExecRecord, streams: { stdout: boolean; stderr: boolean }, signal: AbortSignal): AsyncGenerator<LogEntry> {
+    if (!exec.io) {
+      yield* readLog(join(exec.sessionDir, 'log'), { ...streams, byRead: true }, { done: exec.finished.promise, signal });
+      return;
+    }
+    for await (const chunk of execOutputFrames(exec.io, signal)) {
+      yield { stream: chunk.stream, bytes: chunk.bytes, timestamp: '', timeNs: 0n, rawTimestamp: '' };
+    }
+    // A client asks for the exit code as soon as the output ends (docker exec does): it must be known by then.
+    if (!signal.aborted) await exec.finished.promise;
+  }
+
   private recordExit(exec: ExecRecord, record: ContainerRecord, exitCode: number): void {
     exec.exitedAt = traceNow();
     exec.exitCode = exitCode;
@@ -337,6 +395,7 @@ export class ExecService {
   }
 
   private async removeSessionWhenRead(exec: ExecRecord): Promise<void> {
+    if (exec.io) return;  // no session files
     await settlesWithin(Promise.all(exec.readers), OUTPUT_DRAIN_GRACE_MS);
     await removeExecSessionFiles(exec.sessionDir, exec.socketDir, exec.id).catch(() => undefined);
   }
@@ -393,7 +452,7 @@ export class ExecService {
     const chunks: Buffer[] = [];
     let kept = 0;
     const collected = (async () => {
-      for await (const entry of readLog(join(exec.sessionDir, 'log'), { stdout: true, stderr: true }, { done: exec.finished.promise, signal: stopReading.signal })) {
+      for await (const entry of this.output(exec, { stdout: true, stderr: true }, stopReading.signal)) {
         if (kept >= MAX_PROBE_OUTPUT) continue;
         const part = entry.bytes.subarray(0, MAX_PROBE_OUTPUT - kept);
         chunks.push(part);
@@ -473,7 +532,7 @@ export class ExecService {
   }
 
   /** The container's own OCI process (bundle config.json): what an exec inherits. */
-  private async readBundleProcess(record: ContainerRecord): Promise<OciProcess> {
+  private async readBundleProcess(record: ContainerRecord): Promise<BundleProcess> {
     const base = await this.bundleProcesses.read(join(this.containers.paths(record).bundle, 'config.json'));
     if (!base) throw serverError(`container ${record.id} has no bundle: is it running?`);
     return base;
@@ -486,6 +545,15 @@ export class ExecService {
 }
 
 // ---- pure helpers ------------------------------------------------------------------------------
+
+function parseBundleProcess(text: string): BundleProcess {
+  const config = JSON.parse(text) as { process: OciProcess; linux?: { seccomp?: unknown; namespaces?: Array<{ type: string }> } };
+  return {
+    process: config.process,
+    seccomp: !!config.linux?.seccomp,
+    userNamespace: !!config.linux?.namespaces?.some((namespace) => namespace.type === 'user'),
+  };
+}
 
 /** The OCI process of an exec, with the console size runc applies to the new pty. */
 export interface ExecOciProcess extends OciProcess {

@@ -13,6 +13,7 @@ import type {
 import { type DockerSeccompProfile, loadDefaultProfile, parseSeccompProfile, seccompFromDockerProfile } from './seccomp.js';
 import { parseDeviceCgroupRule } from './devices.js';
 import type { IdMapping } from '../util/id-mappings.js';
+import { ALL_CAPABILITIES, capabilitiesFromMask } from '../runtime/capabilities.js';
 
 export const OCI_VERSION = '1.0.2-dev';
 export const DEFAULT_PATH_ENV = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -27,23 +28,7 @@ export const DEFAULT_CAPABILITIES: readonly string[] = [
   'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
 ];
 
-/** Every capability the kernel knows, indexed by capability number. */
-export const ALL_CAPABILITIES: readonly string[] = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL',
-  'CAP_SETGID', 'CAP_SETUID', 'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE',
-  'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_IPC_LOCK', 'CAP_IPC_OWNER',
-  'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT',
-  'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME',
-  'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD', 'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL',
-  'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG', 'CAP_WAKE_ALARM',
-  'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
-];
-
-/** Capability names in a hex mask such as /proc/self/status's `CapBnd:` value. */
-export function capabilitiesFromMask(hexMask: string): string[] {
-  const mask = BigInt(`0x${hexMask.trim()}`);
-  return ALL_CAPABILITIES.filter((_, bit) => (mask >> BigInt(bit)) & 1n);
-}
+export { ALL_CAPABILITIES, capabilitiesFromMask };
 
 const DEFAULT_MASKED_PATHS: readonly string[] = [
   '/proc/asound', '/proc/acpi', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats',

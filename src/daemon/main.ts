@@ -321,7 +321,7 @@ async function main(): Promise<void> {
   await images.pruneLayers(containers.all().map((record) => record.topChainId).filter((chain): chain is string => !!chain))
     .catch((error: unknown) => process.stderr.write(`berthd: removing unused layers: ${String(error)}\n`));
   await distribution.pruneBlobs();
-  const execs = new ExecService({ containers, hostCapabilities: await hostCapabilities() });
+  const execs = new ExecService({ containers, hostCapabilities: await hostCapabilities(), execIoSocket: join(config.execRoot, 'exec-io.sock') });
   execsRef = execs;
   await execs.init();
   health.resume();

@@ -75,6 +75,15 @@ export class OciRuntime {
     this.compiledSeccomp.set(key, filter.toString('base64'));
   }
 
+  /**
+   * crun's compiled seccomp filter of a container (seccomp.bpf in its state directory, written
+   * at create), which an exec without the runtime (ns-exec.ts) loads as crun's own exec does;
+   * undefined for other runtimes, whose execs always go through the runtime.
+   */
+  compiledSeccompPath(id: string): string | undefined {
+    return this.isCrun ? join(this.stateRoot, id, 'seccomp.bpf') : undefined;
+  }
+
   /** The runtime's CLI: through berthd's process helper where there is one (no fork of berthd), else spawned. */
   private run(args: string[], options: { input?: string } = {}): Promise<string> {
     const helper = options.input === undefined ? processHelper() : undefined;

@@ -59,6 +59,15 @@ export class ProcessHelper {
     return this.request(options.firstLineOnly ? 'sync1' : 'sync', spawnFields(file, args, options), onLine);
   }
 
+  /**
+   * Runs a process in a running container (native/ns-exec.c; `fields` from nsExecFields):
+   * `onStarted` gets the process's host pid once it runs; settles at its end with its exit
+   * status, or with status -1 and the reason in stderr when it could not start.
+   */
+  nsExec(fields: string[], onStarted: (pidLine: string) => void): Promise<HelperResult> {
+    return this.request('nsexec', fields, onStarted);
+  }
+
   /** mount(2) without flags; relative paths in `data` are resolved from `cwd`. */
   async mount(cwd: string, source: string, target: string, type: string, data: string): Promise<void> {
     const result = await this.request('mount', [cwd, source, target, type, data]);
