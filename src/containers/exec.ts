@@ -294,6 +294,8 @@ export class ExecService {
         if (exec.exitedAt !== undefined) traceRecord('exec.drain', traceNow() - exec.exitedAt);
         if (ending === 'detached') this.publish(exec, 'exec_detach', { execID: exec.id });
         relay?.end();
+        // The output was read to its end or abandoned: an unread connection would hold the process on its next write.
+        exec.io?.destroy();
         reading.done();
       },
     };

@@ -12,6 +12,8 @@ import { basename, dirname } from 'node:path';
 
 const TOKEN_LINE_LIMIT = 128;
 const UNIX_PATH_MAX = 107;
+/** A worker writes its token right after it connects. */
+const TOKEN_WAIT_MS = 10_000;
 const FRAME_HEADER = 8;
 
 /** A piece of a process's output, as it was written. */
@@ -83,6 +85,7 @@ export class ExecIoListener {
   /** Reads the token line, then hands the connection (the rest of its bytes unread) to whoever expects it. */
   private accept(socket: Socket): void {
     socket.on('error', () => undefined);
+    socket.setTimeout(TOKEN_WAIT_MS, () => socket.destroy());
     let head = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
       head = Buffer.concat([head, chunk]);
@@ -93,6 +96,7 @@ export class ExecIoListener {
       }
       socket.off('data', onData);
       socket.pause();
+      socket.setTimeout(0);
       const expected = this.expected.get(head.subarray(0, newline).toString());
       if (!expected) { socket.destroy(); return; }
       this.expected.delete(head.subarray(0, newline).toString());
