@@ -203,10 +203,20 @@ const inspectNow = new Map();
 for (const side of sides) inspectNow.set(side.name, await sequentialInspect(side, ids.get(side.name), 100));
 bothSides((name) => baseline.get(name).inspect, '', 'inspect API, 1 container (ms, median)');
 bothSides((name) => inspectNow.get(name), 'same as with 1', `inspect API, ${total} containers (ms, median)`);
-const concurrent = new Map();
-for (const side of sides) concurrent.set(side.name, await concurrentInspect(side, ids.get(side.name)));
-bothSides((name) => concurrent.get(name).p50, '', `inspect p50, ${options.clients} concurrent clients (ms)`);
-bothSides((name) => concurrent.get(name).p99, '< 50 ms', `inspect p99, ${options.clients} concurrent clients (ms)`);
+// Rounds taking turns between the engines: one round's p99 is its 20th slowest request of 2,000,
+// which a single pause of the machine decides; the median round says how each engine serves.
+const loadRounds = Number(process.env.BENCH_LOAD_ROUNDS ?? 5);
+const concurrent = new Map(sides.map((side) => [side.name, { p50: [], p99: [] }]));
+for (let round = 0; round < loadRounds; round++) {
+  for (const side of round % 2 ? [...sides].reverse() : sides) {
+    const { p50, p99 } = await concurrentInspect(side, ids.get(side.name));
+    concurrent.get(side.name).p50.push(p50);
+    concurrent.get(side.name).p99.push(p99);
+  }
+}
+bothSides((name) => median(concurrent.get(name).p50), '', `inspect p50, ${options.clients} concurrent clients (ms, median of ${loadRounds} rounds)`);
+bothSides((name) => median(concurrent.get(name).p99), '< 50 ms', `inspect p99, ${options.clients} concurrent clients (ms, median of ${loadRounds} rounds)`);
+bothSides((name) => Math.max(...concurrent.get(name).p99), '', `inspect p99, ${options.clients} concurrent clients (ms, the worst round)`);
 
 const berth = sides.find((side) => side.name === 'berth');
 if (berth) {

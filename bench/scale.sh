@@ -9,7 +9,7 @@
 #
 #   bash bench/scale.sh
 # Environment: BENCH_TOTAL=1000 BENCH_RUNNING=50 BENCH_EXITED=150 BENCH_RUNS=10
-# BENCH_CLIENTS=200 BENCH_REQUESTS=10, and bench/run.sh's (BENCH_SIDES, BENCH_DIST, BENCH_NETWORK).
+# BENCH_CLIENTS=200 BENCH_REQUESTS=10 BENCH_LOAD_ROUNDS=5 (rounds of that load, taking turns), and bench/run.sh's (BENCH_SIDES, BENCH_DIST, BENCH_NETWORK).
 set -euo pipefail
 cd "$(dirname -- "${BASH_SOURCE[0]}")/.."
 
