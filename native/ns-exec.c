@@ -325,10 +325,12 @@ static void send_frame(struct nsexec *exec, unsigned char stream, const char *da
   }
 }
 
-// Moves what the pipe holds now to berthd (it is non-blocking); closes it at its end.
-static void forward(struct nsexec *exec, int *pipe_fd, unsigned char stream) {
+// Moves what the pipe holds now to berthd, at most `chunks` reads of 64 KiB (the pipe is
+// non-blocking), so that a process that writes without end cannot keep the relay from its
+// other work; closes the pipe at its end.
+static void forward(struct nsexec *exec, int *pipe_fd, unsigned char stream, int chunks) {
   char chunk[65536];
-  while (*pipe_fd >= 0) {
+  while (*pipe_fd >= 0 && chunks-- > 0) {
     ssize_t got = read(*pipe_fd, chunk, sizeof chunk);
     if (got < 0 && errno == EINTR) continue;
     if (got < 0 && errno == EAGAIN) return;
@@ -361,8 +363,8 @@ static void relay(struct nsexec *exec, pid_t child, int out, int err, int in) {
       {reading_stdin && !has_pending ? exec->io : -1, POLLIN, 0}, {has_pending ? in : -1, POLLOUT, 0},
     };
     if (poll(fds, 5, -1) < 0) { if (errno == EINTR) continue; break; }
-    if (fds[0].revents) forward(exec, &out, 1);
-    if (fds[1].revents) forward(exec, &err, 2);
+    if (fds[0].revents) forward(exec, &out, 1, 4);
+    if (fds[1].revents) forward(exec, &err, 2, 4);
     if (fds[3].revents) {
       char chunk[65536];
       ssize_t got = recv(exec->io, chunk, sizeof chunk, 0);
@@ -383,9 +385,10 @@ static void relay(struct nsexec *exec, pid_t child, int out, int err, int in) {
     if (fds[2].revents) break;
   }
   int status = wait_status(child);
-  // What the process wrote before it ended; a child of it that keeps the pipes is not waited for.
-  forward(exec, &out, 1);
-  forward(exec, &err, 2);
+  // What the process wrote before it ended (a pipe holds 64 KiB unless grown): a child of it
+  // that keeps the pipes open, and perhaps writes on, is not waited for.
+  forward(exec, &out, 1, 16);
+  forward(exec, &err, 2, 16);
   close_quietly(out);
   close_quietly(err);
   close_quietly(in);

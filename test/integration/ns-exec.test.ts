@@ -107,6 +107,10 @@ test('an exec\'s process and its helper worker end with it; stdin, exit codes an
   const started = Date.now();
   assert.deepEqual(await daemon.docker(['exec', 'ends', 'sh', '-c', 'sleep 20 & echo started']), { code: 0, stdout: 'started\n', stderr: '' });
   assert.ok(Date.now() - started < 10_000);
+  // Nor does one that writes without end: the exec ends with its process, the writer goes on.
+  const writer = await daemon.docker(['exec', 'ends', 'sh', '-c', 'yes > /dev/stderr & echo started'], { timeoutMs: 20_000 });
+  assert.deepEqual([writer.code, writer.stdout], [0, 'started\n']);
+  await daemon.docker(['exec', 'ends', 'pkill', 'yes']);  // it may be gone already: its pipe's reader is
   // A killed process: 128 + the signal, as Docker reports it.
   const killed = daemon.docker(['exec', 'ends', 'sh', '-c', 'echo $$ > /tmp/pid; sleep 30']);
   await eventually(async () => (await daemon.docker(['exec', 'ends', 'cat', '/tmp/pid'])).code === 0);
