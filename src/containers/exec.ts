@@ -166,7 +166,7 @@ export class ExecService {
 
   shutdown(): void {
     if (this.gcTimer) clearInterval(this.gcTimer);
-    void this.execIo?.close();
+    this.execIo?.close();
   }
 
   // ---- create ------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ export class ExecIoListener {
     };
   }
 
-  async close(): Promise<void> {
+  close(): void {
     this.server?.close();
     for (const [token, expected] of this.expected) {
       this.expected.delete(token);
@@ -97,9 +97,10 @@ export class ExecIoListener {
       socket.off('data', onData);
       socket.pause();
       socket.setTimeout(0);
-      const expected = this.expected.get(head.subarray(0, newline).toString());
+      const token = head.subarray(0, newline).toString();
+      const expected = this.expected.get(token);
       if (!expected) { socket.destroy(); return; }
-      this.expected.delete(head.subarray(0, newline).toString());
+      this.expected.delete(token);
       const rest = head.subarray(newline + 1);
       if (rest.length > 0) socket.unshift(rest);
       expected.resolve(socket);
