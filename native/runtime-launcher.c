@@ -259,7 +259,8 @@ static void serve_spawn(const char *id, const char *op, char **fields, int count
   if (child > 0) while (waitpid(child, &raw, 0) < 0 && errno == EINTR) {}
 }
 
-static int sealed;
+// Set once the helper runs from its sealed copy (serve_sealed): only then is nsexec served.
+static int sealed = 0;
 
 static void serve_request(const char *id, const char *op, char **fields, int count) {
   struct buffer none = {0};
@@ -329,8 +330,6 @@ static int serve(void) {
 // crun, it runs from a sealed in-memory copy of itself, so that no container process can ever
 // reach the file on disk through /proc/<pid>/exe (CVE-2019-5736).
 #define SEALED_MARK "BERTH_HELPER_SEALED"
-
-static int sealed = 0;
 
 static int serve_sealed(char **argv) {
   if (getenv(SEALED_MARK)) {

@@ -317,16 +317,16 @@ export class ExecService {
         consoleSize: startConsoleSize ?? exec.consoleSize, user: ociUser(user), privileged: exec.privileged,
         hostCapabilities: this.options.hostCapabilities,
       });
-      const shimProcess = (keepOutput && await this.inNamespaces(exec, record, bundle, spec)) || await this.throughShim(exec, record, spec, keepOutput);
-      exec.pid = shimProcess.pid;
+      const execProcess = (keepOutput && await this.inNamespaces(exec, record, bundle, spec)) || await this.throughShim(exec, record, spec, keepOutput);
+      exec.pid = execProcess.pid;
       exec.state = 'running';
       exec.started.resolve();
       const running = traceNow();
-      void shimProcess.exited.then((code) => {
+      void execProcess.exited.then((code) => {
         traceRecord('exec.running', traceNow() - running);
         this.recordExit(exec, record, code);
       });
-      return shimProcess;
+      return execProcess;
     } catch (error) {
       const failure = startFailure(error);
       exec.state = 'exited';
@@ -443,9 +443,9 @@ export class ExecService {
       tty: false, consoleSize: null, privileged: false, openStdin: false, openStdout: true, openStderr: true, detachKeys: [],
     });
     const reading = this.trackReader(exec);
-    let shimProcess: ExecShimProcess;
+    let execProcess: ExecShimProcess;
     try {
-      shimProcess = await this.launch(exec, record, null, true);
+      execProcess = await this.launch(exec, record, null, true);
     } catch (error) {
       reading.done();
       throw error;
@@ -463,7 +463,7 @@ export class ExecService {
     })().finally(() => reading.done());
     const inTime = await settlesWithin(exec.finished.promise, options.timeoutMs);
     if (!inTime) {
-      killProcess(shimProcess.pid);
+      killProcess(execProcess.pid);
       await exec.finished.promise;
       stopReading.abort();
       await collected.catch(() => undefined);

@@ -13,7 +13,7 @@ import type {
 import { type DockerSeccompProfile, loadDefaultProfile, parseSeccompProfile, seccompFromDockerProfile } from './seccomp.js';
 import { parseDeviceCgroupRule } from './devices.js';
 import type { IdMapping } from '../util/id-mappings.js';
-import { ALL_CAPABILITIES, capabilitiesFromMask } from '../runtime/capabilities.js';
+import { ALL_CAPABILITIES } from '../runtime/capabilities.js';
 
 export const OCI_VERSION = '1.0.2-dev';
 export const DEFAULT_PATH_ENV = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -28,7 +28,8 @@ export const DEFAULT_CAPABILITIES: readonly string[] = [
   'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
 ];
 
-export { ALL_CAPABILITIES, capabilitiesFromMask };
+export { ALL_CAPABILITIES };
+export { capabilitiesFromMask } from '../runtime/capabilities.js';
 
 const DEFAULT_MASKED_PATHS: readonly string[] = [
   '/proc/asound', '/proc/acpi', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats',

@@ -36,7 +36,7 @@ import { DistributionService } from '../distribution/service.js';
 import { RegistryConfigError, RegistryHosts } from '../distribution/registry-hosts.js';
 import { RegistryService } from '../distribution/search.js';
 import { loadDefaultProfile, parseSeccompProfile } from '../containers/seccomp.js';
-import { capabilitiesFromMask } from '../containers/spec.js';
+import { capabilitiesFromMask } from '../runtime/capabilities.js';
 import { EventBus } from '../events/bus.js';
 import { ImageStore } from '../images/store.js';
 import { LayerStore } from '../layers/store.js';
